@@ -1,0 +1,1 @@
+"""Numba kernels: every ``@njit`` function of mcgrad lives in this package."""

@@ -1,0 +1,140 @@
+"""Streaming moments: per-block shifted power sums and their ordered, canonical merge.
+
+Within a block every gradient component keeps the power sums ``S_k = sum (g - c)^k`` for
+``k = 1..4`` around the block's first value ``c``; at the end of the block they become the
+central summary ``(n, mean, M2, M3, M4)`` with ``M_k = sum (g - mean)^k``.
+
+Blocks are merged with the pairwise formulas of Chan et al. (1979) and Pébay (2008) along a
+fixed binary tree over block indices: a run's state is the list of complete, aligned dyadic
+nodes ``[a, a + 2^l)`` that cover its blocks (no two adjacent nodes are siblings).  Pushing
+blocks one at a time, or merging the states of adjacent block ranges, reaches the same
+nodes with the same values, so the merged result is bitwise identical however a run is
+split -- over threads, calls, processes or machines -- and the state holds O(log n) nodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+ROW = 5  # n, mean, M2, M3, M4
+NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
+
+
+@jit
+def accumulate(acc, shift, value, c):
+    """Add ``value`` to the shifted power sums ``acc[c, 0..3]`` around ``shift[c]``."""
+    d = value - shift[c]
+    d2 = d * d
+    acc[c, 0] += d
+    acc[c, 1] += d2
+    acc[c, 2] += d2 * d
+    acc[c, 3] += d2 * d2
+
+
+@jit
+def block_row(acc, shift, n, out):
+    """Turn shifted power sums of ``n`` values into central summaries ``out[c] = (n, mean, M2, M3, M4)``."""
+    for c in range(acc.shape[0]):
+        s1 = acc[c, 0] / n
+        s2 = acc[c, 1]
+        s3 = acc[c, 2]
+        s4 = acc[c, 3]
+        out[c, 0] = n
+        out[c, 1] = shift[c] + s1
+        out[c, 2] = s2 - n * s1 * s1
+        out[c, 3] = s3 - 3.0 * s1 * s2 + 2.0 * n * s1 * s1 * s1
+        out[c, 4] = s4 - 4.0 * s1 * s3 + 6.0 * s1 * s1 * s2 - 3.0 * n * s1 * s1 * s1 * s1
+
+
+@jit
+def merge_rows(a, b, out):
+    """Pébay's pairwise merge of central summaries, component by component (``out`` may alias ``a``)."""
+    for c in range(a.shape[0]):
+        na = a[c, 0]
+        nb = b[c, 0]
+        if nb == 0.0:
+            for k in range(ROW):
+                out[c, k] = a[c, k]
+            continue
+        if na == 0.0:
+            for k in range(ROW):
+                out[c, k] = b[c, k]
+            continue
+        n = na + nb
+        delta = b[c, 1] - a[c, 1]
+        d_n = delta / n
+        d_n2 = d_n * d_n
+        m2a = a[c, 2]
+        m2b = b[c, 2]
+        m3a = a[c, 3]
+        m3b = b[c, 3]
+        nab = na * nb
+        out[c, 4] = (
+            a[c, 4] + b[c, 4]
+            + delta * d_n2 * d_n * nab * (na * na - nab + nb * nb)
+            + 6.0 * d_n2 * (na * na * m2b + nb * nb * m2a)
+            + 4.0 * d_n * (na * m3b - nb * m3a)
+        )
+        out[c, 3] = m3a + m3b + delta * d_n2 * nab * (na - nb) + 3.0 * d_n * (na * m2b - nb * m2a)
+        out[c, 2] = m2a + m2b + delta * d_n * nab
+        out[c, 1] = a[c, 1] + d_n * nb
+        out[c, 0] = n
+
+
+@jit
+def push_node(starts, levels, values, count, start, level, value):
+    """Append the node ``[start, start + 2^level)`` and collapse sibling pairs; return the new count."""
+    starts[count] = start
+    levels[count] = level
+    values[count] = value
+    count += 1
+    while count >= 2:
+        lvl = levels[count - 1]
+        left = starts[count - 2]
+        if levels[count - 2] != lvl or left % (np.int64(2) << lvl) != 0:
+            break
+        if starts[count - 1] != left + (np.int64(1) << lvl):
+            break
+        merge_rows(values[count - 2], values[count - 1], values[count - 2])
+        levels[count - 2] = lvl + 1
+        count -= 1
+    return count
+
+
+@jit
+def push_blocks(starts, levels, values, count, first_block, rows):
+    """Push consecutive block rows ``rows[j]`` (block ``first_block + j``) as leaves; return the count."""
+    for j in range(rows.shape[0]):
+        count = push_node(starts, levels, values, count, first_block + j, 0, rows[j])
+    return count
+
+
+@jit
+def fold_nodes(values, count, out):
+    """Merge the first ``count`` nodes left to right into ``out`` (the run's total summary)."""
+    out[:] = values[0]
+    for i in range(1, count):
+        merge_rows(out, values[i], out)
+
+
+@jit
+def array_block_rows(x, block_size, rows):
+    """Central summaries of consecutive blocks of a 2-D array ``x[sample, component]``.
+
+    The same arithmetic the sampling kernels use, for data that already sits in memory.
+    """
+    n = x.shape[0]
+    width = x.shape[1]
+    acc = np.zeros((width, 4))
+    shift = np.empty(width)
+    for j in range(rows.shape[0]):
+        lo = j * block_size
+        hi = min(lo + block_size, n)
+        acc[:] = 0.0
+        shift[:] = x[lo]
+        for i in range(lo, hi):
+            for c in range(width):
+                accumulate(acc, shift, x[i, c], c)
+        block_row(acc, shift, hi - lo, rows[j])

@@ -1,0 +1,178 @@
+"""Normal family: per-sample gradient estimators of E_{N(loc, diag(scale^2))}[f(x)].
+
+One parallel kernel runs a chunk of blocks; the estimator is chosen by an integer so every
+Normal estimator shares one compiled, cached kernel.  Components are ordered
+``loc[0..D-1], scale[0..D-1]``.  Formulas (MATH.md), with x = loc + scale * eps:
+
+* score:     g_loc = f(x) eps / scale,             g_scale = f(x) (eps^2 - 1) / scale
+* pathwise:  g_loc = f'(x),                        g_scale = f'(x) eps
+* grep, transform 1: g_loc = f'(x),                g_scale = f(x) (eps^2 - 1) / scale
+* grep, transform 2: g_loc = f'(x)(1 - scale) + f(x) eps,   g_scale = f'(x) eps
+* measure_valued (coupled): g_loc = (f(loc + scale W) - f(loc - scale W)) / (scale sqrt(2 pi)),
+  W Rayleigh; g_scale = (f(loc + scale M) - f(loc + scale U M)) / scale, M double-sided
+  Maxwell, U uniform, so that U M is standard normal.
+
+Score, pathwise and grep draw exactly D normals per sample, in coordinate order, so on the same
+seed they see the same eps (common random numbers).  D = 1 runs a scalar loop whose state
+stays in registers; other cases use small per-block work arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange, types
+
+from ._jit import jit
+from .moments import accumulate, block_row
+from .objectives import USER, USER_FUNCTION, builtin_1d, value_grad
+from .rng import block_state, next_double, next_double_open, next_normal
+
+SCORE = 0
+PATHWISE = 1
+GREP = 2
+MEASURE_VALUED = 3
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+SIGNATURE = types.void(
+    types.int64, types.int64,  # estimator, option (grep transform)
+    types.float64[::1], types.float64[::1],  # loc, scale
+    types.int64, types.float64, USER_FUNCTION,  # objective code, parameter, user function
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[::1],  # rows out, non-finite counts out
+)
+
+
+@jit
+def _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale):
+    """(g_loc, g_scale) of score, pathwise or grep for one coordinate."""
+    if estimator == SCORE:
+        return fx * e * inv_scale, fx * (e * e - 1.0) * inv_scale
+    if estimator == PATHWISE:
+        return dfx, dfx * e
+    if option == 1:
+        return dfx, fx * (e * e - 1.0) * inv_scale
+    return dfx * one_minus_scale + fx * e, dfx * e
+
+
+@jit
+def _measure_valued(code, p, user, loc, scale, x, grad, s, g):
+    dim = loc.shape[0]
+    for d in range(dim):
+        keep = x[d]
+        s, u = next_double_open(s)
+        w = math.sqrt(-2.0 * math.log(u))
+        x[d] = loc[d] + scale[d] * w
+        f_plus = value_grad(code, p, user, x, grad)
+        x[d] = loc[d] - scale[d] * w
+        f_minus = value_grad(code, p, user, x, grad)
+        g[d] = (f_plus - f_minus) * _INV_SQRT_2PI / scale[d]
+        s, z = next_normal(s)
+        s, u = next_double_open(s)
+        maxwell = math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
+        s, u = next_double(s)
+        x[d] = loc[d] + scale[d] * maxwell
+        f_maxwell = value_grad(code, p, user, x, grad)
+        x[d] = loc[d] + scale[d] * u * maxwell
+        f_normal = value_grad(code, p, user, x, grad)
+        g[dim + d] = (f_maxwell - f_normal) / scale[d]
+        x[d] = keep
+    return s
+
+
+@jit
+def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row):
+    """Scalar loop for D = 1 reparameterisation-type estimators; returns the non-finite count."""
+    inv_scale = 1.0 / scale
+    one_minus_scale = 1.0 - scale
+    xbuf = np.empty(1)
+    gbuf = np.empty(1)
+    c0 = 0.0
+    c1 = 0.0
+    a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
+    bad = 0
+    for i in range(m):
+        s, e = next_normal(s)
+        x = loc + scale * e
+        if code == USER:
+            xbuf[0] = x
+            fx = user(xbuf, gbuf)
+            dfx = gbuf[0]
+        else:
+            fx, dfx = builtin_1d(code, p, x)
+        g0, g1 = _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale)
+        if i == 0:
+            c0 = g0
+            c1 = g1
+        d = g0 - c0
+        d2 = d * d
+        a1 += d
+        a2 += d2
+        a3 += d2 * d
+        a4 += d2 * d2
+        d = g1 - c1
+        d2 = d * d
+        b1 += d
+        b2 += d2
+        b3 += d2 * d
+        b4 += d2 * d2
+        if not (math.isfinite(g0) and math.isfinite(g1)):
+            bad += 1
+    acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
+    block_row(acc, np.array([c0, c1]), m, row)
+    return bad
+
+
+@jit
+def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s, m, row):
+    """Array loop for any D and every estimator; returns the non-finite count."""
+    loc = loc_shared.copy()
+    scale = scale_shared.copy()
+    dim = loc.shape[0]
+    width = 2 * dim
+    eps = np.empty(dim)
+    x = np.empty(dim)
+    grad = np.empty(dim)
+    g = np.empty(width)
+    acc = np.zeros((width, 4))
+    shift = np.empty(width)
+    bad = 0
+    for i in range(m):
+        for d in range(dim):
+            s, eps[d] = next_normal(s)
+            x[d] = loc[d] + scale[d] * eps[d]
+        if estimator == MEASURE_VALUED:
+            s = _measure_valued(code, p, user, loc, scale, x, grad, s, g)
+        else:
+            fx = value_grad(code, p, user, x, grad)
+            for d in range(dim):
+                g[d], g[dim + d] = _reparam_pair(
+                    estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]
+                )
+        if i == 0:
+            shift[:] = g
+        finite = True
+        for c in range(width):
+            finite &= math.isfinite(g[c])
+            accumulate(acc, shift, g[c], c)
+        if not finite:
+            bad += 1
+    block_row(acc, shift, m, row)
+    return bad
+
+
+@jit(parallel=True)
+def normal_blocks(estimator, option, loc, scale, code, p, user,
+                  key, first_block, block_size, n, rows, nonfinite):
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run."""
+    scalar = loc.shape[0] == 1 and estimator != MEASURE_VALUED
+    for j in prange(rows.shape[0]):
+        block = first_block + j
+        m = min(block_size, n - block * block_size)
+        s = block_state(key, block)
+        if scalar:
+            nonfinite[j] = _block_1d(estimator, option, loc[0], scale[0], code, p, user, s, m, rows[j])
+        else:
+            nonfinite[j] = _block_general(estimator, option, loc, scale, code, p, user, s, m, rows[j])
