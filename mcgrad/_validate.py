@@ -1,0 +1,70 @@
+"""Argument checks shared by the public API: each error names the argument and what is allowed."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as a finite float64 1-D array (a scalar becomes length 1)."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {value!r}") from None
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+    arr = np.atleast_1d(arr).copy()
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
+    return arr
+
+
+def positive_array(name: str, value) -> np.ndarray:
+    """``value`` as a finite, strictly positive float64 1-D array."""
+    arr = real_array(name, value)
+    if np.any(arr <= 0.0):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return arr
+
+
+def real_scalar(name: str, value) -> float:
+    """``value`` as a finite float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (floats such as 1e7 are accepted when integral)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        out = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        out = int(value)
+    else:
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if out < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return out
+
+
+def seed(value) -> int:
+    """A seed in [0, 2**64); ``None`` draws a fresh one from the operating system."""
+    if value is None:
+        return int.from_bytes(np.random.SeedSequence().entropy.to_bytes(16, "little")[:8], "little")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"seed must be an integer in [0, 2**64) or None, got {value!r}")
+    if not 0 <= int(value) < 2**64:
+        raise ValueError(f"seed must be an integer in [0, 2**64) or None, got {value!r}")
+    return int(value)

@@ -1,0 +1,116 @@
+"""The engine: split n samples into fixed-size blocks, run a kernel over bounded chunks, merge in order.
+
+Block ``b`` holds samples ``[b * block_size, min((b + 1) * block_size, n))`` and draws from its own
+stream, so a result depends only on ``(seed, n, block_size)`` -- never on the thread count or on
+how the blocks are grouped into calls.  Each kernel call fills one row of partial moments per
+block for at most ``CHUNK_BLOCKS`` blocks; memory is O(CHUNK_BLOCKS x components), not O(n).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+
+from ._validate import count
+from .kernels import moments
+from .kernels import normal as normal_kernels
+from .kernels._jit import exact_signature
+from .kernels.rng import stream_key
+from .results import Accumulator
+
+DEFAULT_BLOCK_SIZE = 1 << 16
+CHUNK_BLOCKS = 256
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    """Run the body with ``n`` Numba threads (None: leave the current setting)."""
+    if n is None:
+        yield
+        return
+    n = count("threads", n)
+    if n > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {n}")
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def block_count(n: int, block_size: int) -> int:
+    """Number of blocks of an n-sample run."""
+    return -(-n // block_size)
+
+
+def check_blocks(blocks, n: int, block_size: int) -> tuple[int, int]:
+    """Validate a ``(first, end)`` block range of an n-sample run (None: all blocks)."""
+    total = block_count(n, block_size)
+    if blocks is None:
+        return 0, total
+    try:
+        first, end = (int(b) for b in blocks)
+    except (TypeError, ValueError):
+        raise TypeError(f"blocks must be a pair (first, end) of block indices, got {blocks!r}") from None
+    if not 0 <= first < end <= total:
+        raise ValueError(f"blocks must satisfy 0 <= first < end <= {total} for n={n}, got {blocks!r}")
+    return first, end
+
+
+def run_blocks(
+    launch: Callable[[int, np.ndarray, np.ndarray], None],
+    width: int,
+    blocks: tuple[int, int],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Accumulator, int, float]:
+    """Run ``launch(first_block, rows, nonfinite)`` chunk by chunk over ``blocks``.
+
+    Returns the accumulator, the number of samples with a non-finite component, and seconds.
+    """
+    first, end = blocks
+    acc = Accumulator(width, first)
+    rows = np.empty((CHUNK_BLOCKS, width, moments.ROW))
+    bad = np.zeros(CHUNK_BLOCKS, np.int64)
+    nonfinite = 0
+    t0 = time.perf_counter()
+    for start in range(first, end, CHUNK_BLOCKS):
+        k = min(CHUNK_BLOCKS, end - start)
+        launch(start, rows[:k], bad[:k])
+        acc.push_rows(rows[:k])
+        nonfinite += int(bad[:k].sum())
+        if progress is not None:
+            progress(k)
+    return acc, nonfinite, time.perf_counter() - t0
+
+
+def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """A ``launch`` function running the Normal kernel for one estimator."""
+    kernel = exact_signature(normal_kernels.normal_blocks, normal_kernels.SIGNATURE)
+    key = stream_key(np.uint64(seed))
+    user = objective.kernel_function()
+    option = int(options.get("transform", 1))
+
+    def launch(first_block, rows, nonfinite):
+        kernel(spec.code, option, dist.loc, dist.scale, objective.code, objective.param, user,
+               key, first_block, block_size, n, rows, nonfinite)
+
+    return launch
+
+
+LAUNCHERS = {"normal": normal_launcher}
+
+
+def width_of(dist) -> int:
+    """Number of gradient components."""
+    return len(dist.components)
+
+
+def expected_seconds(n: int, rate: float = 1e8) -> float:
+    """Rough duration used to decide whether to show progress."""
+    return n / rate if math.isfinite(rate) and rate > 0 else 0.0

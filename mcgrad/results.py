@@ -1,0 +1,213 @@
+"""Results: the mergeable accumulator state and the Estimate a run returns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .kernels import moments
+
+
+class Accumulator:
+    """Partial moments of a contiguous range of blocks ``[first_block, end_block)``.
+
+    Holds the aligned dyadic nodes of :mod:`mcgrad.kernels.moments` (O(log n) of them), so
+    pushing blocks in order or merging adjacent ranges gives bitwise-identical totals.
+    """
+
+    def __init__(self, width: int, first_block: int = 0):
+        cap = moments.NODE_CAPACITY
+        self.width = width
+        self.first_block = first_block
+        self.end_block = first_block
+        self.starts = np.zeros(cap, np.int64)
+        self.levels = np.zeros(cap, np.int64)
+        self.values = np.zeros((cap, width, moments.ROW))
+        self.count = 0
+
+    def push_rows(self, rows: np.ndarray) -> None:
+        """Append the summaries of blocks ``end_block, end_block + 1, ...``."""
+        self.count = moments.push_blocks(self.starts, self.levels, self.values, self.count, self.end_block, rows)
+        self.end_block += rows.shape[0]
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        """The accumulator of ``self`` followed by the adjacent range ``other``."""
+        if other.width != self.width:
+            raise ValueError(f"cannot merge results with {self.width} and {other.width} components")
+        if other.first_block != self.end_block:
+            raise ValueError(
+                f"results must cover adjacent block ranges to merge: [{self.first_block}, {self.end_block}) "
+                f"then [{other.first_block}, {other.end_block})"
+            )
+        out = self.copy()
+        for i in range(other.count):
+            out.count = moments.push_node(
+                out.starts, out.levels, out.values, out.count, other.starts[i], other.levels[i], other.values[i]
+            )
+        out.end_block = other.end_block
+        return out
+
+    def copy(self) -> Accumulator:
+        out = Accumulator(self.width, self.first_block)
+        out.end_block = self.end_block
+        out.starts[:] = self.starts
+        out.levels[:] = self.levels
+        out.values[:] = self.values
+        out.count = self.count
+        return out
+
+    def total(self) -> np.ndarray:
+        """``(width, 5)`` central summary ``(n, mean, M2, M3, M4)`` of the whole range."""
+        out = np.zeros((self.width, moments.ROW))
+        if self.count:
+            moments.fold_nodes(self.values, self.count, out)
+        return out
+
+
+@dataclass
+class Estimate:
+    """Mean and variance of one estimator's per-sample gradient, per component.
+
+    Attributes
+    ----------
+    estimator : str
+        Table label of the estimator (with options, e.g. ``grep[transform=2]``).
+    components : list of str
+        Gradient component names, e.g. ``['loc', 'scale']``.
+    mean, var : numpy.ndarray
+        Sample mean and unbiased sample variance of the per-sample estimator.
+    stderr : numpy.ndarray
+        Standard error of the mean, ``sqrt(var / n)``.
+    var_stderr : numpy.ndarray
+        Standard error of ``var``: ``sqrt((m4 - (n - 3) / (n - 1) var^2) / n)`` with m4 the
+        fourth central sample moment.
+    n : int
+        Number of samples.
+    exact : numpy.ndarray or None
+        Exact gradient when the objective's closed form is known.
+    """
+
+    estimator: str
+    family: str
+    objective: str
+    components: list[str]
+    parameters: dict[str, np.ndarray]
+    seed: int
+    block_size: int
+    accumulator: Accumulator = field(repr=False)
+    seconds: float
+    biased: bool = False
+    nonfinite: int = 0
+    exact: np.ndarray | None = None
+    options: dict = field(default_factory=dict)
+    n_total: int = 0
+
+    def __post_init__(self):
+        summary = self.accumulator.total()
+        n = summary[:, 0]
+        self.n = int(n[0]) if n.size else 0
+        self.mean = summary[:, 1].copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.var = summary[:, 2] / (n - 1)
+            self.stderr = np.sqrt(self.var / n)
+            m4 = summary[:, 4] / n
+            self.var_stderr = np.sqrt(np.maximum(m4 - (n - 3) / (n - 1) * self.var**2, 0.0) / n)
+
+    @property
+    def blocks(self) -> tuple[int, int]:
+        """The block range ``[first, end)`` this result covers."""
+        return self.accumulator.first_block, self.accumulator.end_block
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.n / self.seconds if self.seconds > 0 else math.inf
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """``mean - exact`` where the exact gradient is known."""
+        return None if self.exact is None else self.mean - self.exact
+
+    @property
+    def z(self) -> np.ndarray | None:
+        """``(mean - exact) / stderr``: how many standard errors the mean is from the truth."""
+        if self.exact is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.mean - self.exact) / self.stderr
+
+    def merge(self, other: Estimate) -> Estimate:
+        """Combine with the result of the adjacent block range of the same run (bitwise exact)."""
+        mine = (self.estimator, self.family, self.objective, self.seed, self.block_size, self.n_total)
+        theirs = (other.estimator, other.family, other.objective, other.seed, other.block_size, other.n_total)
+        if mine != theirs or any(
+            not np.array_equal(self.parameters[k], other.parameters[k]) for k in self.parameters
+        ):
+            raise ValueError("can only merge block ranges of the same run (estimator, parameters, objective, "
+                             "seed, block_size and n must match)")
+        return Estimate(
+            self.estimator, self.family, self.objective, self.components, self.parameters, self.seed,
+            self.block_size, self.accumulator.merge(other.accumulator), self.seconds + other.seconds,
+            self.biased, self.nonfinite + other.nonfinite, self.exact, self.options, self.n_total,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per gradient component."""
+        frame = pd.DataFrame(
+            {
+                "estimator": self.estimator,
+                "component": self.components,
+                "mean": self.mean,
+                "stderr": self.stderr,
+                "var": self.var,
+                "var_stderr": self.var_stderr,
+            }
+        )
+        if self.exact is not None:
+            frame["exact"] = self.exact
+            frame["z"] = self.z
+        frame["n"] = self.n
+        frame["biased"] = self.biased
+        frame["seconds"] = self.seconds
+        frame["samples_per_second"] = self.samples_per_second
+        return frame
+
+    def to_dict(self) -> dict:
+        """Plain-Python form used by the JSON output (see README, "JSON output")."""
+        comps = []
+        for i, name in enumerate(self.components):
+            row = {
+                "name": name,
+                "mean": float(self.mean[i]),
+                "stderr": float(self.stderr[i]),
+                "var": float(self.var[i]),
+                "var_stderr": float(self.var_stderr[i]),
+                "exact": None if self.exact is None else float(self.exact[i]),
+                "z": None if self.exact is None else float(self.z[i]),
+            }
+            comps.append(row)
+        return {
+            "estimator": self.estimator,
+            "family": self.family,
+            "objective": self.objective,
+            "parameters": {k: v.tolist() for k, v in self.parameters.items()},
+            "n": self.n,
+            "seed": self.seed,
+            "block_size": self.block_size,
+            "biased": self.biased,
+            "nonfinite": self.nonfinite,
+            "seconds": self.seconds,
+            "samples_per_second": self.samples_per_second,
+            "components": comps,
+        }
+
+    def __repr__(self) -> str:
+        lines = [f"Estimate({self.estimator} on {self.family}, f={self.objective}, n={self.n:,})"]
+        for i, name in enumerate(self.components):
+            lines.append(
+                f"  {name:>10}: mean {self.mean[i]: .6g} ± {self.stderr[i]:.2g}   var {self.var[i]:.6g} ± "
+                f"{self.var_stderr[i]:.2g}" + ("" if self.exact is None else f"   exact {self.exact[i]: .6g}")
+            )
+        return "\n".join(lines)
