@@ -20,7 +20,7 @@ from ._validate import count
 from .kernels import moments
 from .kernels import normal as normal_kernels
 from .kernels._jit import exact_signature
-from .kernels.rng import stream_key
+from .kernels.rng import run_key
 from .results import Accumulator
 
 DEFAULT_BLOCK_SIZE = 1 << 16
@@ -92,7 +92,7 @@ def run_blocks(
 def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
     """A ``launch`` function running the Normal kernel for one estimator."""
     kernel = exact_signature(normal_kernels.normal_blocks, normal_kernels.SIGNATURE)
-    key = stream_key(np.uint64(seed))
+    key = run_key(seed)
     user = objective.kernel_function()
     option = int(options.get("transform", 1))
 

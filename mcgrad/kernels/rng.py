@@ -48,6 +48,7 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 @jit
 def splitmix64_mix(z):
     """SplitMix64's output function (Stafford variant 13) applied to a 64-bit word."""
+    z = np.uint64(z)
     z = (z ^ (z >> _U30)) * _MIX1
     z = (z ^ (z >> _U27)) * _MIX2
     return z ^ (z >> _U31)
@@ -56,7 +57,7 @@ def splitmix64_mix(z):
 @jit
 def splitmix64_next(x):
     """Advance a SplitMix64 state; return ``(new_state, output)``."""
-    x = x + GOLDEN_GAMMA
+    x = np.uint64(x) + GOLDEN_GAMMA
     return x, splitmix64_mix(x)
 
 
@@ -64,6 +65,12 @@ def splitmix64_next(x):
 def stream_key(seed):
     """Hash a user seed (``uint64``) into the SplitMix64 start state of a run."""
     return splitmix64_mix(np.uint64(seed) + GOLDEN_GAMMA)
+
+
+def run_key(seed: int) -> np.uint64:
+    """:func:`stream_key` for Python callers, as ``np.uint64`` (a Python int above 2**63 would not
+    pass back into compiled code)."""
+    return np.uint64(stream_key(np.uint64(seed)))
 
 
 @jit

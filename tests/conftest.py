@@ -1,0 +1,9 @@
+import numpy as np
+
+
+def assert_close_se(measured, expected, stderr, k=5.0, what="value"):
+    """|measured - expected| <= k standard errors, element-wise, with a readable message."""
+    measured, expected, stderr = (np.atleast_1d(np.asarray(a, float)) for a in (measured, expected, stderr))
+    assert np.all(np.isfinite(measured)), f"{what}: non-finite {measured}"
+    z = (measured - expected) / stderr
+    assert np.all(np.abs(z) <= k), f"{what}: measured {measured}, expected {expected}, z = {z}"

@@ -1,0 +1,92 @@
+import math
+
+import numpy as np
+from scipy import stats
+
+from mcgrad.kernels import rng
+
+
+def test_splitmix64_reference_outputs():
+    # Published outputs of splitmix64.c seeded with 1234567.
+    expected = [6457827717110365317, 3203168211198807973, 9817491932198370423,
+                4593380528125082431, 16408922859458223821]
+    x = np.uint64(1234567)
+    got = []
+    for _ in expected:
+        x, out = rng.splitmix64_next(np.uint64(x))
+        got.append(int(out))
+    assert got == expected
+
+
+def test_xoshiro256starstar_reference_outputs():
+    # Outputs of the reference xoshiro256starstar.c from state {1, 2, 3, 4}.
+    expected = [11520, 0, 1509978240, 1215971899390074240, 1216172134540287360, 607988272756665600,
+                16172922978634559625, 8476171486693032832, 10595114339597558777, 2904607092377533576]
+    out = np.empty(len(expected), np.uint64)
+    rng.fill_u64(tuple(np.uint64(v) for v in (1, 2, 3, 4)), out)
+    assert [int(v) for v in out] == expected
+
+
+def test_block_streams_are_splitmix_outputs_and_distinct():
+    key = rng.run_key(7)
+    x = np.uint64(key)
+    words = []
+    for _ in range(12):
+        x, out = rng.splitmix64_next(np.uint64(x))
+        words.append(int(out))
+    for b in range(3):
+        assert [int(w) for w in rng.block_state(key, b)] == words[4 * b: 4 * b + 4]
+    a, b = np.empty(100), np.empty(100)
+    rng.fill_normals(key, 0, a)
+    rng.fill_normals(key, 1, b)
+    assert not np.array_equal(a, b)
+    rng.fill_normals(rng.run_key(8), 0, b)
+    assert not np.array_equal(a, b)
+
+
+def test_ziggurat_layers_have_equal_area():
+    # Rebuild the abscissae from the tables: x_i = w_i 2^53, every layer must have area v.
+    x = np.append(rng.ZIG_W * 2.0**53, 0.0)
+    f = np.exp(-0.5 * x * x)
+    r = rng.ZIG_R
+    v = r * math.exp(-0.5 * r * r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
+    areas = x[1:-1] * (f[2:] - f[1:-1])
+    np.testing.assert_allclose(areas, v, rtol=1e-9)
+    assert abs(x[255] * (1.0 - f[255]) - v) < 1e-9  # the top layer closes at f(0) = 1
+
+
+def test_normals_match_standard_normal():
+    n = 2_000_000
+    z = np.empty(n)
+    rng.fill_normals(rng.run_key(2024), 3, z)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert abs(z.mean()) < 5 / math.sqrt(n)
+    assert abs(z.var() - 1) < 5 * math.sqrt(2 / n)
+    assert abs(stats.skew(z)) < 5 * math.sqrt(6 / n)
+    assert abs(stats.kurtosis(z)) < 5 * math.sqrt(24 / n)
+    # The tail beyond the ziggurat's base (|z| > 3.654) is sampled by a separate path.
+    p_tail = 2 * stats.norm.sf(rng.ZIG_R)
+    k = np.sum(np.abs(z) > rng.ZIG_R)
+    assert abs(k - n * p_tail) < 5 * math.sqrt(n * p_tail)
+    tail = np.abs(z[np.abs(z) > rng.ZIG_R])
+    cond = stats.truncnorm(rng.ZIG_R, np.inf)
+    assert stats.kstest(tail, cond.cdf).pvalue > 1e-3
+
+
+def test_uniforms_and_exponentials():
+    @__import__("numba").njit
+    def draw(s, n):
+        u = np.empty(n)
+        uo = np.empty(n)
+        e = np.empty(n)
+        for i in range(n):
+            s, u[i] = rng.next_double(s)
+            s, uo[i] = rng.next_double_open(s)
+            s, e[i] = rng.next_exponential(s)
+        return u, uo, e
+
+    state = tuple(np.uint64(w) for w in rng.block_state(rng.run_key(1), 0))
+    u, uo, e = draw(state, 500_000)
+    assert u.min() >= 0.0 and u.max() < 1.0 and uo.min() > 0.0 and uo.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert stats.kstest(e, "expon").pvalue > 1e-3
