@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from reference import two_pass_variance
 
 from mcgrad.kernels import moments
 from mcgrad.results import Accumulator
-from reference import two_pass_variance
 
 
 def _rows(x, block_size):

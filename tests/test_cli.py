@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mcgrad.cli import main
+
+
+def test_estimate_json_schema(capsys):
+    main(["estimate", "--loc", "1", "--scale", "2", "--objective", "square", "--param", "1",
+          "--estimator", "grep", "--transform", "2", "-n", "2e5", "--seed", "3", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "mcgrad.results/1"
+    (res,) = doc["results"]
+    assert res["estimator"] == "grep[transform=2]" and res["n"] == 200_000 and res["seed"] == 3
+    assert [c["name"] for c in res["components"]] == ["loc", "scale"]
+    for comp, exact in zip(res["components"], [2.0, 4.0], strict=True):
+        assert comp["exact"] == exact
+        assert abs(comp["mean"] - exact) < 5 * comp["stderr"]
+        assert set(comp) == {"name", "mean", "stderr", "var", "var_stderr", "exact", "z"}
+
+
+def test_compare_csv_and_table(capsys):
+    main(["compare", "--loc", "0.5,1", "--scale", "1", "--estimators", "score,pathwise,grep:transform=2",
+          "-n", "1e5", "--format", "csv", "--threads", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("estimator,component,mean,stderr,var,var_stderr,exact,z")
+    assert len(lines) == 1 + 3 * 4
+    main(["compare", "--objective", "cos", "--param", "2", "-n", "1e5"])
+    out = capsys.readouterr().out
+    assert "cos(k=2)" in out and "pathwise" in out
+
+
+def test_demo_small(capsys):
+    main(["demo", "-n", "200000", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["results"]) == 12
+
+
+def test_cli_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "--scale", "-1"])
+    assert e.value.code == 2
+    assert "scale must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "--estimator", "nope"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "-n", "0"])
+    assert e.value.code == 2
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "mcgrad.cli", "estimate", "-n", "1000", "--format", "csv"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("estimator,component")

@@ -1,0 +1,107 @@
+import math
+
+import numba
+import numpy as np
+import pytest
+
+import mcgrad
+
+
+@pytest.mark.parametrize("loc,scale,exc,match", [
+    (0.0, 0.0, ValueError, "scale must be > 0"),
+    (0.0, -1.0, ValueError, "scale must be > 0"),
+    (math.nan, 1.0, ValueError, "loc must be finite"),
+    (0.0, math.inf, ValueError, "scale must be finite"),
+    ([0.0, 1.0], [1.0, 2.0, 3.0], ValueError, "same length"),
+    ("a", 1.0, TypeError, "loc must be a real number"),
+    (np.zeros((2, 2)), 1.0, ValueError, "loc must be a scalar or a 1-D array"),
+    ([], 1.0, ValueError, "loc must not be empty"),
+    (True, 1.0, TypeError, "loc"),
+])
+def test_bad_normal_parameters(loc, scale, exc, match):
+    with pytest.raises(exc, match=match):
+        mcgrad.Normal(loc, scale)
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"n": 0}, ValueError, "n must be an integer >= 1"),
+    ({"n": -5}, ValueError, "n must be an integer >= 1"),
+    ({"n": 2.5}, TypeError, "n must be an integer"),
+    ({"n": math.nan}, TypeError, "n must be an integer"),
+    ({"seed": -1}, ValueError, "seed must be an integer in"),
+    ({"seed": 2**64}, ValueError, "seed must be an integer in"),
+    ({"seed": 1.5}, TypeError, "seed"),
+    ({"estimator": "reinforce"}, ValueError, "unknown estimator 'reinforce'; known estimators are"),
+    ({"estimator": 3}, TypeError, "estimator must be a string"),
+    ({"estimator": "grep", "transform": 3}, ValueError, r"transform for estimator 'grep' must be one of \[1, 2\]"),
+    ({"estimator": "score", "transform": 2}, TypeError, "unknown option"),
+    ({"block_size": 0}, ValueError, "block_size must be"),
+    ({"blocks": (3, 2)}, ValueError, "blocks must satisfy"),
+    ({"blocks": (0, 99)}, ValueError, "blocks must satisfy"),
+    ({"threads": 0}, ValueError, "threads must be"),
+    ({"threads": 10_000}, ValueError, "threads must be between"),
+])
+def test_bad_estimate_arguments(kwargs, exc, match):
+    args = {"n": 1000, "seed": 0, "estimator": "score"} | kwargs
+    with pytest.raises(exc, match=match):
+        mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", **args)
+
+
+def test_bad_objectives():
+    with pytest.raises(ValueError, match="unknown objective 'cube'"):
+        mcgrad.estimate(mcgrad.Normal(), "cube")
+    with pytest.raises(TypeError, match="must be an Objective"):
+        mcgrad.estimate(mcgrad.Normal(), lambda x: x)
+    with pytest.raises(TypeError, match="must be a function decorated with @numba.njit"):
+        mcgrad.user_objective(lambda x: x * x)
+    with pytest.raises(ValueError, match="c must be finite"):
+        mcgrad.square(math.inf)
+    with pytest.raises(TypeError, match="k must be a real number"):
+        mcgrad.cos("1")
+
+
+@numba.njit
+def _returns_array(x):
+    return np.array([x, x])
+
+
+@numba.njit
+def _vector_only(x):
+    return x.sum()
+
+
+@numba.njit
+def _wrong_length_grad(x):
+    return np.zeros(x.shape[0] + 1)
+
+
+def test_user_function_of_the_wrong_kind():
+    with pytest.raises(TypeError, match="does not compile as a scalar objective"):
+        mcgrad.user_objective(_returns_array)
+    with pytest.raises(TypeError, match="does not compile as a scalar objective"):
+        mcgrad.user_objective(_vector_only)  # a vector function passed without vector=True
+    bad = mcgrad.user_objective(_vector_only, _wrong_length_grad, vector=True)
+    with pytest.raises(TypeError, match="could not be evaluated"):
+        mcgrad.estimate(mcgrad.Normal([0.0, 1.0], 1.0), bad, "pathwise", 1000)
+    no_derivative = mcgrad.user_objective(_vector_only, vector=True)
+    with pytest.raises(ValueError, match="needs the derivative of f"):
+        mcgrad.estimate(mcgrad.Normal([0.0, 1.0], 1.0), no_derivative, "pathwise", 1000)
+    r = mcgrad.estimate(mcgrad.Normal([0.0, 1.0], 1.0), no_derivative, "score", 100_000)
+    assert np.all(np.isfinite(r.mean))
+
+
+def test_not_a_distribution():
+    with pytest.raises(TypeError, match="dist must be an mcgrad distribution"):
+        mcgrad.estimate("normal", "square")
+
+
+@numba.njit
+def _overflowing(x):
+    return math.exp(x * x * 1000.0)
+
+
+def test_non_finite_gradients_are_reported_not_silent():
+    obj = mcgrad.user_objective(_overflowing)
+    with pytest.warns(RuntimeWarning, match="were NaN or infinite"):
+        r = mcgrad.estimate(mcgrad.Normal(0.0, 3.0), obj, "score", 10_000)
+    assert r.nonfinite > 0
