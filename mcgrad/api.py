@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import _validate, engine, estimators
@@ -100,10 +101,11 @@ def estimate(
         options=opts,
         n_total=n,
     )
-    if nonfinite:
+    if nonfinite or not (np.all(np.isfinite(result.mean)) and np.all(np.isfinite(result.var))):
         warnings.warn(
             f"{nonfinite} of {result.n} per-sample gradients of {result.estimator} were NaN or infinite "
-            f"(f={objective.name}); mean and var are not finite",
+            f"(f={objective.name}); mean or var is not finite"
+            + ("" if nonfinite else " because the power sums overflowed (values beyond ~1e77)"),
             RuntimeWarning,
             stacklevel=2,
         )

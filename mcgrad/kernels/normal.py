@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange, types
+from numba import literally, prange, types
 
 from ._jit import jit
 from .moments import accumulate, block_row
@@ -83,8 +83,15 @@ def _measure_valued(code, p, user, loc, scale, x, grad, s, g):
 
 
 @jit
-def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row):
-    """Scalar loop for D = 1 reparameterisation-type estimators; returns the non-finite count."""
+def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite):
+    """Scalar loop for D = 1 reparameterisation-type estimators.
+
+    Sums live in registers, shifted by the block's first sample.  Non-finite samples are only
+    counted when ``count_nonfinite`` is set (the caller re-runs a block whose sums came out
+    non-finite), keeping the check out of the fast loop.  No array is passed to a per-sample
+    function: each such call would cost reference-count updates.  Returns the non-finite count.
+    """
+    literally(estimator)
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
     xbuf = np.empty(1)
@@ -118,7 +125,7 @@ def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row):
         b2 += d2
         b3 += d2 * d
         b4 += d2 * d2
-        if not (math.isfinite(g0) and math.isfinite(g1)):
+        if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
     acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
     block_row(acc, np.array([c0, c1]), m, row)
@@ -126,8 +133,8 @@ def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row):
 
 
 @jit
-def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s, m, row):
-    """Array loop for any D and every estimator; returns the non-finite count."""
+def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s, m, row, count_nonfinite):
+    """Array loop for any D and every estimator; returns the non-finite count (when counting)."""
     loc = loc_shared.copy()
     scale = scale_shared.copy()
     dim = loc.shape[0]
@@ -153,26 +160,41 @@ def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s
                 )
         if i == 0:
             shift[:] = g
-        finite = True
         for c in range(width):
-            finite &= math.isfinite(g[c])
             accumulate(acc, shift, g[c], c)
-        if not finite:
-            bad += 1
+        if count_nonfinite:
+            for c in range(width):
+                if not math.isfinite(g[c]):
+                    bad += 1
+                    break
     block_row(acc, shift, m, row)
     return bad
+
+
+@jit
+def _block(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite):
+    if loc.shape[0] == 1 and estimator == SCORE:
+        return _block_1d(SCORE, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1 and estimator == PATHWISE:
+        return _block_1d(PATHWISE, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1 and estimator == GREP:
+        return _block_1d(GREP, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+    return _block_general(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite)
 
 
 @jit(parallel=True)
 def normal_blocks(estimator, option, loc, scale, code, p, user,
                   key, first_block, block_size, n, rows, nonfinite):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run."""
-    scalar = loc.shape[0] == 1 and estimator != MEASURE_VALUED
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+
+    A block whose summaries come out non-finite is run again from its seed, counting the samples
+    with a non-finite component into ``nonfinite[j]``.
+    """
     for j in prange(rows.shape[0]):
         block = first_block + j
         m = min(block_size, n - block * block_size)
         s = block_state(key, block)
-        if scalar:
-            nonfinite[j] = _block_1d(estimator, option, loc[0], scale[0], code, p, user, s, m, rows[j])
-        else:
-            nonfinite[j] = _block_general(estimator, option, loc, scale, code, p, user, s, m, rows[j])
+        _block(estimator, option, loc, scale, code, p, user, s, m, rows[j], False)
+        nonfinite[j] = 0
+        if not np.all(np.isfinite(rows[j])):
+            nonfinite[j] = _block(estimator, option, loc, scale, code, p, user, s, m, rows[j], True)
