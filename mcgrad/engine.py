@@ -93,11 +93,11 @@ def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, 
     """A ``launch`` function running the Normal kernel for one estimator."""
     kernel = exact_signature(normal_kernels.normal_blocks, normal_kernels.SIGNATURE)
     key = run_key(seed)
-    user = objective.kernel_function()
+    user, user1 = objective.kernel_functions()
     option = int(options.get("transform", 1))
 
     def launch(first_block, rows, nonfinite):
-        kernel(spec.code, option, dist.loc, dist.scale, objective.code, objective.param, user,
+        kernel(spec.code, option, dist.loc, dist.scale, objective.code, objective.param, user, user1,
                key, first_block, block_size, n, rows, nonfinite)
 
     return launch

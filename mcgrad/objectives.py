@@ -41,12 +41,15 @@ class Objective:
     param: float = 0.0
     has_derivative: bool = True
     adapter: Callable | None = field(default=None, repr=False, compare=False)
+    adapter_1d: Callable | None = field(default=None, repr=False, compare=False)
     exact: Callable | None = field(default=None, repr=False, compare=False)
     vector: bool = False
 
-    def kernel_function(self):
-        """The first-class function the kernels call for ``code == -1``."""
-        return self.adapter if self.adapter is not None else kobj.no_user_function
+    def kernel_functions(self):
+        """The first-class functions the kernels call for ``code == -1``: (vector, scalar D = 1)."""
+        if self.adapter is None:
+            return kobj.no_user_function, kobj.no_user_scalar
+        return self.adapter, self.adapter_1d
 
     def exact_gradient(self, dist) -> np.ndarray | None:
         """Exact gradient of E[f(x)] over ``dist``'s components, or None when unknown."""
@@ -65,6 +68,8 @@ class Objective:
         grad = np.zeros(dim)
         try:
             self.adapter(x, grad)
+            if dim == 1:
+                self.adapter_1d(0.5)
         except Exception as exc:  # numba typing errors, wrong shapes, ...
             raise TypeError(
                 f"f={self.name!r} could not be evaluated on a float64 array of length {dim}: "
@@ -183,9 +188,16 @@ def user_objective(
         def adapter(x, grad):
             grad[:] = df(x)
             return f(x)
+
+        def adapter_1d(x):
+            xs = np.full(1, x)
+            return f(xs), df(xs)[0]
     elif vector:
         def adapter(x, grad):
             return f(x)
+
+        def adapter_1d(x):
+            return f(np.full(1, x)), math.nan
     elif df is not None:
         def adapter(x, grad):
             total = 0.0
@@ -193,22 +205,29 @@ def user_objective(
                 total += f(x[d])
                 grad[d] = df(x[d])
             return total
+
+        def adapter_1d(x):
+            return f(x), df(x)
     else:
         def adapter(x, grad):
             total = 0.0
             for d in range(x.shape[0]):
                 total += f(x[d])
             return total
+
+        def adapter_1d(x):
+            return f(x), math.nan
     label = name or getattr(value, "__name__", "user")
     try:
         compiled = numba.njit(kobj.USER_SIGNATURE, fastmath=False, error_model="numpy")(adapter)
+        compiled_1d = numba.njit(kobj.USER_SCALAR_SIGNATURE, fastmath=False, error_model="numpy")(adapter_1d)
     except Exception as exc:
         raise TypeError(
             f"value={label!r} does not compile as a {'vector' if vector else 'scalar'} objective "
             f"(float64{'[:]' if vector else ''} -> float64): {str(exc).splitlines()[0]}"
         ) from None
     return Objective(
-        label, kobj.USER, math.nan, has_derivative=derivative is not None, adapter=compiled,
+        label, kobj.USER, math.nan, has_derivative=derivative is not None, adapter=compiled, adapter_1d=compiled_1d,
         exact=exact_gradient, vector=vector,
     )
 

@@ -13,8 +13,10 @@ Normal estimator shares one compiled, cached kernel.  Components are ordered
   Maxwell, U uniform, so that U M is standard normal.
 
 Score, pathwise and grep draw exactly D normals per sample, in coordinate order, so on the same
-seed they see the same eps (common random numbers).  D = 1 runs a scalar loop whose state
-stays in registers; other cases use small per-block work arrays.
+seed they see the same eps (common random numbers).  D = 1 runs scalar loops, one compiled per
+estimator (Numba literal specialisation), whose state stays in registers; D > 1 uses small
+per-block work arrays.  The D = 1 measure-valued loop draws no base normal (there is no other
+coordinate to hold fixed), so its stream use differs from the D > 1 loop's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from numba import literally, prange, types
 
 from ._jit import jit
 from .moments import accumulate, block_row
-from .objectives import USER, USER_FUNCTION, builtin_1d, value_grad
+from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION, value_deriv_1d, value_grad
 from .rng import block_state, next_double, next_double_open, next_normal
 
 SCORE = 0
@@ -39,7 +41,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 SIGNATURE = types.void(
     types.int64, types.int64,  # estimator, option (grep transform)
     types.float64[::1], types.float64[::1],  # loc, scale
-    types.int64, types.float64, USER_FUNCTION,  # objective code, parameter, user function
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
     types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
     types.float64[:, :, ::1], types.int64[::1],  # rows out, non-finite counts out
 )
@@ -83,7 +85,7 @@ def _measure_valued(code, p, user, loc, scale, x, grad, s, g):
 
 
 @jit
-def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite):
+def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_nonfinite):
     """Scalar loop for D = 1 reparameterisation-type estimators.
 
     Sums live in registers, shifted by the block's first sample.  Non-finite samples are only
@@ -92,24 +94,58 @@ def _block_1d(estimator, option, loc, scale, code, p, user, s, m, row, count_non
     function: each such call would cost reference-count updates.  Returns the non-finite count.
     """
     literally(estimator)
+    literally(option)
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
-    xbuf = np.empty(1)
-    gbuf = np.empty(1)
     c0 = 0.0
     c1 = 0.0
     a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
     bad = 0
     for i in range(m):
         s, e = next_normal(s)
-        x = loc + scale * e
-        if code == USER:
-            xbuf[0] = x
-            fx = user(xbuf, gbuf)
-            dfx = gbuf[0]
-        else:
-            fx, dfx = builtin_1d(code, p, x)
+        fx, dfx = value_deriv_1d(code, p, user1, loc + scale * e)
         g0, g1 = _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale)
+        if i == 0:
+            c0 = g0
+            c1 = g1
+        d = g0 - c0
+        d2 = d * d
+        a1 += d
+        a2 += d2
+        a3 += d2 * d
+        a4 += d2 * d2
+        d = g1 - c1
+        d2 = d * d
+        b1 += d
+        b2 += d2
+        b3 += d2 * d
+        b4 += d2 * d2
+        if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
+            bad += 1
+    acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
+    block_row(acc, np.array([c0, c1]), m, row)
+    return bad
+
+
+@jit
+def _block_mv_1d(loc, scale, code, p, user1, s, m, row, count_nonfinite):
+    """Scalar loop of the coupled measure-valued estimator for D = 1; returns the non-finite count."""
+    inv_scale = 1.0 / scale
+    c0 = 0.0
+    c1 = 0.0
+    a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
+    bad = 0
+    for i in range(m):
+        s, u = next_double_open(s)
+        w = scale * math.sqrt(-2.0 * math.log(u))
+        g0 = (value_deriv_1d(code, p, user1, loc + w)[0] - value_deriv_1d(code, p, user1, loc - w)[0]) * (
+            _INV_SQRT_2PI * inv_scale)
+        s, z = next_normal(s)
+        s, u = next_double_open(s)
+        maxwell = scale * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
+        s, u = next_double(s)
+        g1 = (value_deriv_1d(code, p, user1, loc + maxwell)[0]
+              - value_deriv_1d(code, p, user1, loc + u * maxwell)[0]) * inv_scale
         if i == 0:
             c0 = g0
             c1 = g1
@@ -172,18 +208,22 @@ def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s
 
 
 @jit
-def _block(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite):
+def _block(estimator, option, loc, scale, code, p, user, user1, s, m, row, count_nonfinite):
     if loc.shape[0] == 1 and estimator == SCORE:
-        return _block_1d(SCORE, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+        return _block_1d(SCORE, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == PATHWISE:
-        return _block_1d(PATHWISE, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+        return _block_1d(PATHWISE, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1 and estimator == GREP and option == 1:
+        return _block_1d(GREP, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == GREP:
-        return _block_1d(GREP, option, loc[0], scale[0], code, p, user, s, m, row, count_nonfinite)
+        return _block_1d(GREP, 2, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1 and estimator == MEASURE_VALUED:
+        return _block_mv_1d(loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     return _block_general(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite)
 
 
 @jit(parallel=True)
-def normal_blocks(estimator, option, loc, scale, code, p, user,
+def normal_blocks(estimator, option, loc, scale, code, p, user, user1,
                   key, first_block, block_size, n, rows, nonfinite):
     """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
 
@@ -194,7 +234,7 @@ def normal_blocks(estimator, option, loc, scale, code, p, user,
         block = first_block + j
         m = min(block_size, n - block * block_size)
         s = block_state(key, block)
-        _block(estimator, option, loc, scale, code, p, user, s, m, rows[j], False)
+        _block(estimator, option, loc, scale, code, p, user, user1, s, m, rows[j], False)
         nonfinite[j] = 0
         if not np.all(np.isfinite(rows[j])):
-            nonfinite[j] = _block(estimator, option, loc, scale, code, p, user, s, m, rows[j], True)
+            nonfinite[j] = _block(estimator, option, loc, scale, code, p, user, user1, s, m, rows[j], True)

@@ -1,7 +1,8 @@
 """Built-in objectives f(x) with their gradients, and the calling convention for user functions.
 
 Every objective is evaluated as ``value = value_grad(code, p, user, x, grad)``: it returns
-f(x) and writes the gradient of f into ``grad``.  Built-ins are selected by ``code`` (a
+f(x) and writes the gradient of f into ``grad``; D = 1 loops use ``value_deriv_1d(code, p, user1,
+x) -> (f, f')`` instead.  Built-ins are selected by ``code`` (a
 predictable branch the compiler inlines); ``code == USER`` calls ``user``, a first-class
 function of signature :data:`USER_SIGNATURE`, so one cached kernel serves every user function.
 All built-ins are sums over the D coordinates of x and take one scalar parameter ``p``.
@@ -29,6 +30,9 @@ LINEAR = 4  # a x
 VECTOR = types.float64[::1]
 USER_SIGNATURE = types.float64(VECTOR, VECTOR)
 USER_FUNCTION = types.FunctionType(USER_SIGNATURE)
+# D = 1 loops call a scalar adapter x -> (f(x), f'(x)) so no array crosses a per-sample call.
+USER_SCALAR_SIGNATURE = types.UniTuple(types.float64, 2)(types.float64)
+USER_SCALAR_FUNCTION = types.FunctionType(USER_SCALAR_SIGNATURE)
 
 
 @jit
@@ -72,6 +76,20 @@ def builtin_1d(code, p, x):
 
 
 @jit
+def value_deriv_1d(code, p, user1, x):
+    """``(f(x), f'(x))`` at a scalar ``x`` (D = 1), built-in or through the scalar user adapter."""
+    if code == USER:
+        return user1(x)
+    return builtin_1d(code, p, x)
+
+
+@jit
 def no_user_function(x, grad):
     """Placeholder passed as ``user`` when a built-in objective is selected; never called."""
     return math.nan
+
+
+@jit
+def no_user_scalar(x):
+    """Placeholder passed as ``user1`` when a built-in objective is selected; never called."""
+    return math.nan, math.nan

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from ._jit import jit
 
@@ -208,3 +209,16 @@ def fill_u64(s, out):
     """Fill ``out`` (``uint64``) with raw xoshiro256** outputs starting from state ``s``."""
     for i in range(out.shape[0]):
         s, out[i] = next_u64(s)
+
+
+@jit(parallel=True)
+def sum_normals_blocks(key, block_size, n, out):
+    """Sum the normals of every block of an n-sample run into ``out[b]``: the raw stream's throughput
+    probe (the work every Normal estimator does before computing its gradient)."""
+    for b in prange(out.shape[0]):
+        s = block_state(key, b)
+        total = 0.0
+        for _ in range(min(block_size, n - b * block_size)):
+            s, z = next_normal(s)
+            total += z
+        out[b] = total

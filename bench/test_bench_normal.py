@@ -1,0 +1,76 @@
+"""Normal-family throughput at n = 10^7 with all threads, beside same-run NumPy baselines.
+
+Run: ``pytest bench/ --benchmark-only``; samples/s, the NumPy ratio and the fraction of the raw
+normal-draw rate are in each benchmark's ``extra_info`` (``--benchmark-json=out.json`` keeps them).
+"""
+
+import numpy as np
+import pytest
+from conftest import best_rate, record
+from numpy_baselines import normal_estimator, normal_stream
+
+import mcgrad
+from mcgrad.kernels import rng
+
+N = 10_000_000
+_RAW = {}
+
+
+def _raw_rate():
+    """The raw normal rate measured by test_raw_normal_stream (measured here if it did not run)."""
+    if "rate" not in _RAW:
+        out = np.empty(-(-N // 65536))
+        key = rng.run_key(0)
+        _RAW["rate"] = best_rate(lambda: rng.sum_normals_blocks(key, 65536, N, out), N, repeats=20)
+    return _RAW["rate"]
+
+
+def test_raw_normal_stream(benchmark):
+    out = np.empty(-(-N // 65536))
+    key = rng.run_key(0)
+    rng.sum_normals_blocks(key, 65536, N, out)
+    benchmark.pedantic(rng.sum_normals_blocks, args=(key, 65536, N, out), rounds=20, warmup_rounds=2)
+    _RAW["rate"] = record(benchmark, N, best_rate(lambda: normal_stream(N), N))
+
+
+CASES = [
+    ("score", {}, "square", 0.0),
+    ("pathwise", {}, "square", 0.0),
+    ("grep", {"transform": 1}, "square", 0.0),
+    ("grep", {"transform": 2}, "square", 0.0),
+    ("measure_valued", {}, "square", 0.0),
+    ("pathwise", {}, "cos", 2.0),
+]
+
+
+@pytest.mark.parametrize("estimator,opts,objective,param", CASES,
+                         ids=[f"{c[0]}{c[1].get('transform', '')}-{c[2]}" for c in CASES])
+def test_normal_estimator(benchmark, estimator, opts, objective, param):
+    dist = mcgrad.Normal(1.0, 1.0)
+    f = mcgrad.objectives.BUILTINS[objective](param)
+    n = N if estimator != "measure_valued" else N // 5
+    mcgrad.estimate(dist, f, estimator, n, seed=0, **opts)
+    benchmark.pedantic(mcgrad.estimate, args=(dist, f, estimator, n, 0), kwargs=opts, rounds=20, warmup_rounds=2)
+    baseline = best_rate(
+        lambda: normal_estimator(estimator, 1.0, 1.0, objective, param, n, transform=opts.get("transform", 1)),
+        n, repeats=3)
+    record(benchmark, n, baseline, _raw_rate())
+
+
+def test_user_objective_pathwise(benchmark):
+    import numba
+
+    @numba.njit
+    def f(x):
+        return x * x
+
+    @numba.njit
+    def df(x):
+        return 2.0 * x
+
+    obj = mcgrad.user_objective(f, df)
+    dist = mcgrad.Normal(1.0, 1.0)
+    mcgrad.estimate(dist, obj, "pathwise", N)
+    benchmark.pedantic(mcgrad.estimate, args=(dist, obj, "pathwise", N, 0), rounds=20, warmup_rounds=2)
+    record(benchmark, N, best_rate(lambda: normal_estimator("pathwise", 1.0, 1.0, "square", 0.0, N), N, 2),
+           _raw_rate())
