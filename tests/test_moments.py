@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import two_pass_variance
 
 from mcgrad.kernels import moments
@@ -86,3 +88,20 @@ def test_state_stays_logarithmic():
     for _ in range(5000):
         acc.push_rows(row)
     assert acc.count == bin(5000).count("1")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_any_split_merges_bitwise(sizes, seed):
+    rng = np.random.default_rng(seed)
+    total = sum(sizes)
+    rows = _rows(rng.standard_normal((total * 33, 1)) * rng.uniform(0.1, 10) + rng.uniform(-50, 50), 33)
+    whole = Accumulator(1)
+    whole.push_rows(rows)
+    merged, start = None, 0
+    for size in sizes:
+        part = Accumulator(1, start)
+        part.push_rows(rows[start:start + size])
+        merged = part if merged is None else merged.merge(part)
+        start += size
+    assert np.array_equal(merged.total(), whole.total())

@@ -156,3 +156,20 @@ def test_compare_table_columns_and_common_random_numbers():
     grep2 = frame[(frame.estimator == "grep[transform=2]") & (frame.component == "loc")].iloc[0]
     assert score["mean"] == pytest.approx(grep2["mean"], rel=1e-12)
     assert np.all(np.abs(frame.z) < 5)
+
+
+@numba.njit
+def _vec_sq(x):
+    return (x * x).sum()
+
+
+@numba.njit
+def _vec_sq_grad(x):
+    return 2.0 * x
+
+
+def test_user_vector_objective_in_one_dimension():
+    obj = mcgrad.user_objective(_vec_sq, _vec_sq_grad, vector=True)
+    for estimator in ["score", "pathwise", "grep", "measure_valued"]:
+        r = mcgrad.estimate(mcgrad.Normal(0.7, 1.2), obj, estimator, 500_000, seed=6)
+        assert_close_se(r.mean, [1.4, 2.4], r.stderr, what=estimator)
