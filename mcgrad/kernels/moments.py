@@ -23,14 +23,18 @@ NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
 
 @jit
+def add_powers(s1, s2, s3, s4, d):
+    """Power sums ``(s1 + d, s2 + d^2, s3 + d^3, s4 + d^4)``; scalar form for register-resident loops."""
+    d2 = d * d
+    return s1 + d, s2 + d2, s3 + d2 * d, s4 + d2 * d2
+
+
+@jit
 def accumulate(acc, shift, value, c):
     """Add ``value`` to the shifted power sums ``acc[c, 0..3]`` around ``shift[c]``."""
-    d = value - shift[c]
-    d2 = d * d
-    acc[c, 0] += d
-    acc[c, 1] += d2
-    acc[c, 2] += d2 * d
-    acc[c, 3] += d2 * d2
+    acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = add_powers(
+        acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3], value - shift[c]
+    )
 
 
 @jit

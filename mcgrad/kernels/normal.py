@@ -27,7 +27,7 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate, block_row
+from .moments import accumulate, add_powers, block_row
 from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION, value_deriv_1d, value_grad
 from .rng import block_state, next_double, next_double_open, next_normal
 
@@ -108,18 +108,8 @@ def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_no
         if i == 0:
             c0 = g0
             c1 = g1
-        d = g0 - c0
-        d2 = d * d
-        a1 += d
-        a2 += d2
-        a3 += d2 * d
-        a4 += d2 * d2
-        d = g1 - c1
-        d2 = d * d
-        b1 += d
-        b2 += d2
-        b3 += d2 * d
-        b4 += d2 * d2
+        a1, a2, a3, a4 = add_powers(a1, a2, a3, a4, g0 - c0)
+        b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
         if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
     acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
@@ -149,18 +139,8 @@ def _block_mv_1d(loc, scale, code, p, user1, s, m, row, count_nonfinite):
         if i == 0:
             c0 = g0
             c1 = g1
-        d = g0 - c0
-        d2 = d * d
-        a1 += d
-        a2 += d2
-        a3 += d2 * d
-        a4 += d2 * d2
-        d = g1 - c1
-        d2 = d * d
-        b1 += d
-        b2 += d2
-        b3 += d2 * d
-        b4 += d2 * d2
+        a1, a2, a3, a4 = add_powers(a1, a2, a3, a4, g0 - c0)
+        b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
         if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
     acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
