@@ -67,9 +67,9 @@ class Objective:
         x = np.full(dim, 0.5)
         grad = np.zeros(dim)
         try:
-            self.adapter(x, grad)
+            self.adapter(kobj.USER, 0.0, x, grad)
             if dim == 1:
-                self.adapter_1d(0.5)
+                self.adapter_1d(kobj.USER, 0.0, 0.5)
         except Exception as exc:  # numba typing errors, wrong shapes, ...
             raise TypeError(
                 f"f={self.name!r} could not be evaluated on a float64 array of length {dim}: "
@@ -185,37 +185,37 @@ def user_objective(
         raise TypeError("exact_gradient must be callable(dist) -> array or None")
     f, df = value, derivative
     if vector and df is not None:
-        def adapter(x, grad):
+        def adapter(code, p, x, grad):
             grad[:] = df(x)
             return f(x)
 
-        def adapter_1d(x):
+        def adapter_1d(code, p, x):
             xs = np.full(1, x)
             return f(xs), df(xs)[0]
     elif vector:
-        def adapter(x, grad):
+        def adapter(code, p, x, grad):
             return f(x)
 
-        def adapter_1d(x):
+        def adapter_1d(code, p, x):
             return f(np.full(1, x)), math.nan
     elif df is not None:
-        def adapter(x, grad):
+        def adapter(code, p, x, grad):
             total = 0.0
             for d in range(x.shape[0]):
                 total += f(x[d])
                 grad[d] = df(x[d])
             return total
 
-        def adapter_1d(x):
+        def adapter_1d(code, p, x):
             return f(x), df(x)
     else:
-        def adapter(x, grad):
+        def adapter(code, p, x, grad):
             total = 0.0
             for d in range(x.shape[0]):
                 total += f(x[d])
             return total
 
-        def adapter_1d(x):
+        def adapter_1d(code, p, x):
             return f(x), math.nan
     label = name or getattr(value, "__name__", "user")
     try:

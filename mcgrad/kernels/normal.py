@@ -28,7 +28,7 @@ from numba import literally, prange, types
 
 from ._jit import jit
 from .moments import accumulate, add_powers, block_row
-from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION, value_deriv_1d, value_grad
+from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
 from .rng import block_state, next_double, next_double_open, next_normal
 
 SCORE = 0
@@ -60,32 +60,32 @@ def _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale):
 
 
 @jit
-def _measure_valued(code, p, user, loc, scale, x, grad, s, g):
+def _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g):
     dim = loc.shape[0]
     for d in range(dim):
         keep = x[d]
         s, u = next_double_open(s)
         w = math.sqrt(-2.0 * math.log(u))
         x[d] = loc[d] + scale[d] * w
-        f_plus = value_grad(code, p, user, x, grad)
+        f_plus = evaluate_vector(user_path, code, p, user, x, grad)
         x[d] = loc[d] - scale[d] * w
-        f_minus = value_grad(code, p, user, x, grad)
+        f_minus = evaluate_vector(user_path, code, p, user, x, grad)
         g[d] = (f_plus - f_minus) * _INV_SQRT_2PI / scale[d]
         s, z = next_normal(s)
         s, u = next_double_open(s)
         maxwell = math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
         s, u = next_double(s)
         x[d] = loc[d] + scale[d] * maxwell
-        f_maxwell = value_grad(code, p, user, x, grad)
+        f_maxwell = evaluate_vector(user_path, code, p, user, x, grad)
         x[d] = loc[d] + scale[d] * u * maxwell
-        f_normal = value_grad(code, p, user, x, grad)
+        f_normal = evaluate_vector(user_path, code, p, user, x, grad)
         g[dim + d] = (f_maxwell - f_normal) / scale[d]
         x[d] = keep
     return s
 
 
 @jit
-def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_nonfinite):
+def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, row, count_nonfinite):
     """Scalar loop for D = 1 reparameterisation-type estimators.
 
     Sums live in registers, shifted by the block's first sample.  Non-finite samples are only
@@ -95,6 +95,7 @@ def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_no
     """
     literally(estimator)
     literally(option)
+    literally(user_path)
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
     c0 = 0.0
@@ -103,7 +104,7 @@ def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_no
     bad = 0
     for i in range(m):
         s, e = next_normal(s)
-        fx, dfx = value_deriv_1d(code, p, user1, loc + scale * e)
+        fx, dfx = evaluate_1d(user_path, code, p, user1, loc + scale * e)
         g0, g1 = _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale)
         if i == 0:
             c0 = g0
@@ -118,7 +119,7 @@ def _block_1d(estimator, option, loc, scale, code, p, user1, s, m, row, count_no
 
 
 @jit
-def _block_mv_1d(loc, scale, code, p, user1, s, m, row, count_nonfinite):
+def _block_mv_1d(user_path, loc, scale, code, p, user1, s, m, row, count_nonfinite):
     """Scalar loop of the coupled measure-valued estimator for D = 1; returns the non-finite count."""
     inv_scale = 1.0 / scale
     c0 = 0.0
@@ -128,14 +129,15 @@ def _block_mv_1d(loc, scale, code, p, user1, s, m, row, count_nonfinite):
     for i in range(m):
         s, u = next_double_open(s)
         w = scale * math.sqrt(-2.0 * math.log(u))
-        g0 = (value_deriv_1d(code, p, user1, loc + w)[0] - value_deriv_1d(code, p, user1, loc - w)[0]) * (
-            _INV_SQRT_2PI * inv_scale)
+        f_plus = evaluate_1d(user_path, code, p, user1, loc + w)[0]
+        f_minus = evaluate_1d(user_path, code, p, user1, loc - w)[0]
+        g0 = (f_plus - f_minus) * (_INV_SQRT_2PI * inv_scale)
         s, z = next_normal(s)
         s, u = next_double_open(s)
         maxwell = scale * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
         s, u = next_double(s)
-        g1 = (value_deriv_1d(code, p, user1, loc + maxwell)[0]
-              - value_deriv_1d(code, p, user1, loc + u * maxwell)[0]) * inv_scale
+        g1 = (evaluate_1d(user_path, code, p, user1, loc + maxwell)[0]
+              - evaluate_1d(user_path, code, p, user1, loc + u * maxwell)[0]) * inv_scale
         if i == 0:
             c0 = g0
             c1 = g1
@@ -149,7 +151,8 @@ def _block_mv_1d(loc, scale, code, p, user1, s, m, row, count_nonfinite):
 
 
 @jit
-def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s, m, row, count_nonfinite):
+def _block_general(estimator, option, user_path, loc_shared, scale_shared, code, p, user, s, m, row,
+                   count_nonfinite):
     """Array loop for any D and every estimator; returns the non-finite count (when counting)."""
     loc = loc_shared.copy()
     scale = scale_shared.copy()
@@ -167,9 +170,9 @@ def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s
             s, eps[d] = next_normal(s)
             x[d] = loc[d] + scale[d] * eps[d]
         if estimator == MEASURE_VALUED:
-            s = _measure_valued(code, p, user, loc, scale, x, grad, s, g)
+            s = _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g)
         else:
-            fx = value_grad(code, p, user, x, grad)
+            fx = evaluate_vector(user_path, code, p, user, x, grad)
             for d in range(dim):
                 g[d], g[dim + d] = _reparam_pair(
                     estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]
@@ -188,18 +191,19 @@ def _block_general(estimator, option, loc_shared, scale_shared, code, p, user, s
 
 
 @jit
-def _block(estimator, option, loc, scale, code, p, user, user1, s, m, row, count_nonfinite):
+def _block(estimator, option, user_path, loc, scale, code, p, user, user1, s, m, row, count_nonfinite):
+    literally(user_path)
     if loc.shape[0] == 1 and estimator == SCORE:
-        return _block_1d(SCORE, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+        return _block_1d(SCORE, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == PATHWISE:
-        return _block_1d(PATHWISE, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+        return _block_1d(PATHWISE, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == GREP and option == 1:
-        return _block_1d(GREP, 1, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+        return _block_1d(GREP, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == GREP:
-        return _block_1d(GREP, 2, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+        return _block_1d(GREP, 2, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == MEASURE_VALUED:
-        return _block_mv_1d(loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    return _block_general(estimator, option, loc, scale, code, p, user, s, m, row, count_nonfinite)
+        return _block_mv_1d(user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+    return _block_general(estimator, option, user_path, loc, scale, code, p, user, s, m, row, count_nonfinite)
 
 
 @jit(parallel=True)
@@ -214,7 +218,13 @@ def normal_blocks(estimator, option, loc, scale, code, p, user, user1,
         block = first_block + j
         m = min(block_size, n - block * block_size)
         s = block_state(key, block)
-        _block(estimator, option, loc, scale, code, p, user, user1, s, m, rows[j], False)
+        if code == USER:
+            _block(estimator, option, 1, loc, scale, code, p, user, user1, s, m, rows[j], False)
+        else:
+            _block(estimator, option, 0, loc, scale, code, p, user, user1, s, m, rows[j], False)
         nonfinite[j] = 0
         if not np.all(np.isfinite(rows[j])):
-            nonfinite[j] = _block(estimator, option, loc, scale, code, p, user, user1, s, m, rows[j], True)
+            if code == USER:
+                nonfinite[j] = _block(estimator, option, 1, loc, scale, code, p, user, user1, s, m, rows[j], True)
+            else:
+                nonfinite[j] = _block(estimator, option, 0, loc, scale, code, p, user, user1, s, m, rows[j], True)

@@ -1,10 +1,13 @@
 """Built-in objectives f(x) with their gradients, and the calling convention for user functions.
 
-Every objective is evaluated as ``value = value_grad(code, p, user, x, grad)``: it returns
-f(x) and writes the gradient of f into ``grad``; D = 1 loops use ``value_deriv_1d(code, p, user1,
-x) -> (f, f')`` instead.  Built-ins are selected by ``code`` (a
-predictable branch the compiler inlines); ``code == USER`` calls ``user``, a first-class
-function of signature :data:`USER_SIGNATURE`, so one cached kernel serves every user function.
+Kernels evaluate the objective with ``f = evaluate_vector(user_path, code, p, user, x, grad)``
+(any D, writes the gradient into ``grad``) or ``(f, f') = evaluate_1d(user_path, code, p, user1, x)``
+(D = 1).  Built-ins are picked by ``code`` (a predictable branch the compiler inlines); a user
+function is a first-class function pointer of :data:`USER_SIGNATURE` / :data:`USER_SCALAR_SIGNATURE`,
+so one cached kernel serves every user function.  ``user_path`` is a compile-time literal: each
+sampling loop is compiled once for built-ins and once for user functions, because a loop that
+merely *could* make an indirect call runs about 2x slower (measured).
+
 All built-ins are sums over the D coordinates of x and take one scalar parameter ``p``.
 
 Hot loops pass scalars, never shared arrays, to per-sample functions: an array argument costs
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from numba import types
+from numba import literally, types
 
 from ._jit import jit
 
@@ -28,10 +31,12 @@ GAUSSIAN_BUMP = 3  # exp(-k x^2)
 LINEAR = 4  # a x
 
 VECTOR = types.float64[::1]
-USER_SIGNATURE = types.float64(VECTOR, VECTOR)
+# User adapters share the built-ins' argument lists and ignore (code, p):
+#   vector: (code, p, x, grad) -> f(x), writing grad f into grad
+#   scalar: (code, p, x) -> (f(x), f'(x)) for D = 1 loops, so no array crosses a per-sample call
+USER_SIGNATURE = types.float64(types.int64, types.float64, VECTOR, VECTOR)
 USER_FUNCTION = types.FunctionType(USER_SIGNATURE)
-# D = 1 loops call a scalar adapter x -> (f(x), f'(x)) so no array crosses a per-sample call.
-USER_SCALAR_SIGNATURE = types.UniTuple(types.float64, 2)(types.float64)
+USER_SCALAR_SIGNATURE = types.UniTuple(types.float64, 2)(types.int64, types.float64, types.float64)
 USER_SCALAR_FUNCTION = types.FunctionType(USER_SCALAR_SIGNATURE)
 
 
@@ -52,10 +57,8 @@ def term(code, k, x):
 
 
 @jit
-def value_grad(code, p, user, x, grad):
-    """Return f(x) and write its gradient into ``grad``; ``p`` is the built-in's parameter."""
-    if code == USER:
-        return user(x, grad)
+def builtin_value_grad(code, p, x, grad):
+    """Return a built-in f(x) and write its gradient into ``grad``; ``p`` is the built-in's parameter."""
     total = 0.0
     for d in range(x.shape[0]):
         t, dt = term(code, p, x[d])
@@ -76,20 +79,30 @@ def builtin_1d(code, p, x):
 
 
 @jit
-def value_deriv_1d(code, p, user1, x):
-    """``(f(x), f'(x))`` at a scalar ``x`` (D = 1), built-in or through the scalar user adapter."""
-    if code == USER:
-        return user1(x)
+def evaluate_vector(user_path, code, p, user, x, grad):
+    """f(x) with its gradient written into ``grad``: the user function if ``user_path`` else a built-in."""
+    literally(user_path)
+    if user_path:
+        return user(code, p, x, grad)
+    return builtin_value_grad(code, p, x, grad)
+
+
+@jit
+def evaluate_1d(user_path, code, p, user1, x):
+    """``(f(x), f'(x))`` at a scalar x: the user adapter if ``user_path`` else a built-in."""
+    literally(user_path)
+    if user_path:
+        return user1(code, p, x)
     return builtin_1d(code, p, x)
 
 
 @jit
-def no_user_function(x, grad):
+def no_user_function(code, p, x, grad):
     """Placeholder passed as ``user`` when a built-in objective is selected; never called."""
     return math.nan
 
 
 @jit
-def no_user_scalar(x):
+def no_user_scalar(code, p, x):
     """Placeholder passed as ``user1`` when a built-in objective is selected; never called."""
     return math.nan, math.nan
