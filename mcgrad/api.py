@@ -46,7 +46,7 @@ def estimate(
         A registry name valid for the family (``score``, ``pathwise``, ``grep``,
         ``measure_valued`` for Normal).
     n : int
-        Number of samples (>= 1).
+        Number of samples (>= 2: a variance needs two).
     seed : int or None
         Seed in [0, 2**64).  The result depends only on (seed, n, block_size).
     block_size : int
@@ -77,7 +77,7 @@ def estimate(
     opts = estimators.resolve_options(spec, options)
     if spec.needs_derivative and not objective.has_derivative:
         raise ValueError(f"estimator {spec.name!r} needs the derivative of f; pass derivative= to user_objective")
-    n = _validate.count("n", n)
+    n = _validate.count("n", n, minimum=2)
     seed = _validate.seed(seed)
     block_size = _validate.count("block_size", block_size)
     block_range = engine.check_blocks(blocks, n, block_size)
@@ -101,7 +101,8 @@ def estimate(
         options=opts,
         n_total=n,
     )
-    if nonfinite or not (np.all(np.isfinite(result.mean)) and np.all(np.isfinite(result.var))):
+    var_defined = result.n >= 2  # a block range of one sample has a mean but no variance
+    if nonfinite or not (np.all(np.isfinite(result.mean)) and (not var_defined or np.all(np.isfinite(result.var)))):
         warnings.warn(
             f"{nonfinite} of {result.n} per-sample gradients of {result.estimator} were NaN or infinite "
             f"(f={objective.name}); mean or var is not finite"

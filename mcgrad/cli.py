@@ -35,9 +35,9 @@ def _count(text: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer such as 1000000 or 1e7, got {text!r}") from None
-    if not value.is_integer() or value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer such as 1000000 or 1e7, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2 such as 1000000 or 1e7, got {text!r}") from None
+    if not value.is_integer() or value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2 such as 1000000 or 1e7, got {text!r}")
     return int(value)
 
 

@@ -24,8 +24,9 @@ def test_bad_normal_parameters(loc, scale, exc, match):
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    ({"n": 0}, ValueError, "n must be an integer >= 1"),
-    ({"n": -5}, ValueError, "n must be an integer >= 1"),
+    ({"n": 0}, ValueError, "n must be an integer >= 2"),
+    ({"n": 1}, ValueError, "n must be an integer >= 2"),
+    ({"n": -5}, ValueError, "n must be an integer >= 2"),
     ({"n": 2.5}, TypeError, "n must be an integer"),
     ({"n": math.nan}, TypeError, "n must be an integer"),
     ({"seed": -1}, ValueError, "seed must be an integer in"),

@@ -66,3 +66,17 @@ def test_merge_refuses_other_runs():
     b = mcgrad.estimate(dist, "square", "score", 200_000, seed=2, blocks=(2, 4))
     with pytest.raises(ValueError, match="same run"):
         a.merge(b)
+
+
+def test_single_sample_block_range_merges_without_warning():
+    import warnings
+
+    dist = mcgrad.Normal(0.5, 1.0)
+    n, bs = 3 * 4096 + 1, 4096
+    whole = mcgrad.estimate(dist, "square", "score", n, seed=3, block_size=bs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        head = mcgrad.estimate(dist, "square", "score", n, seed=3, block_size=bs, blocks=(0, 3))
+        tail = mcgrad.estimate(dist, "square", "score", n, seed=3, block_size=bs, blocks=(3, 4))
+    assert tail.n == 1
+    _same(whole, head.merge(tail))
