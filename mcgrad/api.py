@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import _validate, engine, estimators
 from .objectives import Objective, resolve
 from .results import Estimate
+
+if TYPE_CHECKING:
+    import pandas
 
 
 def _check_dist(dist) -> None:
@@ -138,7 +141,7 @@ def compare(
     *,
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
-) -> pd.DataFrame:
+) -> pandas.DataFrame:
     """Run several estimators on the same problem; one row per estimator × gradient component.
 
     Parameters
@@ -160,6 +163,8 @@ def compare(
     (identical eps for every sample); ``measure_valued`` draws extra variates per sample, so it
     shares only the seed, not the draws.
     """
+    import pandas as pd  # imported on use: pandas adds ~30 MB to every process
+
     seed = _validate.seed(seed)
     frames = []
     for name, opts in _estimator_entries(estimators):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .kernels import moments
+
+if TYPE_CHECKING:
+    import pandas
 
 
 class Accumulator:
@@ -153,8 +156,10 @@ class Estimate:
             self.biased, self.nonfinite + other.nonfinite, self.exact, self.options, self.n_total,
         )
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> pandas.DataFrame:
         """One row per gradient component."""
+        import pandas as pd  # imported on use: pandas adds ~30 MB to every process
+
         frame = pd.DataFrame(
             {
                 "estimator": self.estimator,
