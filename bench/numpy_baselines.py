@@ -75,3 +75,65 @@ def normal_stream(n, seed=0):
         total += gen.standard_normal(m).sum()
         done += m
     return total
+
+
+def gamma_estimator(estimator, alpha, n, objective="square", boost=1, seed=0):
+    """Mean and variance of a D = 1 Gamma(alpha, 1) estimator, vectorised in chunks with NumPy's own
+    Gamma sampler (``Generator.standard_gamma``) and scipy.special for digamma and the incomplete gamma."""
+    from scipy import special
+
+    gen = np.random.default_rng(seed)
+    a_b = alpha + boost
+    d = a_b - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    psi_b, psi = special.digamma(a_b), special.digamma(alpha)
+    psi1, psi2 = special.polygamma(1, alpha), special.polygamma(2, alpha)
+    acc = np.zeros((2, 4))
+    shift = None
+    done = 0
+    while done < n:
+        m = min(CHUNK, n - done)
+        h = gen.standard_gamma(a_b, m)
+        log_u = np.log1p(-gen.random((boost, m)))
+        w = 1.0 / (alpha + np.arange(boost))[:, None]
+        z = h * np.exp((log_u * w).sum(axis=0))
+        fx, dfx = _objective(objective, 0.0, z)
+        if estimator in ("rsvi", "rsvi_rep_only"):
+            e = np.sqrt(9.0 * a_b - 3.0) * (np.cbrt(h / d) - 1.0)
+            v = 1.0 + c * e
+            h_a = v * v * (1.0 - 0.5 * c * e)
+            dz = z * (h_a / h - (log_u * w * w).sum(axis=0))
+            ga = dfx * dz
+            if estimator == "rsvi":
+                ga = ga + fx * (np.log(h) + (a_b - 1) * h_a / h - h_a - psi_b + 0.5 / d - 9 * e * c**3 / v)
+        elif estimator == "implicit":
+            step = 1e-6 * max(1.0, alpha)
+            dp = (special.gammainc(alpha + step, z) - special.gammainc(alpha - step, z)) / (2 * step)
+            density = np.exp((alpha - 1) * np.log(z) - z - special.gammaln(alpha))
+            ga = -dfx * dp / density
+        elif estimator == "grep":
+            lz = np.log(z)
+            eps = (lz - psi) / np.sqrt(psi1)
+            t = eps * psi2 / (2 * np.sqrt(psi1))
+            h_a = z * (t + psi1)
+            ga = dfx * h_a + fx * (((alpha - 1) / z - 1.0) * h_a + (lz - psi) + t + psi1 + psi2 / (2 * psi1))
+        else:
+            ga = fx * (np.log(z) - psi)
+        gb = fx * (alpha - z) if estimator == "score" else -dfx * z
+        g = np.stack([ga, gb])
+        if shift is None:
+            shift = g[:, 0].copy()
+        _accumulate(acc, shift, g)
+        done += m
+    return shift + acc[:, 0] / n, (acc[:, 1] - acc[:, 0] ** 2 / n) / (n - 1)
+
+
+def gamma_samples(alpha, n, seed=0):
+    """Sum of n Gamma(alpha, 1) draws from NumPy's sampler, in chunks."""
+    gen = np.random.default_rng(seed)
+    total, done = 0.0, 0
+    while done < n:
+        m = min(CHUNK, n - done)
+        total += gen.standard_gamma(alpha, m).sum()
+        done += m
+    return total

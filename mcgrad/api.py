@@ -84,10 +84,19 @@ def estimate(
     seed = _validate.seed(seed)
     block_size = _validate.count("block_size", block_size)
     block_range = engine.check_blocks(blocks, n, block_size)
+    objective.check_domain(dist)
+    if "boost" in opts and np.any(getattr(dist, "concentration", np.inf) + opts["boost"] < 1.0):
+        raise ValueError(f"boost must be >= 1 when a concentration is below 1 (Marsaglia-Tsang needs shape >= 1), "
+                         f"got boost={opts['boost']} with concentration {dist.concentration.min():g}")
     objective.check(dist.dim)
     launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
     with engine.threads(threads):
-        acc, nonfinite, seconds = engine.run_blocks(launch, engine.width_of(dist), block_range)
+        acc, counters, seconds = engine.run_blocks(launch, engine.width_of(dist), block_range)
+    nonfinite = int(counters[0])
+    diagnostics = {}
+    if counters[1]:
+        draws = (acc.total()[0, 0]) * dist.dim
+        diagnostics["acceptance_rate"] = float(draws / counters[1])
     result = Estimate(
         estimator=estimators.label(spec.name, opts),
         family=dist.family,
@@ -103,6 +112,7 @@ def estimate(
         exact=objective.exact_gradient(dist),
         options=opts,
         n_total=n,
+        diagnostics=diagnostics,
     )
     var_defined = result.n >= 2  # a block range of one sample has a mean but no variance
     if nonfinite or not (np.all(np.isfinite(result.mean)) and (not var_defined or np.all(np.isfinite(result.var)))):

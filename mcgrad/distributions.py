@@ -7,7 +7,52 @@ import numpy as np
 from ._validate import positive_array, real_array
 
 
-class Normal:
+def _broadcast_pair(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Broadcast two parameter arrays to a common length D (a length-1 array broadcasts)."""
+    if a.size == b.size:
+        return a, b
+    if a.size == 1:
+        return np.full(b.size, a[0]), b
+    if b.size == 1:
+        return a, np.full(a.size, b[0])
+    raise ValueError(f"{names[0]} and {names[1]} must have the same length or one must be scalar, "
+                     f"got {a.size} and {b.size}")
+
+
+class _Family:
+    """Shared behaviour: parameter arrays by name, component names, repr."""
+
+    family = ""
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions D."""
+        return next(iter(self.parameters.values())).size
+
+    @property
+    def components(self) -> list[str]:
+        """Names of the gradient components, e.g. ``['loc', 'scale']`` or ``['loc[0]', ...]``."""
+        names = []
+        for pname, values in self.parameters.items():
+            if self.dim == 1:
+                names.append(pname)
+            else:
+                names.extend(f"{pname}[{i}]" for i in range(values.size))
+        return names
+
+    def __repr__(self) -> str:
+        def fmt(a):
+            return f"{a[0]:g}" if a.size == 1 else np.array2string(a, separator=", ")
+
+        inner = ", ".join(f"{k}={fmt(v)}" for k, v in self.parameters.items())
+        return f"{type(self).__name__}({inner})"
+
+
+class Normal(_Family):
     """Diagonal Gaussian N(loc, diag(scale**2)) in D >= 1 dimensions.
 
     Parameters
@@ -24,46 +69,43 @@ class Normal:
     """
 
     family = "normal"
+    support = "real"
 
     def __init__(self, loc=0.0, scale=1.0):
-        loc_arr = real_array("loc", loc)
-        scale_arr = positive_array("scale", scale)
-        if loc_arr.size != scale_arr.size:
-            if loc_arr.size == 1:
-                loc_arr = np.full(scale_arr.size, loc_arr[0])
-            elif scale_arr.size == 1:
-                scale_arr = np.full(loc_arr.size, scale_arr[0])
-            else:
-                raise ValueError(
-                    f"loc and scale must have the same length or one must be scalar, "
-                    f"got {loc_arr.size} and {scale_arr.size}"
-                )
-        self.loc = loc_arr
-        self.scale = scale_arr
-
-    @property
-    def dim(self) -> int:
-        """Number of dimensions D."""
-        return self.loc.size
+        self.loc, self.scale = _broadcast_pair(("loc", "scale"), real_array("loc", loc), positive_array("scale", scale))
 
     @property
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter arrays by name."""
         return {"loc": self.loc, "scale": self.scale}
 
+
+class Gamma(_Family):
+    """D independent Gamma(concentration, rate) variables, density z^(a-1) b^a e^(-b z) / Gamma(a).
+
+    Parameters
+    ----------
+    concentration : float or array_like
+        Shapes a > 0 (scalar or 1-D array of length D).  Below 1 the sampler needs shape
+        augmentation (``boost >= 1``, the default).
+    rate : float or array_like, default 1.0
+        Rates b > 0; scalars broadcast.
+
+    Notes
+    -----
+    Gradients are taken with respect to every concentration and every rate, in the order
+    ``concentration[0..D-1], rate[0..D-1]``.
+    """
+
+    family = "gamma"
+    support = "positive"
+
+    def __init__(self, concentration, rate=1.0):
+        self.concentration, self.rate = _broadcast_pair(
+            ("concentration", "rate"), positive_array("concentration", concentration), positive_array("rate", rate)
+        )
+
     @property
-    def components(self) -> list[str]:
-        """Names of the gradient components, e.g. ``['loc', 'scale']`` or ``['loc[0]', ...]``."""
-        names = []
-        for pname, values in self.parameters.items():
-            if values.size == 1 and self.dim == 1:
-                names.append(pname)
-            else:
-                names.extend(f"{pname}[{i}]" for i in range(values.size))
-        return names
-
-    def __repr__(self) -> str:
-        def fmt(a):
-            return f"{a[0]:g}" if a.size == 1 else np.array2string(a, separator=", ")
-
-        return f"Normal(loc={fmt(self.loc)}, scale={fmt(self.scale)})"
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"concentration": self.concentration, "rate": self.rate}

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from ._validate import count
+from .kernels import gamma as gamma_kernels
 from .kernels import moments
 from .kernels import normal as normal_kernels
 from .kernels._jit import exact_signature
@@ -25,6 +26,7 @@ from .results import Accumulator
 
 DEFAULT_BLOCK_SIZE = 1 << 16
 CHUNK_BLOCKS = 256
+COUNTERS = 2  # non-finite samples, sampler proposals
 
 
 @contextlib.contextmanager
@@ -68,25 +70,29 @@ def run_blocks(
     width: int,
     blocks: tuple[int, int],
     progress: Callable[[int], None] | None = None,
-) -> tuple[Accumulator, int, float]:
-    """Run ``launch(first_block, rows, nonfinite)`` chunk by chunk over ``blocks``.
+) -> tuple[Accumulator, np.ndarray, float]:
+    """Run ``launch(first_block, rows, counters)`` chunk by chunk over ``blocks``.
 
-    Returns the accumulator, the number of samples with a non-finite component, and seconds.
+    ``counters[c, j]`` are per-block integer diagnostics (row 0: samples with a non-finite
+    component; row 1: sampler proposals, where the family has a rejection sampler).
+    Returns the accumulator, the counters summed over blocks, and seconds.
     """
     first, end = blocks
     acc = Accumulator(width, first)
     rows = np.empty((CHUNK_BLOCKS, width, moments.ROW))
-    bad = np.zeros(CHUNK_BLOCKS, np.int64)
-    nonfinite = 0
+    counters = np.zeros((COUNTERS, CHUNK_BLOCKS), np.int64)
+    totals = np.zeros(COUNTERS, np.int64)
     t0 = time.perf_counter()
     for start in range(first, end, CHUNK_BLOCKS):
         k = min(CHUNK_BLOCKS, end - start)
-        launch(start, rows[:k], bad[:k])
+        counters[:] = 0
+        chunk_counters = np.ascontiguousarray(counters[:, :k])
+        launch(start, rows[:k], chunk_counters)
         acc.push_rows(rows[:k])
-        nonfinite += int(bad[:k].sum())
+        totals += chunk_counters.sum(axis=1)
         if progress is not None:
             progress(k)
-    return acc, nonfinite, time.perf_counter() - t0
+    return acc, totals, time.perf_counter() - t0
 
 
 def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
@@ -96,14 +102,28 @@ def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, 
     user, user1 = objective.kernel_functions()
     option = int(options.get("transform", 1))
 
-    def launch(first_block, rows, nonfinite):
+    def launch(first_block, rows, counters):
         kernel(spec.code, option, dist.loc, dist.scale, objective.code, objective.param, user, user1,
-               key, first_block, block_size, n, rows, nonfinite)
+               key, first_block, block_size, n, rows, counters[0])
 
     return launch
 
 
-LAUNCHERS = {"normal": normal_launcher}
+def gamma_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """A ``launch`` function running the Gamma kernel for one estimator."""
+    kernel = exact_signature(gamma_kernels.gamma_blocks, gamma_kernels.SIGNATURE)
+    key = run_key(seed)
+    user, user1 = objective.kernel_functions()
+    boost = int(options["boost"])
+
+    def launch(first_block, rows, counters):
+        kernel(spec.code, boost, dist.concentration, dist.rate, objective.code, objective.param, user, user1,
+               key, first_block, block_size, n, rows, counters)
+
+    return launch
+
+
+LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher}
 
 
 def width_of(dist) -> int:

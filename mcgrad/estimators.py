@@ -1,4 +1,4 @@
-"""The estimator registry: name -> kernel, families, bias, options.
+"""The estimator registry: name -> family -> kernel code, bias, options.
 
 Every estimator is a per-sample quantity g_hat whose mean is the gradient (unless ``biased``);
 mcgrad reports its mean and variance.  Formulas are in each kernel module's docstring.
@@ -43,22 +43,47 @@ class EstimatorSpec:
     choices: dict = field(default_factory=dict)
 
 
-REGISTRY: dict[str, EstimatorSpec] = {
-    "score": EstimatorSpec(
-        "score", ("normal",), 0, False, False, "score function (REINFORCE): f(x) grad log p(x)"
-    ),
-    "pathwise": EstimatorSpec(
-        "pathwise", ("normal",), 1, True, False, "reparameterisation: f'(x) dx/dtheta"
-    ),
-    "grep": EstimatorSpec(
-        "grep", ("normal",), 2, True, False,
-        "generalised reparameterisation (Ruiz et al. 2016), transform 1 or 2",
-        options={"transform": 1}, choices={"transform": (1, 2)},
-    ),
-    "measure_valued": EstimatorSpec(
-        "measure_valued", ("normal",), 3, False, False,
-        "coupled measure-valued derivative (Weibull / double-sided Maxwell)",
-    ),
+_BOOST = {"boost": 1}
+_BOOST_CHOICES = {"boost": range(0, 65)}
+
+REGISTRY: dict[str, dict[str, EstimatorSpec]] = {
+    "score": {
+        "normal": EstimatorSpec("score", ("normal",), 0, False, False,
+                                "score function (REINFORCE): f(x) grad log p(x)"),
+        "gamma": EstimatorSpec("score", ("gamma",), 0, False, False,
+                               "score function (REINFORCE): f(z) grad log p(z)", dict(_BOOST), _BOOST_CHOICES),
+    },
+    "pathwise": {
+        "normal": EstimatorSpec("pathwise", ("normal",), 1, True, False, "reparameterisation: f'(x) dx/dtheta"),
+    },
+    "grep": {
+        "normal": EstimatorSpec(
+            "grep", ("normal",), 2, True, False,
+            "generalised reparameterisation (Ruiz et al. 2016), transform 1 or 2",
+            options={"transform": 1}, choices={"transform": (1, 2)},
+        ),
+        "gamma": EstimatorSpec("grep", ("gamma",), 4, True, False,
+                               "generalised reparameterisation, log-space standardisation", dict(_BOOST),
+                               _BOOST_CHOICES),
+    },
+    "measure_valued": {
+        "normal": EstimatorSpec("measure_valued", ("normal",), 3, False, False,
+                                "coupled measure-valued derivative (Weibull / double-sided Maxwell)"),
+    },
+    "rsvi": {
+        "gamma": EstimatorSpec("rsvi", ("gamma",), 1, True, False,
+                               "rejection-sampler reparameterisation g_rep + g_cor (Naesseth et al. 2017)",
+                               dict(_BOOST), _BOOST_CHOICES),
+    },
+    "rsvi_rep_only": {
+        "gamma": EstimatorSpec("rsvi_rep_only", ("gamma",), 2, True, True,
+                               "rsvi without the correction term g_cor (biased ablation)", dict(_BOOST),
+                               _BOOST_CHOICES),
+    },
+    "implicit": {
+        "gamma": EstimatorSpec("implicit", ("gamma",), 3, True, False,
+                               "implicit reparameterisation (Figurnov et al. 2018)", dict(_BOOST), _BOOST_CHOICES),
+    },
 }
 
 
@@ -68,11 +93,10 @@ def lookup(name, family: str) -> EstimatorSpec:
         raise TypeError(f"estimator must be a string, got {type(name).__name__}")
     if name not in REGISTRY:
         raise ValueError(f"unknown estimator {name!r}; known estimators are {sorted(REGISTRY)}")
-    spec = REGISTRY[name]
-    if family not in spec.families:
-        fits = sorted(n for n, s in REGISTRY.items() if family in s.families)
+    if family not in REGISTRY[name]:
+        fits = sorted(n for n, specs in REGISTRY.items() if family in specs)
         raise ValueError(f"estimator {name!r} does not apply to the {family} family; use one of {fits}")
-    return spec
+    return REGISTRY[name][family]
 
 
 def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
@@ -84,8 +108,11 @@ def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
     out = dict(spec.options)
     out.update(options)
     for key, allowed in spec.choices.items():
-        if out[key] not in allowed:
-            raise ValueError(f"{key} for estimator {spec.name!r} must be one of {list(allowed)}, got {out[key]!r}")
+        value = out[key]
+        if isinstance(value, bool) or value not in allowed:
+            shown = f"an integer in [{allowed.start}, {allowed.stop - 1}]" if isinstance(allowed, range) else \
+                f"one of {list(allowed)}"
+            raise ValueError(f"{key} for estimator {spec.name!r} must be {shown}, got {value!r}")
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -42,8 +42,9 @@ class Objective:
     has_derivative: bool = True
     adapter: Callable | None = field(default=None, repr=False, compare=False)
     adapter_1d: Callable | None = field(default=None, repr=False, compare=False)
-    exact: Callable | None = field(default=None, repr=False, compare=False)
+    exact: dict | Callable | None = field(default=None, repr=False, compare=False)
     vector: bool = False
+    domain: str = "real"
 
     def kernel_functions(self):
         """The first-class functions the kernels call for ``code == -1``: (vector, scalar D = 1)."""
@@ -55,8 +56,19 @@ class Objective:
         """Exact gradient of E[f(x)] over ``dist``'s components, or None when unknown."""
         if self.exact is None:
             return None
-        out = self.exact(dist)
+        if isinstance(self.exact, dict):
+            if dist.family not in self.exact:
+                return None
+            out = self.exact[dist.family](dist)
+        else:
+            out = self.exact(dist)
         return None if out is None else np.asarray(out, dtype=np.float64)
+
+    def check_domain(self, dist) -> None:
+        """Refuse an objective defined only for positive x on a distribution over the real line."""
+        if self.domain == "positive" and getattr(dist, "support", "real") != "positive":
+            raise ValueError(f"objective {self.name!r} needs positive x; {type(dist).__name__} has support "
+                             f"on the whole real line (use it with Gamma)")
 
     def check(self, dim: int) -> None:
         """Evaluate a user function once at x = 0.5 to surface typing and shape errors early."""
@@ -77,45 +89,67 @@ class Objective:
             ) from None
 
 
-def _normal_exact(term_moments):
-    """Build an exact-gradient function from per-coordinate (dE/dloc, dE/dscale) formulas."""
+def _per_coordinate(term_moments, first: str, second: str):
+    """Exact-gradient function from per-coordinate (dE/dfirst, dE/dsecond) formulas."""
 
     def exact(dist):
-        if getattr(dist, "family", None) != "normal":
-            return None
-        dloc, dscale = term_moments(dist.loc, dist.scale)
-        return np.concatenate([np.broadcast_to(dloc, dist.loc.shape), np.broadcast_to(dscale, dist.loc.shape)])
+        a = getattr(dist, first)
+        b = getattr(dist, second)
+        da, db = term_moments(a, b)
+        return np.concatenate([np.broadcast_to(da, a.shape), np.broadcast_to(db, a.shape)])
 
     return exact
 
 
+def _normal(term_moments):
+    return _per_coordinate(term_moments, "loc", "scale")
+
+
+def _gamma(term_moments):
+    return _per_coordinate(term_moments, "concentration", "rate")
+
+
+def _trigamma(a):
+    from .kernels.special import trigamma
+
+    return np.array([trigamma(float(v)) for v in np.atleast_1d(a)])
+
+
 def square(c: float = 0.0) -> Objective:
-    """f(x) = sum_i x_i^2 + c.  Under N(mu, sigma^2): dE/dmu = 2 mu, dE/dsigma = 2 sigma."""
+    """f(x) = sum_i x_i^2 + c.
+
+    Notes
+    -----
+    Under N(mu, sigma^2): dE/dmu = 2 mu, dE/dsigma = 2 sigma.  Under Gamma(a, b):
+    dE/da = (2a + 1)/b^2, dE/db = -2a(a + 1)/b^3.
+    """
     c = real_scalar("c", c)
-    return Objective(f"square(c={c:g})", kobj.SQUARE, c, exact=_normal_exact(lambda m, s: (2 * m, 2 * s)))
+    return Objective(f"square(c={c:g})", kobj.SQUARE, c, exact={
+        "normal": _normal(lambda m, s: (2 * m, 2 * s)),
+        "gamma": _gamma(lambda a, b: ((2 * a + 1) / b**2, -2 * a * (a + 1) / b**3)),
+    })
 
 
 def quadratic(k: float = 0.0) -> Objective:
-    """f(x) = sum_i (x_i - k)^2.  dE/dmu = 2 (mu - k), dE/dsigma = 2 sigma."""
+    """f(x) = sum_i (x_i - k)^2.  Under N(mu, sigma^2): dE/dmu = 2 (mu - k), dE/dsigma = 2 sigma."""
     k = real_scalar("k", k)
-    return Objective(
-        f"quadratic(k={k:g})", kobj.QUADRATIC, k, exact=_normal_exact(lambda m, s: (2 * (m - k), 2 * s))
-    )
+    return Objective(f"quadratic(k={k:g})", kobj.QUADRATIC, k,
+                     exact={"normal": _normal(lambda m, s: (2 * (m - k), 2 * s))})
 
 
 def cos(k: float = 1.0) -> Objective:
-    """f(x) = sum_i cos(k x_i).  E = cos(k mu) exp(-k^2 sigma^2 / 2) per coordinate."""
+    """f(x) = sum_i cos(k x_i).  Under N(mu, sigma^2): E = cos(k mu) exp(-k^2 sigma^2 / 2) per coordinate."""
     k = real_scalar("k", k)
 
     def grads(m, s):
         damp = np.exp(-0.5 * k * k * s * s)
         return -k * np.sin(k * m) * damp, -k * k * s * np.cos(k * m) * damp
 
-    return Objective(f"cos(k={k:g})", kobj.COS, k, exact=_normal_exact(grads))
+    return Objective(f"cos(k={k:g})", kobj.COS, k, exact={"normal": _normal(grads)})
 
 
 def gaussian_bump(k: float = 1.0) -> Objective:
-    """f(x) = sum_i exp(-k x_i^2), k > -1/(2 sigma^2).  E = exp(-k mu^2 / s) / sqrt(s), s = 1 + 2 k sigma^2."""
+    """f(x) = sum_i exp(-k x_i^2).  Under N(mu, sigma^2): E = exp(-k mu^2 / t) / sqrt(t), t = 1 + 2 k sigma^2."""
     k = real_scalar("k", k)
 
     def grads(m, s):
@@ -123,13 +157,27 @@ def gaussian_bump(k: float = 1.0) -> Objective:
         e = np.exp(-k * m * m / t) / np.sqrt(t)
         return e * (-2.0 * k * m / t), e * (-2.0 * k * s / t + 4.0 * k * k * m * m * s / (t * t))
 
-    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k, exact=_normal_exact(grads))
+    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k, exact={"normal": _normal(grads)})
 
 
 def linear(a: float = 1.0) -> Objective:
-    """f(x) = a sum_i x_i.  dE/dmu = a, dE/dsigma = 0."""
+    """f(x) = a sum_i x_i.  Normal: dE/dmu = a, dE/dsigma = 0; Gamma(c, b): dE/dc = a/b, dE/db = -a c/b^2."""
     a = real_scalar("a", a)
-    return Objective(f"linear(a={a:g})", kobj.LINEAR, a, exact=_normal_exact(lambda m, s: (a + 0 * m, 0 * s)))
+    return Objective(f"linear(a={a:g})", kobj.LINEAR, a, exact={
+        "normal": _normal(lambda m, s: (a + 0 * m, 0 * s)),
+        "gamma": _gamma(lambda c, b: (a / b + 0 * c, -a * c / b**2)),
+    })
+
+
+def identity() -> Objective:
+    """f(x) = sum_i x_i (``linear(1)``).  Gamma(a, b): dE/da = 1/b, dE/db = -a/b^2."""
+    return replace(linear(1.0), name="identity")
+
+
+def log() -> Objective:
+    """f(x) = sum_i log x_i, for positive x.  Gamma(a, b): dE/da = psi1(a) (trigamma), dE/db = -1/b."""
+    return Objective("log", kobj.LOG, 0.0, domain="positive",
+                     exact={"gamma": _gamma(lambda a, b: (_trigamma(a), -1.0 / b))})
 
 
 BUILTINS: dict[str, Callable[..., Objective]] = {
@@ -138,6 +186,8 @@ BUILTINS: dict[str, Callable[..., Objective]] = {
     "cos": cos,
     "gaussian_bump": gaussian_bump,
     "linear": linear,
+    "identity": identity,
+    "log": log,
 }
 
 
@@ -156,6 +206,7 @@ def user_objective(
     vector: bool = False,
     exact_gradient: Callable | None = None,
     name: str | None = None,
+    positive: bool = False,
 ) -> Objective:
     """Wrap a user's ``@numba.njit`` function (and derivative) as an objective.
 
@@ -172,6 +223,8 @@ def user_objective(
         as the ``exact`` column of comparisons.
     name : str, optional
         Label for tables; defaults to the function's name.
+    positive : bool
+        True when f is defined only for positive x (refused on Normal).
 
     Notes
     -----
@@ -228,7 +281,7 @@ def user_objective(
         ) from None
     return Objective(
         label, kobj.USER, math.nan, has_derivative=derivative is not None, adapter=compiled, adapter_1d=compiled_1d,
-        exact=exact_gradient, vector=vector,
+        exact=exact_gradient, vector=vector, domain="positive" if positive else "real",
     )
 
 

@@ -70,6 +70,16 @@ class Accumulator:
         return out
 
 
+def _merge_diagnostics(a, b) -> dict:
+    """Sample-weighted combination of rate-type diagnostics (acceptance rates)."""
+    out = {}
+    for key in a.diagnostics.keys() & b.diagnostics.keys():
+        # acceptance = draws / proposals: combine the proposal counts, not the rates
+        proposals = a.n / a.diagnostics[key] + b.n / b.diagnostics[key]
+        out[key] = (a.n + b.n) / proposals
+    return out
+
+
 @dataclass
 class Estimate:
     """Mean and variance of one estimator's per-sample gradient, per component.
@@ -91,6 +101,9 @@ class Estimate:
         Number of samples.
     exact : numpy.ndarray or None
         Exact gradient when the objective's closed form is known.
+    diagnostics : dict
+        Estimator diagnostics, e.g. ``acceptance_rate`` of the Marsaglia-Tsang sampler
+        (accepted draws / proposals, a proposal with v <= 0 counting as rejected).
     """
 
     estimator: str
@@ -107,6 +120,7 @@ class Estimate:
     exact: np.ndarray | None = None
     options: dict = field(default_factory=dict)
     n_total: int = 0
+    diagnostics: dict = field(default_factory=dict)
 
     def __post_init__(self):
         summary = self.accumulator.total()
@@ -154,6 +168,7 @@ class Estimate:
             self.estimator, self.family, self.objective, self.components, self.parameters, self.seed,
             self.block_size, self.accumulator.merge(other.accumulator), self.seconds + other.seconds,
             self.biased, self.nonfinite + other.nonfinite, self.exact, self.options, self.n_total,
+            _merge_diagnostics(self, other),
         )
 
     def to_frame(self) -> pandas.DataFrame:
@@ -175,6 +190,8 @@ class Estimate:
             frame["z"] = self.z
         frame["n"] = self.n
         frame["biased"] = self.biased
+        for key, value in self.diagnostics.items():
+            frame[key] = value
         frame["seconds"] = self.seconds
         frame["samples_per_second"] = self.samples_per_second
         return frame
@@ -203,6 +220,7 @@ class Estimate:
             "block_size": self.block_size,
             "biased": self.biased,
             "nonfinite": self.nonfinite,
+            "diagnostics": dict(self.diagnostics),
             "seconds": self.seconds,
             "samples_per_second": self.samples_per_second,
             "components": comps,

@@ -92,3 +92,45 @@ def two_pass_variance(chunks) -> tuple[float, float]:
         s2 += np.sum(d * d)
     var = (s2 - s1 * s1 / n) / (n - 1)
     return float(mean), float(var)
+
+
+# ---------------------------------------------------------------- Gamma (unit rate)
+
+def gamma_implicit_dz_da(a, u, h=1e-5):
+    """dz/da at fixed quantile level u (the implicit-reparameterisation derivative), by central differences
+    of scipy's inverse incomplete gamma."""
+    from scipy import special
+
+    step = h * max(1.0, a)
+    return (special.gammaincinv(a + step, u) - special.gammaincinv(a - step, u)) / (2 * step)
+
+
+def implicit_identity_moments(a):
+    """Mean and variance over z ~ Gamma(a, 1) of dz/da (the implicit estimator for f(z) = z)."""
+    first = integrate.quad(lambda u: gamma_implicit_dz_da(a, u), 0, 1, limit=400)[0]
+    second = integrate.quad(lambda u: gamma_implicit_dz_da(a, u) ** 2, 0, 1, limit=400)[0]
+    return first, second - first * first
+
+
+def rsvi_identity_moments(a):
+    """Mean and variance of rsvi without boosting for f(z) = z, z = h(eps, a), eps ~ pi(eps | a),
+    by quadrature over eps (formulas of MATH.md)."""
+    from scipy import special
+
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    lo = -1.0 / c + 1e-12
+
+    def parts(e):
+        v = 1.0 + c * e
+        h = d * v**3
+        h_a = v * v * (1.0 - c * e / 2.0)
+        h_e = math.sqrt(d) * v * v
+        log_q = (a - 1.0) * math.log(h) - h - special.gammaln(a)
+        density = math.exp(log_q) * h_e
+        score = (math.log(h) + (a - 1.0) * h_a / h - h_a - special.digamma(a)) + 1.0 / (2 * d) - 9 * e * c**3 / v
+        return h_a + h * score, density
+
+    first = integrate.quad(lambda e: parts(e)[0] * parts(e)[1], lo, 40, limit=400)[0]
+    second = integrate.quad(lambda e: parts(e)[0] ** 2 * parts(e)[1], lo, 40, limit=400)[0]
+    return first, second - first * first

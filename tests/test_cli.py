@@ -33,9 +33,12 @@ def test_compare_csv_and_table(capsys):
 
 
 def test_demo_small(capsys):
-    main(["demo", "-n", "200000", "--format", "json"])
+    main(["demo", "-n", "200000", "--gamma-n", "20000", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
-    assert len(doc["results"]) == 12
+    assert len(doc["results"]) == 12 + 4 * 9 - 2  # alpha = 0.5 has no boost-0 rows
+    main(["demo", "--table", "gamma", "--gamma-n", "20000"])
+    out = capsys.readouterr().out
+    assert "rsvi_rep_only" in out and "acceptance" in out
 
 
 def test_cli_errors_exit_2(capsys):

@@ -29,6 +29,7 @@ QUADRATIC = 1  # (x - k)^2
 COS = 2  # cos(k x)
 GAUSSIAN_BUMP = 3  # exp(-k x^2)
 LINEAR = 4  # a x
+LOG = 5  # log x (positive x)
 
 VECTOR = types.float64[::1]
 # User adapters share the built-ins' argument lists and ignore (code, p):
@@ -53,6 +54,8 @@ def term(code, k, x):
     if code == GAUSSIAN_BUMP:
         e = math.exp(-k * x * x)
         return e, -2.0 * k * x * e
+    if code == LOG:
+        return math.log(x), 1.0 / x
     return k * x, k
 
 

@@ -1,0 +1,222 @@
+"""Gamma family: Marsaglia-Tsang sampling with shape augmentation, and per-sample gradients.
+
+Coordinates j = 0..D-1 are independent Gamma(alpha_j, rate beta_j).  Components are ordered
+``concentration[0..D-1], rate[0..D-1]``.  Notation of MATH.md: for alpha' = alpha + B (B boosts),
+d = alpha' - 1/3, c = 1 / sqrt(9 d); a proposal eps ~ N(0, 1) gives v = 1 + c eps and
+h(eps, alpha') = d v^3, accepted when U < 1 - 0.0331 eps^4 or log U < eps^2 / 2 + d (1 - v^3 + log v^3).
+The unit-rate draw is Z = h * prod_{i=1..B} u_i^{1 / (alpha + i - 1)} and z = Z / beta.
+
+Per-sample gradients (f' = df/dz_j, f = f(z)):
+
+* rsvi:    g_alpha = f' dz/dalpha + f * dlog pi(eps | alpha') / dalpha,  with
+           dZ/dalpha = Z [h_alpha / h - sum_i log u_i / (alpha + i - 1)^2],  h_alpha = v^2 (1 - c eps / 2),
+           dlog pi/dalpha = log h + (alpha' - 1) h_alpha / h - h_alpha - psi(alpha') + 1 / (2 d) - 9 eps c^3 / v
+* rsvi_rep_only: the first term only (biased)
+* implicit: g_alpha = f' dz/dalpha with dZ/dalpha = -(dP(alpha, Z)/dalpha) / q(Z; alpha)
+* grep:    eps = (log z - psi(alpha) + log beta) / sqrt(psi1);  h_a = z (eps psi2 / (2 sqrt psi1) + psi1);
+           u_a = eps psi2 / (2 sqrt psi1) + psi1 + psi2 / (2 psi1);
+           g_alpha = f' h_a + f [((alpha - 1) / z - beta) h_a + (log beta - psi(alpha) + log z) + u_a]
+* score:   g_alpha = f (log beta + log z - psi(alpha)),  g_beta = f (alpha / beta - z)
+* every reparameterisation estimator: g_beta = -f' z / beta.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import literally, prange, types
+
+from ._jit import jit
+from .moments import accumulate, block_row
+from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
+from .rng import block_state, next_double_open, next_normal
+from .special import dgammainc_da, digamma, lgamma, tetragamma, trigamma
+
+SCORE = 0
+RSVI = 1
+RSVI_REP_ONLY = 2
+IMPLICIT = 3
+GREP = 4
+
+SIGNATURE = types.void(
+    types.int64, types.int64,  # estimator, boost
+    types.float64[::1], types.float64[::1],  # concentration, rate
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
+)
+
+
+@jit
+def marsaglia_tsang(s, d, c):
+    """One accepted Marsaglia-Tsang draw for shape alpha' = d + 1/3 >= 1 at unit rate.
+
+    Returns ``(state, h, eps, v, proposals)``: the draw h = d v^3, the accepted normal eps,
+    v = 1 + c eps, and the number of proposals it took (v <= 0 counts as a rejected proposal).
+    """
+    proposals = 0
+    while True:
+        proposals += 1
+        s, e = next_normal(s)
+        v = 1.0 + c * e
+        if v <= 0.0:
+            continue
+        v3 = v * v * v
+        s, u = next_double_open(s)
+        e2 = e * e
+        if u < 1.0 - 0.0331 * e2 * e2 or math.log(u) < 0.5 * e2 + d * (1.0 - v3 + math.log(v3)):
+            return s, d * v3, e, v, proposals
+
+
+@jit
+def gamma_draw(s, alpha, boost):
+    """A Gamma(alpha, 1) draw with ``boost`` shape augmentations (alpha + boost >= 1).
+
+    Returns ``(state, Z, log Z, h, eps, v, log_sum_sq, proposals)`` with
+    log Z = log h + sum_i log u_i / (alpha + i - 1) (kept in log space: for tiny alpha Z itself underflows
+    to 0 about half the time at alpha = 1e-3) and log_sum_sq = sum_i log u_i / (alpha + i - 1)^2.
+    """
+    d = alpha + boost - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    s, h, e, v, proposals = marsaglia_tsang(s, d, c)
+    log_sum = 0.0
+    log_sum_sq = 0.0
+    for i in range(boost):
+        s, u = next_double_open(s)
+        w = 1.0 / (alpha + i)
+        lu = math.log(u)
+        log_sum += lu * w
+        log_sum_sq += lu * w * w
+    log_z = math.log(h) + log_sum
+    return s, math.exp(log_z), log_z, h, e, v, log_sum_sq, proposals
+
+
+@jit
+def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, s, m, row, counters, j,
+           count_nonfinite):
+    literally(user_path)
+    alpha = alpha_shared.copy()
+    beta = beta_shared.copy()
+    dim = alpha.shape[0]
+    width = 2 * dim
+    d = alpha + boost - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    psi_boosted = np.empty(dim)
+    psi = np.empty(dim)
+    psi1 = np.empty(dim)
+    psi2 = np.empty(dim)
+    lgam = np.empty(dim)
+    for k in range(dim):
+        psi_boosted[k] = digamma(alpha[k] + boost)
+        psi[k] = digamma(alpha[k])
+        psi1[k] = trigamma(alpha[k])
+        psi2[k] = tetragamma(alpha[k])
+        lgam[k] = lgamma(alpha[k])
+    z = np.empty(dim)
+    unit = np.empty(dim)
+    log_unit = np.empty(dim)
+    log_beta = np.log(beta)
+    dz = np.empty(dim)
+    cor = np.empty(dim)
+    grad = np.empty(dim)
+    g = np.empty(width)
+    acc = np.zeros((width, 4))
+    shift = np.empty(width)
+    bad = 0
+    proposals = 0
+    for i in range(m):
+        for k in range(dim):
+            s, zk, log_zk, h, e, v, log_sum_sq, tries = gamma_draw(s, alpha[k], boost)
+            proposals += tries
+            unit[k] = zk
+            log_unit[k] = log_zk
+            z[k] = zk / beta[k]
+            if estimator == RSVI or estimator == RSVI_REP_ONLY:
+                h_a = v * v * (1.0 - 0.5 * c[k] * e)
+                dz[k] = zk * (h_a / h - log_sum_sq) / beta[k]
+                cor[k] = (math.log(h) + (alpha[k] + boost - 1.0) * h_a / h - h_a - psi_boosted[k]
+                          + 0.5 / d[k] - 9.0 * e * c[k] * c[k] * c[k] / v)
+        fx = evaluate_vector(user_path, code, p, user, z, grad)
+        for k in range(dim):
+            log_z = log_unit[k] - log_beta[k]
+            if estimator == SCORE:
+                g[k] = fx * (log_unit[k] - psi[k])
+                g[dim + k] = fx * (alpha[k] / beta[k] - z[k])
+                continue
+            g[dim + k] = -grad[k] * z[k] / beta[k]
+            if estimator == RSVI:
+                g[k] = grad[k] * dz[k] + fx * cor[k]
+            elif estimator == RSVI_REP_ONLY:
+                g[k] = grad[k] * dz[k]
+            elif estimator == IMPLICIT:
+                zu = unit[k]
+                if zu == 0.0:
+                    g[k] = 0.0  # dz/dalpha -> -z (log z - psi(alpha + 1)) / alpha -> 0 as z underflows
+                else:
+                    log_density = (alpha[k] - 1.0) * log_unit[k] - zu - lgam[k]
+                    g[k] = -grad[k] * dgammainc_da(alpha[k], zu) * math.exp(-log_density) / beta[k]
+            else:
+                r1 = math.sqrt(psi1[k])
+                eps = (log_unit[k] - psi[k]) / r1
+                t = eps * psi2[k] / (2.0 * r1) + psi1[k]
+                h_a = z[k] * t
+                u_a = t + psi2[k] / (2.0 * psi1[k])
+                # ((alpha - 1)/z - beta) h_a written without dividing by z, which may underflow to 0
+                g[k] = grad[k] * h_a + fx * ((alpha[k] - 1.0) * t - beta[k] * h_a + (log_z + log_beta[k] - psi[k])
+                                             + u_a)
+        if i == 0:
+            shift[:] = g
+        for k in range(width):
+            accumulate(acc, shift, g[k], k)
+        if count_nonfinite:
+            for k in range(width):
+                if not math.isfinite(g[k]):
+                    bad += 1
+                    break
+    block_row(acc, shift, m, row)
+    counters[1, j] = proposals
+    return bad
+
+
+@jit(parallel=True)
+def gamma_blocks(estimator, boost, alpha, beta, code, p, user, user1,
+                 key, first_block, block_size, n, rows, counters):
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j``; ``counters[0, j]`` gets
+    the number of samples with a non-finite component, ``counters[1, j]`` the Marsaglia-Tsang proposals."""
+    for j in prange(rows.shape[0]):
+        block = first_block + j
+        m = min(block_size, n - block * block_size)
+        s = block_state(key, block)
+        if code == USER:
+            _block(estimator, boost, 1, alpha, beta, code, p, user, s, m, rows[j], counters, j, False)
+        else:
+            _block(estimator, boost, 0, alpha, beta, code, p, user, s, m, rows[j], counters, j, False)
+        counters[0, j] = 0
+        if not np.all(np.isfinite(rows[j])):
+            if code == USER:
+                counters[0, j] = _block(estimator, boost, 1, alpha, beta, code, p, user, s, m, rows[j], counters, j,
+                                        True)
+            else:
+                counters[0, j] = _block(estimator, boost, 0, alpha, beta, code, p, user, s, m, rows[j], counters, j,
+                                        True)
+
+
+@jit
+def fill_gamma(key, block, alpha, boost, out):
+    """Fill ``out`` with Gamma(alpha, 1) draws from block ``block``'s stream (njit-callable sampler use)."""
+    s = block_state(key, block)
+    for i in range(out.shape[0]):
+        s, out[i], _, _, _, _, _, _ = gamma_draw(s, alpha, boost)
+
+
+@jit(parallel=True)
+def sum_gamma_blocks(key, alpha, boost, block_size, n, out):
+    """Sum the Gamma(alpha, 1) draws of every block of an n-sample run into ``out[b]`` (throughput probe)."""
+    for b in prange(out.shape[0]):
+        s = block_state(key, b)
+        total = 0.0
+        for _ in range(min(block_size, n - b * block_size)):
+            s, z, _, _, _, _, _, _ = gamma_draw(s, alpha, boost)
+            total += z
+        out[b] = total
