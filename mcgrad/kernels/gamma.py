@@ -28,8 +28,8 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate, block_row
-from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
+from .moments import accumulate, add_powers, block_row, pair_row
+from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
 from .rng import block_state, next_double_open, next_normal
 from .special import dgammainc_da, digamma, lgamma, tetragamma, trigamma
 
@@ -48,7 +48,7 @@ SIGNATURE = types.void(
 )
 
 
-@jit
+@jit(inline=True)
 def marsaglia_tsang(s, d, c):
     """One accepted Marsaglia-Tsang draw for shape alpha' = d + 1/3 >= 1 at unit rate.
 
@@ -70,15 +70,21 @@ def marsaglia_tsang(s, d, c):
 
 
 @jit
-def gamma_draw(s, alpha, boost):
-    """A Gamma(alpha, 1) draw with ``boost`` shape augmentations (alpha + boost >= 1).
-
-    Returns ``(state, Z, log Z, h, eps, v, log_sum_sq, proposals)`` with
-    log Z = log h + sum_i log u_i / (alpha + i - 1) (kept in log space: for tiny alpha Z itself underflows
-    to 0 about half the time at alpha = 1e-3) and log_sum_sq = sum_i log u_i / (alpha + i - 1)^2.
-    """
+def mt_constants(alpha, boost):
+    """``(d, c)`` of Marsaglia-Tsang for shape alpha + boost: d = alpha + boost - 1/3, c = 1 / sqrt(9 d)."""
     d = alpha + boost - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@jit(inline=True)
+def gamma_draw(s, alpha, boost, d, c):
+    """A Gamma(alpha, 1) draw with ``boost`` shape augmentations (alpha + boost >= 1); ``(d, c)`` from
+    :func:`mt_constants`, computed once per parameter.
+
+    Returns ``(state, Z, h, eps, v, log_sum, log_sum_sq, proposals)`` with
+    log_sum = sum_i log u_i / (alpha + i - 1), so log Z = log h + log_sum (use it: for tiny alpha Z itself
+    underflows to 0 about half the time at alpha = 1e-3), and log_sum_sq = sum_i log u_i / (alpha + i - 1)^2.
+    """
     s, h, e, v, proposals = marsaglia_tsang(s, d, c)
     log_sum = 0.0
     log_sum_sq = 0.0
@@ -88,14 +94,90 @@ def gamma_draw(s, alpha, boost):
         lu = math.log(u)
         log_sum += lu * w
         log_sum_sq += lu * w * w
-    log_z = math.log(h) + log_sum
-    return s, math.exp(log_z), log_z, h, e, v, log_sum_sq, proposals
+    if boost == 0:
+        return s, h, h, e, v, 0.0, 0.0, proposals
+    return s, h * math.exp(log_sum), h, e, v, log_sum, log_sum_sq, proposals
 
 
 @jit
-def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, s, m, row, counters, j,
+def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, s, m, row, counters, j, count_nonfinite):
+    """Scalar loop for one Gamma (D = 1), compiled per estimator; returns the non-finite count."""
+    literally(estimator)
+    literally(user_path)
+    d, c = mt_constants(alpha, boost)
+    c3 = c * c * c
+    psi_boosted = digamma(alpha + boost)
+    psi = digamma(alpha)
+    psi1 = trigamma(alpha)
+    psi2 = tetragamma(alpha)
+    root_psi1 = math.sqrt(psi1)
+    lgam = lgamma(alpha)
+    inv_beta = 1.0 / beta
+    c0 = 0.0
+    c1 = 0.0
+    sums0 = (0.0, 0.0, 0.0, 0.0)
+    sums1 = (0.0, 0.0, 0.0, 0.0)
+    bad = 0
+    proposals = 0
+    for i in range(m):
+        s, unit, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha, boost, d, c)
+        proposals += tries
+        z = unit * inv_beta
+        fx, dfx = evaluate_1d(user_path, code, p, user1, z)
+        if estimator == SCORE:
+            g0 = fx * (math.log(h) + log_sum - psi)
+            g1 = fx * (alpha * inv_beta - z)
+        else:
+            g1 = -dfx * z * inv_beta
+            if estimator == RSVI or estimator == RSVI_REP_ONLY:
+                h_a = v * v * (1.0 - 0.5 * c * e)
+                g0 = dfx * unit * (h_a / h - log_sum_sq) * inv_beta
+                if estimator == RSVI:
+                    g0 += fx * (math.log(h) + (alpha + boost - 1.0) * h_a / h - h_a - psi_boosted
+                                + 0.5 / d - 9.0 * e * c3 / v)
+            elif estimator == IMPLICIT:
+                if unit == 0.0:
+                    g0 = 0.0  # dz/dalpha -> -z (log z - psi(alpha + 1)) / alpha -> 0 as z underflows
+                else:
+                    log_density = (alpha - 1.0) * (math.log(h) + log_sum) - unit - lgam
+                    g0 = -dfx * dgammainc_da(alpha, unit) * math.exp(-log_density) * inv_beta
+            else:
+                log_unit = math.log(h) + log_sum
+                t = (log_unit - psi) / root_psi1 * psi2 / (2.0 * root_psi1) + psi1
+                h_a = z * t
+                g0 = dfx * h_a + fx * ((alpha - 1.0) * t - beta * h_a + (log_unit - psi) + t + psi2 / (2.0 * psi1))
+        if i == 0:
+            c0 = g0
+            c1 = g1
+        sums0 = add_powers(sums0[0], sums0[1], sums0[2], sums0[3], g0 - c0)
+        sums1 = add_powers(sums1[0], sums1[1], sums1[2], sums1[3], g1 - c1)
+        if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
+            bad += 1
+    pair_row(sums0, sums1, c0, c1, m, row)
+    counters[1, j] = proposals
+    return bad
+
+
+@jit
+def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, user1, s, m, row, counters, j,
            count_nonfinite):
     literally(user_path)
+    # The scalar D = 1 loops are compiled for built-in objectives only (each specialisation costs
+    # compile time); user functions take the general loop.
+    if user_path == 0 and alpha_shared.shape[0] == 1:
+        a = alpha_shared[0]
+        b = beta_shared[0]
+        if estimator == SCORE:
+            return _block_1d(SCORE, 0, a, b, boost, code, p, user1, s, m, row, counters, j, count_nonfinite)
+        if estimator == RSVI:
+            return _block_1d(RSVI, 0, a, b, boost, code, p, user1, s, m, row, counters, j, count_nonfinite)
+        if estimator == RSVI_REP_ONLY:
+            return _block_1d(RSVI_REP_ONLY, 0, a, b, boost, code, p, user1, s, m, row, counters, j,
+                             count_nonfinite)
+        if estimator == IMPLICIT:
+            return _block_1d(IMPLICIT, 0, a, b, boost, code, p, user1, s, m, row, counters, j,
+                             count_nonfinite)
+        return _block_1d(GREP, 0, a, b, boost, code, p, user1, s, m, row, counters, j, count_nonfinite)
     alpha = alpha_shared.copy()
     beta = beta_shared.copy()
     dim = alpha.shape[0]
@@ -127,10 +209,11 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     proposals = 0
     for i in range(m):
         for k in range(dim):
-            s, zk, log_zk, h, e, v, log_sum_sq, tries = gamma_draw(s, alpha[k], boost)
+            s, zk, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
             proposals += tries
             unit[k] = zk
-            log_unit[k] = log_zk
+            if estimator != RSVI and estimator != RSVI_REP_ONLY:
+                log_unit[k] = math.log(h) + log_sum
             z[k] = zk / beta[k]
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
                 h_a = v * v * (1.0 - 0.5 * c[k] * e)
@@ -189,34 +272,43 @@ def gamma_blocks(estimator, boost, alpha, beta, code, p, user, user1,
         m = min(block_size, n - block * block_size)
         s = block_state(key, block)
         if code == USER:
-            _block(estimator, boost, 1, alpha, beta, code, p, user, s, m, rows[j], counters, j, False)
+            _block(estimator, boost, 1, alpha, beta, code, p, user, user1, s, m, rows[j], counters, j, False)
         else:
-            _block(estimator, boost, 0, alpha, beta, code, p, user, s, m, rows[j], counters, j, False)
+            _block(estimator, boost, 0, alpha, beta, code, p, user, user1, s, m, rows[j], counters, j, False)
         counters[0, j] = 0
         if not np.all(np.isfinite(rows[j])):
             if code == USER:
-                counters[0, j] = _block(estimator, boost, 1, alpha, beta, code, p, user, s, m, rows[j], counters, j,
-                                        True)
+                counters[0, j] = _block(estimator, boost, 1, alpha, beta, code, p, user, user1, s, m, rows[j],
+                                        counters, j, True)
             else:
-                counters[0, j] = _block(estimator, boost, 0, alpha, beta, code, p, user, s, m, rows[j], counters, j,
-                                        True)
+                counters[0, j] = _block(estimator, boost, 0, alpha, beta, code, p, user, user1, s, m, rows[j],
+                                        counters, j, True)
 
 
 @jit
 def fill_gamma(key, block, alpha, boost, out):
     """Fill ``out`` with Gamma(alpha, 1) draws from block ``block``'s stream (njit-callable sampler use)."""
     s = block_state(key, block)
+    d, c = mt_constants(alpha, boost)
     for i in range(out.shape[0]):
-        s, out[i], _, _, _, _, _, _ = gamma_draw(s, alpha, boost)
+        s, out[i], _, _, _, _, _, _ = gamma_draw(s, alpha, boost, d, c)
+
+
+@jit
+def _sum_block(s, alpha, boost, m):
+    d, c = mt_constants(alpha, boost)
+    total = 0.0
+    for _ in range(m):
+        s, z, _, _, _, _, _, _ = gamma_draw(s, alpha, boost, d, c)
+        total += z
+    return total
 
 
 @jit(parallel=True)
 def sum_gamma_blocks(key, alpha, boost, block_size, n, out):
-    """Sum the Gamma(alpha, 1) draws of every block of an n-sample run into ``out[b]`` (throughput probe)."""
+    """Sum the Gamma(alpha, 1) draws of every block of an n-sample run into ``out[b]`` (throughput probe).
+
+    (Samplers marked inline are called from per-block functions, never straight from a prange body:
+    Numba's IR inliner fails inside parfors.)"""
     for b in prange(out.shape[0]):
-        s = block_state(key, b)
-        total = 0.0
-        for _ in range(min(block_size, n - b * block_size)):
-            s, z, _, _, _, _, _, _ = gamma_draw(s, alpha, boost)
-            total += z
-        out[b] = total
+        out[b] = _sum_block(block_state(key, b), alpha, boost, min(block_size, n - b * block_size))

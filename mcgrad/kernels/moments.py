@@ -38,6 +38,13 @@ def accumulate(acc, shift, value, c):
 
 
 @jit
+def pair_row(sums0, sums1, shift0, shift1, n, out):
+    """:func:`block_row` for two components whose power sums were kept as scalar 4-tuples."""
+    acc = np.array([[sums0[0], sums0[1], sums0[2], sums0[3]], [sums1[0], sums1[1], sums1[2], sums1[3]]])
+    block_row(acc, np.array([shift0, shift1]), n, out)
+
+
+@jit
 def block_row(acc, shift, n, out):
     """Turn shifted power sums of ``n`` values into central summaries ``out[c] = (n, mean, M2, M3, M4)``."""
     for c in range(acc.shape[0]):
