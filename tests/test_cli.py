@@ -58,3 +58,18 @@ def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "mcgrad.cli", "estimate", "-n", "1000", "--format", "csv"],
                          capture_output=True, text=True, check=True).stdout
     assert out.startswith("estimator,component")
+
+
+def test_gamma_estimate_from_the_cli(capsys):
+    main(["estimate", "--dist", "gamma", "--concentration", "2.5", "--rate", "2", "--objective", "log",
+          "--estimator", "rsvi", "--boost", "2", "-n", "2e5", "--format", "json"])
+    (res,) = json.loads(capsys.readouterr().out)["results"]
+    assert res["estimator"] == "rsvi[boost=2]"
+    assert [c["name"] for c in res["components"]] == ["concentration", "rate"]
+    assert 0.9 < res["diagnostics"]["acceptance_rate"] <= 1.0
+    for comp in res["components"]:
+        assert abs(comp["z"]) < 5 or comp["stderr"] == 0
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "--dist", "gamma", "--objective", "log", "--param", "2"])
+    assert e.value.code == 2
+    assert "takes no --param" in capsys.readouterr().err
