@@ -95,7 +95,8 @@ def estimate(
     nonfinite = int(counters[0])
     diagnostics = {}
     if counters[1]:
-        draws = (acc.total()[0, 0]) * dist.dim
+        per_sample = dist.concentration.size if hasattr(dist, "concentration") else dist.dim
+        draws = acc.total()[0, 0] * per_sample
         diagnostics["acceptance_rate"] = float(draws / counters[1])
     result = Estimate(
         estimator=estimators.label(spec.name, opts),

@@ -38,7 +38,7 @@ class _Family:
         """Names of the gradient components, e.g. ``['loc', 'scale']`` or ``['loc[0]', ...]``."""
         names = []
         for pname, values in self.parameters.items():
-            if self.dim == 1:
+            if values.size == 1:
                 names.append(pname)
             else:
                 names.extend(f"{pname}[{i}]" for i in range(values.size))
@@ -109,3 +109,66 @@ class Gamma(_Family):
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter arrays by name."""
         return {"concentration": self.concentration, "rate": self.rate}
+
+
+class Dirichlet(_Family):
+    """Dirichlet(concentration) on the simplex of K >= 2 components.
+
+    Parameters
+    ----------
+    concentration : array_like
+        K > 1 concentrations, each > 0.
+
+    Notes
+    -----
+    Sampled as x = G / sum(G) with independent G_k ~ Gamma(concentration_k, 1); gradients are
+    taken with respect to every concentration.
+    """
+
+    family = "dirichlet"
+    support = "simplex"
+
+    def __init__(self, concentration):
+        self.concentration = positive_array("concentration", concentration)
+        if self.concentration.size < 2:
+            raise ValueError(f"concentration must have at least 2 components, got {self.concentration.size}")
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"concentration": self.concentration}
+
+
+class Beta(_Family):
+    """Beta(a, b) on (0, 1): x = G_a / (G_a + G_b).  Gradients with respect to a and b.
+
+    Parameters
+    ----------
+    a, b : float
+        Concentrations (> 0).
+    """
+
+    family = "beta"
+    support = "simplex"
+
+    def __init__(self, a, b):
+        a_arr = positive_array("a", a)
+        b_arr = positive_array("b", b)
+        if a_arr.size != 1 or b_arr.size != 1:
+            raise ValueError("a and b must be scalars (use Dirichlet for more components)")
+        self.a = a_arr
+        self.b = b_arr
+        self.concentration = np.concatenate([a_arr, b_arr])
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"a": self.a, "b": self.b}
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    @property
+    def components(self) -> list[str]:
+        return ["a", "b"]

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from ._validate import count
+from .kernels import dirichlet as dirichlet_kernels
 from .kernels import gamma as gamma_kernels
 from .kernels import moments
 from .kernels import normal as normal_kernels
@@ -123,7 +124,23 @@ def gamma_launcher(dist, objective, spec, options, seed: int, block_size: int, n
     return launch
 
 
-LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher}
+def dirichlet_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """A ``launch`` function running the Dirichlet kernel (Beta is its two-component case)."""
+    kernel = exact_signature(dirichlet_kernels.dirichlet_blocks, dirichlet_kernels.SIGNATURE)
+    key = run_key(seed)
+    user, user1 = objective.kernel_functions()
+    boost = int(options["boost"])
+    first_only = dist.family == "beta"
+
+    def launch(first_block, rows, counters):
+        kernel(spec.code, boost, first_only, dist.concentration, objective.code, objective.param, user, user1,
+               key, first_block, block_size, n, rows, counters)
+
+    return launch
+
+
+LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher, "beta": dirichlet_launcher,
+             "dirichlet": dirichlet_launcher}
 
 
 def width_of(dist) -> int:

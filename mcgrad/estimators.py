@@ -87,6 +87,14 @@ REGISTRY: dict[str, dict[str, EstimatorSpec]] = {
 }
 
 
+for _specs in REGISTRY.values():
+    if "gamma" in _specs:
+        _g = _specs["gamma"]
+        for _family in ("beta", "dirichlet"):
+            _specs[_family] = EstimatorSpec(_g.name, (_family,), _g.code, _g.needs_derivative, _g.biased,
+                                            _g.summary, dict(_g.options), dict(_g.choices))
+
+
 def lookup(name, family: str) -> EstimatorSpec:
     """The spec of ``name`` for ``family``; errors name what is allowed."""
     if not isinstance(name, str):

@@ -65,10 +65,16 @@ class Objective:
         return None if out is None else np.asarray(out, dtype=np.float64)
 
     def check_domain(self, dist) -> None:
-        """Refuse an objective defined only for positive x on a distribution over the real line."""
-        if self.domain == "positive" and getattr(dist, "support", "real") != "positive":
+        """Refuse an objective on a distribution whose support it does not fit."""
+        support = getattr(dist, "support", "real")
+        if self.domain == "positive" and support == "real":
             raise ValueError(f"objective {self.name!r} needs positive x; {type(dist).__name__} has support "
-                             f"on the whole real line (use it with Gamma)")
+                             f"on the whole real line (use it with Gamma, Beta or Dirichlet)")
+        if self.domain == "simplex" and support != "simplex":
+            raise ValueError(f"objective {self.name!r} is defined on the simplex; use it with Beta or Dirichlet")
+        if self.domain == "simplex" and int(self.param) >= (1 if dist.family == "beta" else dist.dim):
+            allowed = "0 (Beta's x)" if dist.family == "beta" else f"0..{dist.dim - 1}"
+            raise ValueError(f"component index {int(self.param)} is out of range; allowed: {allowed}")
 
     def check(self, dim: int) -> None:
         """Evaluate a user function once at x = 0.5 to surface typing and shape errors early."""
@@ -180,6 +186,42 @@ def log() -> Objective:
                      exact={"gamma": _gamma(lambda a, b: (_trigamma(a), -1.0 / b))})
 
 
+def _simplex_exact(i: int, log_of: bool):
+    """Exact dE[x_i]/dalpha_j or dE[log x_i]/dalpha_j for Beta and Dirichlet (MATH.md)."""
+
+    def exact(dist):
+        alpha = dist.concentration
+        if i >= alpha.size:
+            return None
+        a0 = alpha.sum()
+        delta = (np.arange(alpha.size) == i).astype(float)
+        if log_of:
+            return delta * _trigamma(alpha[i]) - _trigamma(a0)[0]
+        return (delta * a0 - alpha[i]) / a0**2
+
+    return exact
+
+
+def component(i: int = 0) -> Objective:
+    """f(x) = x_i on the simplex (Beta: x_0 = x).  dE[x_i]/dalpha_j = (delta_ij alpha_0 - alpha_i) / alpha_0^2."""
+    i = _index(i)
+    return Objective(f"component({i})", kobj.COMPONENT, float(i), domain="simplex",
+                     exact={"beta": _simplex_exact(i, False), "dirichlet": _simplex_exact(i, False)})
+
+
+def log_component(i: int = 0) -> Objective:
+    """f(x) = log x_i on the simplex.  dE[log x_i]/dalpha_j = delta_ij psi1(alpha_i) - psi1(alpha_0)."""
+    i = _index(i)
+    return Objective(f"log_component({i})", kobj.LOG_COMPONENT, float(i), domain="simplex",
+                     exact={"beta": _simplex_exact(i, True), "dirichlet": _simplex_exact(i, True)})
+
+
+def _index(i) -> int:
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer, float)) or float(i) != int(i) or int(i) < 0:
+        raise TypeError(f"component index i must be a non-negative integer, got {i!r}")
+    return int(i)
+
+
 BUILTINS: dict[str, Callable[..., Objective]] = {
     "square": square,
     "quadratic": quadratic,
@@ -188,6 +230,8 @@ BUILTINS: dict[str, Callable[..., Objective]] = {
     "linear": linear,
     "identity": identity,
     "log": log,
+    "component": component,
+    "log_component": log_component,
 }
 
 

@@ -30,6 +30,8 @@ COS = 2  # cos(k x)
 GAUSSIAN_BUMP = 3  # exp(-k x^2)
 LINEAR = 4  # a x
 LOG = 5  # log x (positive x)
+COMPONENT = 6  # x_i of a simplex vector, i = p
+LOG_COMPONENT = 7  # log x_i of a simplex vector, i = p
 
 VECTOR = types.float64[::1]
 # User adapters share the built-ins' argument lists and ignore (code, p):
@@ -62,6 +64,14 @@ def term(code, k, x):
 @jit
 def builtin_value_grad(code, p, x, grad):
     """Return a built-in f(x) and write its gradient into ``grad``; ``p`` is the built-in's parameter."""
+    if code == COMPONENT or code == LOG_COMPONENT:
+        i = int(p)
+        grad[:] = 0.0
+        if code == COMPONENT:
+            grad[i] = 1.0
+            return x[i]
+        grad[i] = 1.0 / x[i]
+        return math.log(x[i])
     total = 0.0
     for d in range(x.shape[0]):
         t, dt = term(code, p, x[d])

@@ -1,0 +1,145 @@
+"""Beta and Dirichlet: gradients through independent Gamma draws, x = G / sum(G).
+
+G_k ~ Gamma(alpha_k, 1) are drawn by Marsaglia-Tsang with shape augmentation (see gamma.py);
+components are ``concentration[0..K-1]``.  With S = sum G and f' = grad_x f:
+
+* reparameterisation part (rsvi, rsvi_rep_only, implicit, grep): df/dG_j = (f'_j - sum_i x_i f'_i) / S
+  times dG_j/dalpha_j (rsvi: through the sampler; implicit: -dP/dalpha / q);
+* rsvi adds f(x) * dlog pi(eps_j | alpha_j + B)/dalpha_j (each alpha_k's correction uses eps_k only);
+* grep adds f(x) [((alpha_j - 1)/G_j - 1) h_j + (log G_j - psi(alpha_j)) + u_j] per Gamma coordinate;
+* score: f(x) (log x_j + psi(alpha_0) - psi(alpha_j)), alpha_0 = sum alpha.
+
+For Beta(a, b) (``first_only``) the objective sees the scalar x = x_0 only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import literally, prange, types
+
+from ._jit import jit
+from .gamma import IMPLICIT, RSVI, RSVI_REP_ONLY, SCORE, gamma_draw, mt_constants
+from .moments import accumulate, block_row
+from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
+from .rng import block_state
+from .special import dgammainc_da, digamma, lgamma, tetragamma, trigamma
+
+SIGNATURE = types.void(
+    types.int64, types.int64, types.boolean,  # estimator, boost, first_only (Beta)
+    types.float64[::1],  # concentration
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
+)
+
+
+@jit
+def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, s, m, row, counters, j,
+           count_nonfinite):
+    literally(user_path)
+    alpha = alpha_shared.copy()
+    k_dim = alpha.shape[0]
+    alpha0 = alpha.sum()
+    psi0 = digamma(alpha0)
+    d = np.empty(k_dim)
+    c = np.empty(k_dim)
+    psi_boosted = np.empty(k_dim)
+    psi = np.empty(k_dim)
+    psi1 = np.empty(k_dim)
+    psi2 = np.empty(k_dim)
+    lgam = np.empty(k_dim)
+    for k in range(k_dim):
+        d[k], c[k] = mt_constants(alpha[k], boost)
+        psi_boosted[k] = digamma(alpha[k] + boost)
+        psi[k] = digamma(alpha[k])
+        psi1[k] = trigamma(alpha[k])
+        psi2[k] = tetragamma(alpha[k])
+        lgam[k] = lgamma(alpha[k])
+    big = np.empty(k_dim)
+    log_big = np.empty(k_dim)
+    dbig = np.empty(k_dim)
+    cor = np.empty(k_dim)
+    x = np.empty(k_dim)
+    grad = np.zeros(k_dim)
+    g = np.empty(k_dim)
+    acc = np.zeros((k_dim, 4))
+    shift = np.empty(k_dim)
+    bad = 0
+    proposals = 0
+    n_eval = 1 if first_only else k_dim
+    for i in range(m):
+        total = 0.0
+        for k in range(k_dim):
+            s, gk, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
+            proposals += tries
+            big[k] = gk
+            log_big[k] = math.log(h) + log_sum
+            total += gk
+            if estimator == RSVI or estimator == RSVI_REP_ONLY:
+                h_a = v * v * (1.0 - 0.5 * c[k] * e)
+                dbig[k] = gk * (h_a / h - log_sum_sq)
+                cor[k] = (math.log(h) + (alpha[k] + boost - 1.0) * h_a / h - h_a - psi_boosted[k]
+                          + 0.5 / d[k] - 9.0 * e * c[k] * c[k] * c[k] / v)
+        for k in range(k_dim):
+            x[k] = big[k] / total
+        fx = evaluate_vector(user_path, code, p, user, x[:n_eval], grad[:n_eval])
+        mean_grad = 0.0
+        for k in range(n_eval):
+            mean_grad += x[k] * grad[k]
+        for k in range(k_dim):
+            if estimator == SCORE:
+                g[k] = fx * (math.log(x[k]) + psi0 - psi[k])
+                continue
+            df_dbig = (grad[k] - mean_grad) / total
+            if estimator == RSVI:
+                g[k] = df_dbig * dbig[k] + fx * cor[k]
+            elif estimator == RSVI_REP_ONLY:
+                g[k] = df_dbig * dbig[k]
+            elif estimator == IMPLICIT:
+                if big[k] == 0.0:
+                    g[k] = 0.0
+                else:
+                    log_density = (alpha[k] - 1.0) * log_big[k] - big[k] - lgam[k]
+                    g[k] = -df_dbig * dgammainc_da(alpha[k], big[k]) * math.exp(-log_density)
+            else:
+                r1 = math.sqrt(psi1[k])
+                t = (log_big[k] - psi[k]) / r1 * psi2[k] / (2.0 * r1) + psi1[k]
+                h_a = big[k] * t
+                g[k] = df_dbig * h_a + fx * ((alpha[k] - 1.0) * t - h_a + (log_big[k] - psi[k]) + t
+                                             + psi2[k] / (2.0 * psi1[k]))
+        if i == 0:
+            shift[:] = g
+        for k in range(k_dim):
+            accumulate(acc, shift, g[k], k)
+        if count_nonfinite:
+            for k in range(k_dim):
+                if not math.isfinite(g[k]):
+                    bad += 1
+                    break
+    block_row(acc, shift, m, row)
+    counters[1, j] = proposals
+    return bad
+
+
+@jit(parallel=True)
+def dirichlet_blocks(estimator, boost, first_only, alpha, code, p, user, user1,
+                     key, first_block, block_size, n, rows, counters):
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` (counters as gamma_blocks)."""
+    for j in prange(rows.shape[0]):
+        block = first_block + j
+        m = min(block_size, n - block * block_size)
+        s = block_state(key, block)
+        if code == USER:
+            _block(estimator, boost, first_only, 1, alpha, code, p, user, s, m, rows[j], counters, j, False)
+        else:
+            _block(estimator, boost, first_only, 0, alpha, code, p, user, s, m, rows[j], counters, j, False)
+        counters[0, j] = 0
+        if not np.all(np.isfinite(rows[j])):
+            if code == USER:
+                counters[0, j] = _block(estimator, boost, first_only, 1, alpha, code, p, user, s, m, rows[j],
+                                        counters, j, True)
+            else:
+                counters[0, j] = _block(estimator, boost, first_only, 0, alpha, code, p, user, s, m, rows[j],
+                                        counters, j, True)
