@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import api, estimators
-from .distributions import Gamma, Normal
+from .distributions import Beta, Dirichlet, Gamma, Normal
 from .exact import normal_square_variance
 from .objectives import BUILTINS
 
@@ -65,15 +65,17 @@ def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
 
 
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dist", choices=("normal", "gamma"), default="normal", help="distribution family")
+    p.add_argument("--dist", choices=("normal", "gamma", "beta", "dirichlet"), default="normal",
+                   help="distribution family")
     p.add_argument("--loc", type=_floats, default=[0.0], help="Normal means (comma list for D > 1)")
     p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations")
-    p.add_argument("--concentration", type=_floats, default=[2.0], help="Gamma shapes (comma list for D > 1)")
+    p.add_argument("--concentration", type=_floats, default=None,
+                   help="Gamma shapes (comma list for D > 1; default 2), Beta 'a,b' or Dirichlet concentrations")
     p.add_argument("--rate", type=_floats, default=[1.0], help="Gamma rates")
     p.add_argument("--objective", choices=sorted(BUILTINS), default="square", help="built-in f")
     p.add_argument("--param", type=float, default=None,
-                   help="the objective's parameter: c for square, k for quadratic/cos/gaussian_bump, a for linear "
-                        "(identity and log take none)")
+                   help="the objective's parameter: c for square, k for quadratic/cos/gaussian_bump, a for linear, "
+                        "the index i for component/log_component (identity and log take none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +104,14 @@ def _dist(args):
         return values if len(values) > 1 else values[0]
 
     if args.dist == "gamma":
-        return Gamma(one(args.concentration), one(args.rate))
+        return Gamma(one(args.concentration or [2.0]), one(args.rate))
+    if args.dist == "beta":
+        values = args.concentration or [2.0, 2.0]
+        if len(values) != 2:
+            raise ValueError(f"--concentration for beta must be 'a,b' (two values), got {len(values)}")
+        return Beta(*values)
+    if args.dist == "dirichlet":
+        return Dirichlet(args.concentration or [1.0, 1.0, 1.0])
     return Normal(one(args.loc), one(args.scale))
 
 
@@ -112,6 +121,8 @@ def _objective(args):
         return make()
     if args.objective in ("identity", "log"):
         raise ValueError(f"objective {args.objective!r} takes no --param")
+    if args.objective in ("component", "log_component"):
+        return make(int(args.param) if float(args.param).is_integer() else args.param)
     return make(args.param)
 
 

@@ -73,3 +73,17 @@ def test_gamma_estimate_from_the_cli(capsys):
         main(["estimate", "--dist", "gamma", "--objective", "log", "--param", "2"])
     assert e.value.code == 2
     assert "takes no --param" in capsys.readouterr().err
+
+
+def test_beta_and_dirichlet_from_the_cli(capsys):
+    main(["compare", "--dist", "dirichlet", "--concentration", "1,2,3", "--objective", "log_component", "--param",
+          "2", "--estimators", "rsvi,implicit,grep,score", "-n", "2e5", "--format", "json"])
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert len(results) == 4
+    for res in results:
+        assert [c["name"] for c in res["components"]] == [f"concentration[{i}]" for i in range(3)]
+        assert all(abs(c["z"]) < 5 for c in res["components"])
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", "--dist", "beta", "--concentration", "1,2,3"])
+    assert e.value.code == 2
+    assert "'a,b'" in capsys.readouterr().err
