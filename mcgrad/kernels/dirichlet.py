@@ -20,11 +20,11 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .gamma import IMPLICIT, RSVI, RSVI_REP_ONLY, SCORE, gamma_draw, mt_constants
+from .gamma import IMPLICIT, RSVI, RSVI_REP_ONLY, SCORE, gamma_draw, grep_terms, implicit_dz, mt_constants, rsvi_terms
 from .moments import accumulate, block_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
 from .rng import block_state
-from .special import dgammainc_da, digamma, lgamma, tetragamma, trigamma
+from .special import digamma, lgamma, tetragamma, trigamma
 
 SIGNATURE = types.void(
     types.int64, types.int64, types.boolean,  # estimator, boost, first_only (Beta)
@@ -78,10 +78,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             log_big[k] = math.log(h) + log_sum
             total += gk
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                h_a = v * v * (1.0 - 0.5 * c[k] * e)
-                dbig[k] = gk * (h_a / h - log_sum_sq)
-                cor[k] = (math.log(h) + (alpha[k] + boost - 1.0) * h_a / h - h_a - psi_boosted[k]
-                          + 0.5 / d[k] - 9.0 * e * c[k] * c[k] * c[k] / v)
+                dbig[k], cor[k] = rsvi_terms(gk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
         for k in range(k_dim):
             x[k] = big[k] / total
         fx = evaluate_vector(user_path, code, p, user, x[:n_eval], grad[:n_eval])
@@ -98,17 +95,10 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             elif estimator == RSVI_REP_ONLY:
                 g[k] = df_dbig * dbig[k]
             elif estimator == IMPLICIT:
-                if big[k] == 0.0:
-                    g[k] = 0.0
-                else:
-                    log_density = (alpha[k] - 1.0) * log_big[k] - big[k] - lgam[k]
-                    g[k] = -df_dbig * dgammainc_da(alpha[k], big[k]) * math.exp(-log_density)
+                g[k] = df_dbig * implicit_dz(alpha[k], big[k], log_big[k], lgam[k])
             else:
-                r1 = math.sqrt(psi1[k])
-                t = (log_big[k] - psi[k]) / r1 * psi2[k] / (2.0 * r1) + psi1[k]
-                h_a = big[k] * t
-                g[k] = df_dbig * h_a + fx * ((alpha[k] - 1.0) * t - h_a + (log_big[k] - psi[k]) + t
-                                             + psi2[k] / (2.0 * psi1[k]))
+                dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
+                g[k] = df_dbig * dunit + fx * cor_k
         if i == 0:
             shift[:] = g
         for k in range(k_dim):

@@ -99,18 +99,45 @@ def gamma_draw(s, alpha, boost, d, c):
     return s, h * math.exp(log_sum), h, e, v, log_sum, log_sum_sq, proposals
 
 
+@jit(inline=True)
+def rsvi_terms(unit, h, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
+    """rsvi at unit rate: ``(dZ/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = f' dZ/beta + f * cor."""
+    h_a = v * v * (1.0 - 0.5 * c * e)
+    cor = (math.log(h) + (alpha + boost - 1.0) * h_a / h - h_a - psi_boosted + 0.5 / d - 9.0 * e * c * c * c / v)
+    return unit * (h_a / h - log_sum_sq), cor
+
+
+@jit(inline=True)
+def implicit_dz(alpha, unit, log_unit, lgam):
+    """Implicit reparameterisation at unit rate: dZ/dalpha = -(dP(alpha, Z)/dalpha) / q(Z; alpha)."""
+    if unit == 0.0:
+        return 0.0  # dZ/dalpha -> -Z (log Z - psi(alpha + 1)) / alpha -> 0 as Z underflows
+    return -dgammainc_da(alpha, unit) * math.exp(-((alpha - 1.0) * log_unit - unit - lgam))
+
+
+@jit(inline=True)
+def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
+    """grep at unit rate: ``(h_alpha * beta, correction)`` so that g_alpha = f' h/beta + f * cor.
+
+    With t = eps psi2 / (2 sqrt psi1) + psi1 and eps = (log Z - psi) / sqrt psi1 (log Z = log z + log beta):
+    h_alpha = z t and ((alpha - 1)/z - beta) h_alpha + (log z + log beta - psi) + u_alpha
+    = (alpha - 1) t - Z t + (log Z - psi) + t + psi2 / (2 psi1), free of beta and of 1/z.
+    """
+    r1 = math.sqrt(psi1)
+    t = (log_unit - psi) / r1 * psi2 / (2.0 * r1) + psi1
+    return unit * t, (alpha - 1.0) * t - unit * t + (log_unit - psi) + t + psi2 / (2.0 * psi1)
+
+
 @jit
 def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, s, m, row, counters, j, count_nonfinite):
     """Scalar loop for one Gamma (D = 1), compiled per estimator; returns the non-finite count."""
     literally(estimator)
     literally(user_path)
     d, c = mt_constants(alpha, boost)
-    c3 = c * c * c
     psi_boosted = digamma(alpha + boost)
     psi = digamma(alpha)
     psi1 = trigamma(alpha)
     psi2 = tetragamma(alpha)
-    root_psi1 = math.sqrt(psi1)
     lgam = lgamma(alpha)
     inv_beta = 1.0 / beta
     c0 = 0.0
@@ -130,22 +157,15 @@ def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, s, m, ro
         else:
             g1 = -dfx * z * inv_beta
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                h_a = v * v * (1.0 - 0.5 * c * e)
-                g0 = dfx * unit * (h_a / h - log_sum_sq) * inv_beta
+                dunit, cor = rsvi_terms(unit, h, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq)
+                g0 = dfx * dunit * inv_beta
                 if estimator == RSVI:
-                    g0 += fx * (math.log(h) + (alpha + boost - 1.0) * h_a / h - h_a - psi_boosted
-                                + 0.5 / d - 9.0 * e * c3 / v)
+                    g0 += fx * cor
             elif estimator == IMPLICIT:
-                if unit == 0.0:
-                    g0 = 0.0  # dz/dalpha -> -z (log z - psi(alpha + 1)) / alpha -> 0 as z underflows
-                else:
-                    log_density = (alpha - 1.0) * (math.log(h) + log_sum) - unit - lgam
-                    g0 = -dfx * dgammainc_da(alpha, unit) * math.exp(-log_density) * inv_beta
+                g0 = dfx * implicit_dz(alpha, unit, math.log(h) + log_sum, lgam) * inv_beta
             else:
-                log_unit = math.log(h) + log_sum
-                t = (log_unit - psi) / root_psi1 * psi2 / (2.0 * root_psi1) + psi1
-                h_a = z * t
-                g0 = dfx * h_a + fx * ((alpha - 1.0) * t - beta * h_a + (log_unit - psi) + t + psi2 / (2.0 * psi1))
+                dunit, cor = grep_terms(unit, math.log(h) + log_sum, alpha, psi, psi1, psi2)
+                g0 = dfx * dunit * inv_beta + fx * cor
         if i == 0:
             c0 = g0
             c1 = g1
@@ -198,7 +218,6 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     z = np.empty(dim)
     unit = np.empty(dim)
     log_unit = np.empty(dim)
-    log_beta = np.log(beta)
     dz = np.empty(dim)
     cor = np.empty(dim)
     grad = np.empty(dim)
@@ -216,13 +235,10 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
                 log_unit[k] = math.log(h) + log_sum
             z[k] = zk / beta[k]
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                h_a = v * v * (1.0 - 0.5 * c[k] * e)
-                dz[k] = zk * (h_a / h - log_sum_sq) / beta[k]
-                cor[k] = (math.log(h) + (alpha[k] + boost - 1.0) * h_a / h - h_a - psi_boosted[k]
-                          + 0.5 / d[k] - 9.0 * e * c[k] * c[k] * c[k] / v)
+                dunit, cor[k] = rsvi_terms(zk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
+                dz[k] = dunit / beta[k]
         fx = evaluate_vector(user_path, code, p, user, z, grad)
         for k in range(dim):
-            log_z = log_unit[k] - log_beta[k]
             if estimator == SCORE:
                 g[k] = fx * (log_unit[k] - psi[k])
                 g[dim + k] = fx * (alpha[k] / beta[k] - z[k])
@@ -233,21 +249,10 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
             elif estimator == RSVI_REP_ONLY:
                 g[k] = grad[k] * dz[k]
             elif estimator == IMPLICIT:
-                zu = unit[k]
-                if zu == 0.0:
-                    g[k] = 0.0  # dz/dalpha -> -z (log z - psi(alpha + 1)) / alpha -> 0 as z underflows
-                else:
-                    log_density = (alpha[k] - 1.0) * log_unit[k] - zu - lgam[k]
-                    g[k] = -grad[k] * dgammainc_da(alpha[k], zu) * math.exp(-log_density) / beta[k]
+                g[k] = grad[k] * implicit_dz(alpha[k], unit[k], log_unit[k], lgam[k]) / beta[k]
             else:
-                r1 = math.sqrt(psi1[k])
-                eps = (log_unit[k] - psi[k]) / r1
-                t = eps * psi2[k] / (2.0 * r1) + psi1[k]
-                h_a = z[k] * t
-                u_a = t + psi2[k] / (2.0 * psi1[k])
-                # ((alpha - 1)/z - beta) h_a written without dividing by z, which may underflow to 0
-                g[k] = grad[k] * h_a + fx * ((alpha[k] - 1.0) * t - beta[k] * h_a + (log_z + log_beta[k] - psi[k])
-                                             + u_a)
+                dunit, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
+                g[k] = grad[k] * dunit / beta[k] + fx * cor_k
         if i == 0:
             shift[:] = g
         for k in range(width):
