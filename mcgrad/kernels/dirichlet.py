@@ -21,7 +21,7 @@ from numba import literally, prange, types
 
 from ._jit import jit
 from .gamma import IMPLICIT, RSVI, RSVI_REP_ONLY, SCORE, gamma_draw, grep_terms, implicit_dz, mt_constants, rsvi_terms
-from .moments import accumulate, block_row
+from .moments import accumulate_sample, block_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
 from .rng import block_state
 from .special import digamma, lgamma, tetragamma, trigamma
@@ -99,15 +99,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             else:
                 dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = df_dbig * dunit + fx * cor_k
-        if i == 0:
-            shift[:] = g
-        for k in range(k_dim):
-            accumulate(acc, shift, g[k], k)
-        if count_nonfinite:
-            for k in range(k_dim):
-                if not math.isfinite(g[k]):
-                    bad += 1
-                    break
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc, shift, m, row)
     counters[1, j] = proposals
     return bad

@@ -28,7 +28,7 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate, add_powers, block_row, pair_row
+from .moments import accumulate_sample, add_powers, block_row, pair_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
 from .rng import block_state, next_double_open, next_normal
 from .special import dgammainc_da, digamma, lgamma, tetragamma, trigamma
@@ -253,15 +253,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
             else:
                 dunit, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = grad[k] * dunit / beta[k] + fx * cor_k
-        if i == 0:
-            shift[:] = g
-        for k in range(width):
-            accumulate(acc, shift, g[k], k)
-        if count_nonfinite:
-            for k in range(width):
-                if not math.isfinite(g[k]):
-                    bad += 1
-                    break
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc, shift, m, row)
     counters[1, j] = proposals
     return bad

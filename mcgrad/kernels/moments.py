@@ -14,6 +14,8 @@ split -- over threads, calls, processes or machines -- and the state holds O(log
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._jit import jit
@@ -35,6 +37,23 @@ def accumulate(acc, shift, value, c):
     acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = add_powers(
         acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3], value - shift[c]
     )
+
+
+@jit(inline=True)
+def accumulate_sample(acc, shift, g, first, count_nonfinite):
+    """Add one sample's components ``g`` to the block's power sums (``first``: take it as the shift).
+
+    Returns 1 when ``count_nonfinite`` is set and a component is NaN or infinite, else 0.
+    """
+    if first:
+        shift[:] = g
+    for c in range(g.shape[0]):
+        accumulate(acc, shift, g[c], c)
+    if count_nonfinite:
+        for c in range(g.shape[0]):
+            if not math.isfinite(g[c]):
+                return 1
+    return 0
 
 
 @jit

@@ -27,7 +27,7 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate, add_powers, block_row
+from .moments import accumulate_sample, add_powers, block_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
 from .rng import block_state, next_double, next_double_open, next_normal
 
@@ -177,15 +177,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
                 g[d], g[dim + d] = _reparam_pair(
                     estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]
                 )
-        if i == 0:
-            shift[:] = g
-        for c in range(width):
-            accumulate(acc, shift, g[c], c)
-        if count_nonfinite:
-            for c in range(width):
-                if not math.isfinite(g[c]):
-                    bad += 1
-                    break
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc, shift, m, row)
     return bad
 
