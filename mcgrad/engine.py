@@ -9,7 +9,6 @@ block for at most ``CHUNK_BLOCKS`` blocks; memory is O(CHUNK_BLOCKS x components
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable
 
@@ -96,47 +95,42 @@ def run_blocks(
     return acc, totals, time.perf_counter() - t0
 
 
-def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """A ``launch`` function running the Normal kernel for one estimator."""
-    kernel = exact_signature(normal_kernels.normal_blocks, normal_kernels.SIGNATURE)
+def _launcher(kernel, signature, head: tuple, objective, seed: int, block_size: int, n: int,
+              counters_row: int | None = None):
+    """A ``launch(first_block, rows, counters)`` calling ``kernel(*head, objective..., key, ...)``.
+
+    ``counters_row`` passes a single row of the counters (kernels that report only non-finite counts).
+    """
+    compiled = exact_signature(kernel, signature)
     key = run_key(seed)
     user, user1 = objective.kernel_functions()
-    option = int(options.get("transform", 1))
+    f_args = (objective.code, objective.param, user, user1)
 
     def launch(first_block, rows, counters):
-        kernel(spec.code, option, dist.loc, dist.scale, objective.code, objective.param, user, user1,
-               key, first_block, block_size, n, rows, counters[0])
+        out = counters if counters_row is None else counters[counters_row]
+        compiled(*head, *f_args, key, first_block, block_size, n, rows, out)
 
     return launch
+
+
+def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """The Normal kernel for one estimator."""
+    head = (spec.code, int(options.get("transform", 1)), dist.loc, dist.scale)
+    return _launcher(normal_kernels.normal_blocks, normal_kernels.SIGNATURE, head, objective, seed, block_size, n,
+                     counters_row=0)
 
 
 def gamma_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """A ``launch`` function running the Gamma kernel for one estimator."""
-    kernel = exact_signature(gamma_kernels.gamma_blocks, gamma_kernels.SIGNATURE)
-    key = run_key(seed)
-    user, user1 = objective.kernel_functions()
-    boost = int(options["boost"])
-
-    def launch(first_block, rows, counters):
-        kernel(spec.code, boost, dist.concentration, dist.rate, objective.code, objective.param, user, user1,
-               key, first_block, block_size, n, rows, counters)
-
-    return launch
+    """The Gamma kernel for one estimator."""
+    head = (spec.code, int(options["boost"]), dist.concentration, dist.rate)
+    return _launcher(gamma_kernels.gamma_blocks, gamma_kernels.SIGNATURE, head, objective, seed, block_size, n)
 
 
 def dirichlet_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """A ``launch`` function running the Dirichlet kernel (Beta is its two-component case)."""
-    kernel = exact_signature(dirichlet_kernels.dirichlet_blocks, dirichlet_kernels.SIGNATURE)
-    key = run_key(seed)
-    user, user1 = objective.kernel_functions()
-    boost = int(options["boost"])
-    first_only = dist.family == "beta"
-
-    def launch(first_block, rows, counters):
-        kernel(spec.code, boost, first_only, dist.concentration, objective.code, objective.param, user, user1,
-               key, first_block, block_size, n, rows, counters)
-
-    return launch
+    """The Dirichlet kernel for one estimator (Beta is its two-component case, objective on x_0 only)."""
+    head = (spec.code, int(options["boost"]), dist.family == "beta", dist.concentration)
+    return _launcher(dirichlet_kernels.dirichlet_blocks, dirichlet_kernels.SIGNATURE, head, objective, seed,
+                     block_size, n)
 
 
 LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher, "beta": dirichlet_launcher,
@@ -146,8 +140,3 @@ LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher, "beta": dirichl
 def width_of(dist) -> int:
     """Number of gradient components."""
     return len(dist.components)
-
-
-def expected_seconds(n: int, rate: float = 1e8) -> float:
-    """Rough duration used to decide whether to show progress."""
-    return n / rate if math.isfinite(rate) and rate > 0 else 0.0
