@@ -20,7 +20,18 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .gamma import IMPLICIT, RSVI, RSVI_REP_ONLY, SCORE, gamma_draw, grep_terms, implicit_dz, mt_constants, rsvi_terms
+from .gamma import (
+    IMPLICIT,
+    RSVI,
+    RSVI_REP_ONLY,
+    SCORE,
+    gamma_draw,
+    grep_terms,
+    implicit_dz,
+    log_h,
+    mt_constants,
+    rsvi_terms,
+)
 from .moments import accumulate_sample, block_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
 from .rng import block_state
@@ -75,7 +86,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             s, gk, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
             proposals += tries
             big[k] = gk
-            log_big[k] = math.log(h) + log_sum
+            log_big[k] = log_h(d[k], v) + log_sum
             total += gk
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
                 dbig[k], cor[k] = rsvi_terms(gk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
