@@ -25,17 +25,17 @@ from .gamma import (
     RSVI,
     RSVI_REP_ONLY,
     SCORE,
+    gamma_constants,
     gamma_draw,
     grep_terms,
     implicit_dz,
     log_h,
-    mt_constants,
     rsvi_terms,
 )
 from .moments import accumulate_sample, block_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
 from .rng import block_state
-from .special import digamma, lgamma, tetragamma, trigamma
+from .special import digamma
 
 SIGNATURE = types.void(
     types.int64, types.int64, types.boolean,  # estimator, boost, first_only (Beta)
@@ -54,20 +54,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     k_dim = alpha.shape[0]
     alpha0 = alpha.sum()
     psi0 = digamma(alpha0)
-    d = np.empty(k_dim)
-    c = np.empty(k_dim)
-    psi_boosted = np.empty(k_dim)
-    psi = np.empty(k_dim)
-    psi1 = np.empty(k_dim)
-    psi2 = np.empty(k_dim)
-    lgam = np.empty(k_dim)
-    for k in range(k_dim):
-        d[k], c[k] = mt_constants(alpha[k], boost)
-        psi_boosted[k] = digamma(alpha[k] + boost)
-        psi[k] = digamma(alpha[k])
-        psi1[k] = trigamma(alpha[k])
-        psi2[k] = tetragamma(alpha[k])
-        lgam[k] = lgamma(alpha[k])
+    d, c, psi_boosted, psi, psi1, psi2, lgam = gamma_constants(alpha, boost)
     big = np.empty(k_dim)
     log_big = np.empty(k_dim)
     dbig = np.empty(k_dim)

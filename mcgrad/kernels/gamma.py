@@ -99,6 +99,31 @@ def gamma_draw(s, alpha, boost, d, c):
     return s, h * math.exp(log_sum), h, e, v, log_sum, log_sum_sq, proposals
 
 
+@jit
+def gamma_constants(alpha, boost):
+    """Per-parameter constants of every Gamma estimator, computed once per block, not per sample.
+
+    Returns arrays ``(d, c, psi(alpha + B), psi(alpha), psi1(alpha), psi2(alpha), lgamma(alpha))`` over
+    the coordinates of ``alpha``; (d, c) are :func:`mt_constants`.
+    """
+    k_dim = alpha.shape[0]
+    d = np.empty(k_dim)
+    c = np.empty(k_dim)
+    psi_boosted = np.empty(k_dim)
+    psi = np.empty(k_dim)
+    psi1 = np.empty(k_dim)
+    psi2 = np.empty(k_dim)
+    lgam = np.empty(k_dim)
+    for k in range(k_dim):
+        d[k], c[k] = mt_constants(alpha[k], boost)
+        psi_boosted[k] = digamma(alpha[k] + boost)
+        psi[k] = digamma(alpha[k])
+        psi1[k] = trigamma(alpha[k])
+        psi2[k] = tetragamma(alpha[k])
+        lgam[k] = lgamma(alpha[k])
+    return d, c, psi_boosted, psi, psi1, psi2, lgam
+
+
 _ATANH_COEFFS = tuple(2.0 / (2 * k + 1) for k in range(13))
 
 
@@ -234,19 +259,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     beta = beta_shared.copy()
     dim = alpha.shape[0]
     width = 2 * dim
-    d = alpha + boost - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
-    psi_boosted = np.empty(dim)
-    psi = np.empty(dim)
-    psi1 = np.empty(dim)
-    psi2 = np.empty(dim)
-    lgam = np.empty(dim)
-    for k in range(dim):
-        psi_boosted[k] = digamma(alpha[k] + boost)
-        psi[k] = digamma(alpha[k])
-        psi1[k] = trigamma(alpha[k])
-        psi2[k] = tetragamma(alpha[k])
-        lgam[k] = lgamma(alpha[k])
+    d, c, psi_boosted, psi, psi1, psi2, lgam = gamma_constants(alpha, boost)
     z = np.empty(dim)
     unit = np.empty(dim)
     log_unit = np.empty(dim)
