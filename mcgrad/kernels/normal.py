@@ -27,7 +27,7 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row
+from .moments import accumulate_sample, add_powers, block_row, pair_row
 from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
 from .rng import block_state, next_double, next_double_open, next_normal
 
@@ -113,8 +113,7 @@ def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, ro
         b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
         if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
-    acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
-    block_row(acc, np.array([c0, c1]), m, row)
+    pair_row((a1, a2, a3, a4), (b1, b2, b3, b4), c0, c1, m, row)
     return bad
 
 
@@ -145,8 +144,7 @@ def _block_mv_1d(user_path, loc, scale, code, p, user1, s, m, row, count_nonfini
         b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
         if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
-    acc = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4]])
-    block_row(acc, np.array([c0, c1]), m, row)
+    pair_row((a1, a2, a3, a4), (b1, b2, b3, b4), c0, c1, m, row)
     return bad
 
 
