@@ -1,7 +1,7 @@
 """mcgrad: Numba-accelerated Monte Carlo measurement of gradient estimators' mean and variance."""
 
-from .api import compare, estimate
-from .distributions import Beta, Dirichlet, Gamma, Normal
+from .api import compare, estimate, temperature_sweep
+from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
 from .objectives import (
     Objective,
@@ -12,8 +12,10 @@ from .objectives import (
     linear,
     log,
     log_component,
+    one_hot_quadratic,
     quadratic,
     square,
+    toy,
     user_objective,
 )
 from .results import Accumulator, Estimate
@@ -23,7 +25,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ESTIMATORS",
     "Accumulator",
+    "Bernoulli",
     "Beta",
+    "Categorical",
     "Dirichlet",
     "Estimate",
     "Gamma",
@@ -38,7 +42,10 @@ __all__ = [
     "linear",
     "log",
     "log_component",
+    "one_hot_quadratic",
     "quadratic",
     "square",
+    "temperature_sweep",
+    "toy",
     "user_objective",
 ]

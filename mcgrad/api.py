@@ -88,7 +88,10 @@ def estimate(
     if "boost" in opts and np.any(getattr(dist, "concentration", np.inf) + opts["boost"] < 1.0):
         raise ValueError(f"boost must be >= 1 when a concentration is below 1 (Marsaglia-Tsang needs shape >= 1), "
                          f"got boost={opts['boost']} with concentration {dist.concentration.min():g}")
-    objective.check(dist.dim)
+    size = getattr(dist, "size", dist.dim)
+    objective.check(size)
+    if opts.get("control") is not None:
+        opts["control"].check(size)
     launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
     with engine.threads(threads):
         acc, counters, seconds = engine.run_blocks(launch, engine.width_of(dist), block_range)
@@ -110,7 +113,7 @@ def estimate(
         seconds=seconds,
         biased=spec.biased,
         nonfinite=nonfinite,
-        exact=objective.exact_gradient(dist),
+        exact=_exact_gradient(dist, objective),
         options=opts,
         n_total=n,
         diagnostics=diagnostics,
@@ -125,6 +128,15 @@ def estimate(
             stacklevel=2,
         )
     return result
+
+
+def _exact_gradient(dist, objective) -> np.ndarray | None:
+    """The objective's closed form, or for discrete families the enumerated gradient when the support is small."""
+    if dist.family in ("bernoulli", "categorical"):
+        if engine.support_size(dist) > engine.EXACT_MAX_OUTCOMES:
+            return None
+        return engine.enumerate_gradient(dist, objective)[0]
+    return objective.exact_gradient(dist)
 
 
 def _estimator_entries(entries) -> list[tuple[str, dict]]:
@@ -181,4 +193,56 @@ def compare(
     for name, opts in _estimator_entries(estimators):
         result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, **opts)
         frames.append(result.to_frame())
+    return pd.concat(frames, ignore_index=True)
+
+
+def temperature_sweep(
+    dist,
+    f: Objective | str = "toy",
+    temperatures: Iterable[float] = (1e-2, 0.1, 0.5, 1.0, 2.0),
+    estimators: Iterable = ("gumbel_softmax", "straight_through"),
+    n: int = 1_000_000,
+    seed: int | None = 0,
+    *,
+    block_size: int = engine.DEFAULT_BLOCK_SIZE,
+    threads: int | None = None,
+    **options,
+) -> pandas.DataFrame:
+    """Relaxed estimators over a grid of temperatures: one row per temperature × estimator × component.
+
+    Parameters
+    ----------
+    dist : Bernoulli or Categorical
+    temperatures : iterable of float
+        Temperatures lam > 0 of the relaxation.
+    estimators : iterable of str
+        Estimators that take a ``temperature`` (``gumbel_softmax``, ``straight_through``, ``rebar``).
+    **options
+        Other estimator options (e.g. ``eta`` for rebar).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`compare` plus ``temperature``; with an enumerable support ``exact``,
+        ``bias = mean - exact`` and its z-score.
+
+    Notes
+    -----
+    The relaxed estimators' bias vanishes as lam -> 0 while their variance grows (for gumbel_softmax
+    roughly like 1/lam); the sweep measures both on the same seed at every temperature.
+    """
+    import pandas as pd
+
+    seed = _validate.seed(seed)
+    temps = [float(t) for t in np.atleast_1d(np.asarray(list(temperatures), dtype=float))]
+    if not temps:
+        raise ValueError("temperatures must contain at least one value")
+    names = [estimators] if isinstance(estimators, str) else list(estimators)
+    frames = []
+    for lam in temps:
+        for name in names:
+            frame = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, temperature=lam,
+                             **options).to_frame()
+            frame.insert(0, "temperature", lam)
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ._validate import count
 from .kernels import dirichlet as dirichlet_kernels
+from .kernels import discrete as discrete_kernels
 from .kernels import gamma as gamma_kernels
 from .kernels import moments
 from .kernels import normal as normal_kernels
@@ -133,8 +134,61 @@ def dirichlet_launcher(dist, objective, spec, options, seed: int, block_size: in
                      block_size, n)
 
 
+def discrete_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """The Bernoulli / Categorical kernel for one estimator (``exact`` enumerates instead of sampling)."""
+    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
+    factor = dist.chain_factor()
+    if spec.name == "exact":
+        return exact_launcher(dist, objective, n, block_size)
+    control = options.get("control")
+    cv, cv1 = control.kernel_functions() if control is not None else objective.kernel_functions()
+    head = (spec.code, dist.family == "categorical", logits, factor, float(options.get("temperature", 1.0)),
+            float(options.get("eta", 0.0)), cv, cv1)
+    return _launcher(discrete_kernels.discrete_blocks, discrete_kernels.SIGNATURE, head, objective, seed, block_size,
+                     n, counters_row=0)
+
+
+EXACT_MAX_OUTCOMES = 1 << 20
+
+
+def support_size(dist) -> int:
+    """Number of outcomes of a Bernoulli (2^D) or Categorical (K^D) distribution."""
+    return (2 if dist.family == "bernoulli" else dist.classes) ** dist.dim
+
+
+def enumerate_gradient(dist, objective) -> tuple[np.ndarray, float]:
+    """Exact gradient of E[f] over ``dist``'s components and E[f], by summing over the support.
+
+    Refused (ValueError) above :data:`EXACT_MAX_OUTCOMES` outcomes.
+    """
+    size = support_size(dist)
+    if size > EXACT_MAX_OUTCOMES:
+        raise ValueError(f"exact enumerates at most {EXACT_MAX_OUTCOMES:,} outcomes (2**20); this "
+                         f"{type(dist).__name__} has {size:,}")
+    compiled = exact_signature(discrete_kernels.enumerate_gradient, discrete_kernels.ENUMERATE_SIGNATURE)
+    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
+    out = np.empty(dist.logits.size)
+    mean = compiled(dist.family == "categorical", logits, objective.code, objective.param,
+                    objective.kernel_functions()[0], out)
+    return out * dist.chain_factor(), mean
+
+
+def exact_launcher(dist, objective, n: int, block_size: int):
+    """A launch that writes every block as ``m`` copies of the enumerated gradient (variance 0)."""
+    gradient = enumerate_gradient(dist, objective)[0]
+
+    def launch(first_block, rows, counters):
+        for j in range(rows.shape[0]):
+            rows[j, :, 0] = min(block_size, n - (first_block + j) * block_size)
+            rows[j, :, 1] = gradient
+            rows[j, :, 2:] = 0.0
+
+    return launch
+
+
 LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher, "beta": dirichlet_launcher,
-             "dirichlet": dirichlet_launcher}
+             "dirichlet": dirichlet_launcher,
+             "bernoulli": discrete_launcher, "categorical": discrete_launcher}
 
 
 def width_of(dist) -> int:

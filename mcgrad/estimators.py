@@ -6,6 +6,8 @@ mcgrad reports its mean and variance.  Formulas are in each kernel module's docs
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 
@@ -28,7 +30,7 @@ class EstimatorSpec:
     options : dict
         Allowed options with their default values.
     choices : dict
-        Allowed values of each option.
+        Allowed values of each option, or a validator ``(option, estimator, value) -> value``.
     summary : str
         One line for tables and ``--help``.
     """
@@ -87,6 +89,60 @@ REGISTRY: dict[str, dict[str, EstimatorSpec]] = {
 }
 
 
+
+
+def _temperature(key: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{key} for estimator {name!r} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _eta(key: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{key} for estimator {name!r} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def _control(key: str, name: str, value):
+    from .objectives import Objective
+
+    if value is None:
+        raise TypeError(f"estimator {name!r} needs {key}=mcgrad.user_objective(c, grad_c): a control variate c(z) "
+                        "with its derivative, both @numba.njit")
+    if not isinstance(value, Objective) or value.adapter is None or not value.has_derivative:
+        raise TypeError(f"{key} for estimator {name!r} must be mcgrad.user_objective(c, grad_c) with a derivative, "
+                        f"got {value!r}")
+    return value
+
+
+_DISCRETE = ("bernoulli", "categorical")
+_TEMPERATURE = {"temperature": 0.5}
+_TEMPERATURE_CHECK = {"temperature": _temperature}
+
+
+def _discrete(name, code, biased, summary, families=_DISCRETE, options=None, choices=None, derivative=False):
+    return {fam: EstimatorSpec(name, (fam,), code, derivative, biased, summary, dict(options or {}),
+                               dict(choices or {})) for fam in families}
+
+
+REGISTRY["score"].update(_discrete("score", 0, False, "score function (REINFORCE): f(b) grad log p(b)"))
+REGISTRY["gumbel_softmax"] = _discrete("gumbel_softmax", 1, True,
+                                       "Gumbel-softmax / Concrete: grad of f at the relaxed sample (biased)",
+                                       options=_TEMPERATURE, choices=_TEMPERATURE_CHECK, derivative=True)
+REGISTRY["straight_through"] = _discrete("straight_through", 2, True,
+                                         "straight-through Gumbel: f'(b) times the relaxation's Jacobian (biased)",
+                                         options=_TEMPERATURE, choices=_TEMPERATURE_CHECK, derivative=True)
+REGISTRY["rebar"] = _discrete("rebar", 3, False, "REBAR (Tucker et al. 2017): control variate eta f(relaxed z)",
+                              options={"temperature": 0.5, "eta": 1.0},
+                              choices={"temperature": _temperature, "eta": _eta}, derivative=True)
+REGISTRY["relax"] = _discrete("relax", 4, False, "RELAX (Grathwohl et al. 2018): a user control variate c(z)",
+                              options={"control": None}, choices={"control": _control})
+REGISTRY["arm"] = _discrete("arm", 5, False, "ARM (Yin & Zhou 2019): antithetic augment-REINFORCE-merge",
+                            families=("bernoulli",))
+REGISTRY["disarm"] = _discrete("disarm", 6, False, "DisARM (Dong et al. 2020): ARM with the uniform integrated out",
+                               families=("bernoulli",))
+REGISTRY["exact"] = _discrete("exact", 7, False, "exact gradient by enumerating the support (zero variance)")
+
 for _specs in REGISTRY.values():
     if "gamma" in _specs:
         _g = _specs["gamma"]
@@ -117,6 +173,9 @@ def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
     out.update(options)
     for key, allowed in spec.choices.items():
         value = out[key]
+        if callable(allowed):
+            out[key] = allowed(key, spec.name, value)
+            continue
         if isinstance(value, bool) or value not in allowed:
             shown = f"an integer in [{allowed.start}, {allowed.stop - 1}]" if isinstance(allowed, range) else \
                 f"one of {list(allowed)}"
@@ -128,4 +187,5 @@ def label(name: str, options: dict) -> str:
     """Table label, e.g. ``grep[transform=2]``."""
     if not options:
         return name
-    return name + "[" + ",".join(f"{k}={v}" for k, v in options.items()) + "]"
+    shown = (f"{k}={v:g}" if isinstance(v, float) else f"{k}={getattr(v, 'name', v)}" for k, v in options.items())
+    return name + "[" + ",".join(shown) + "]"

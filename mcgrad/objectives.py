@@ -67,9 +67,14 @@ class Objective:
     def check_domain(self, dist) -> None:
         """Refuse an objective on a distribution whose support it does not fit."""
         support = getattr(dist, "support", "real")
-        if self.domain == "positive" and support == "real":
-            raise ValueError(f"objective {self.name!r} needs positive x; {type(dist).__name__} has support "
-                             f"on the whole real line (use it with Gamma, Beta or Dirichlet)")
+        discrete = support in ("binary", "onehot")
+        if self.domain == "positive" and (support == "real" or discrete):
+            raise ValueError(f"objective {self.name!r} needs positive x; {type(dist).__name__} outcomes include "
+                             f"x <= 0 (use it with Gamma, Beta or Dirichlet)")
+        if self.domain == "categorical" and support != "onehot":
+            raise ValueError(f"objective {self.name!r} compares one-hot outcomes; use it with Categorical")
+        if self.domain == "categorical" and int(self.param) >= dist.classes:
+            raise ValueError(f"target class {int(self.param)} is out of range; allowed: 0..{dist.classes - 1}")
         if self.domain == "simplex" and support != "simplex":
             raise ValueError(f"objective {self.name!r} is defined on the simplex; use it with Beta or Dirichlet")
         if self.domain == "simplex" and int(self.param) >= (1 if dist.family == "beta" else dist.dim):
@@ -167,7 +172,11 @@ def gaussian_bump(k: float = 1.0) -> Objective:
 
 
 def linear(a: float = 1.0) -> Objective:
-    """f(x) = a sum_i x_i.  Normal: dE/dmu = a, dE/dsigma = 0; Gamma(c, b): dE/dc = a/b, dE/db = -a c/b^2."""
+    """f(x) = a sum_i x_i.  Normal: dE/dmu = a, dE/dsigma = 0; Gamma(c, b): dE/dc = a/b, dE/db = -a c/b^2.
+
+    On a Categorical, class k weighs a k: f(x) = a sum_d sum_k k x_{d,k}, the (relaxed) class index
+    times a, which on K = 2 classes matches the Bernoulli's a b.
+    """
     a = real_scalar("a", a)
     return Objective(f"linear(a={a:g})", kobj.LINEAR, a, exact={
         "normal": _normal(lambda m, s: (a + 0 * m, 0 * s)),
@@ -216,6 +225,32 @@ def log_component(i: int = 0) -> Objective:
                      exact={"beta": _simplex_exact(i, True), "dirichlet": _simplex_exact(i, True)})
 
 
+def toy(t: float = 0.45) -> Objective:
+    """f(x) = sum_i (x_i - t)^2: the toy of the REBAR and RELAX papers on a Bernoulli (t = 0.45 or 0.499).
+
+    Notes
+    -----
+    On Bernoulli(theta): dE/dtheta = 1 - 2t and dE/dlogit = (1 - 2t) theta (1 - theta).  On relaxed
+    outcomes x in [0, 1] it is the same polynomial, with derivative 2 (x - t).
+    """
+    t = real_scalar("t", t)
+    return replace(quadratic(t), name=f"toy(t={t:g})")
+
+
+def one_hot_quadratic(target: int = 0) -> Objective:
+    """f(x) = sum_k (x_k - [k = target])^2 over each categorical's K entries (Categorical only).
+
+    Notes
+    -----
+    On a one-hot outcome b it is 0 when b = target and 2 otherwise, so E[f] = 2 (1 - theta_target) per
+    categorical variable; on relaxed outcomes (rows on the simplex) it is the squared distance to the
+    target's one-hot vector, with derivative 2 (x_k - [k = target]).
+    """
+    target = _index(target)
+    return Objective(f"one_hot_quadratic(target={target})", kobj.ONE_HOT_QUADRATIC, float(target),
+                     domain="categorical")
+
+
 def _index(i) -> int:
     if isinstance(i, bool) or not isinstance(i, (int, np.integer, float)) or float(i) != int(i) or int(i) < 0:
         raise TypeError(f"component index i must be a non-negative integer, got {i!r}")
@@ -232,6 +267,8 @@ BUILTINS: dict[str, Callable[..., Objective]] = {
     "log": log,
     "component": component,
     "log_component": log_component,
+    "toy": toy,
+    "one_hot_quadratic": one_hot_quadratic,
 }
 
 

@@ -152,8 +152,9 @@ class Estimate:
         """``(mean - exact) / stderr``: how many standard errors the mean is from the truth."""
         if self.exact is None:
             return None
+        diff = self.mean - self.exact
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.mean - self.exact) / self.stderr
+            return np.where(diff == 0.0, 0.0, diff / self.stderr)
 
     def merge(self, other: Estimate) -> Estimate:
         """Combine with the result of the adjacent block range of the same run (bitwise exact)."""
@@ -187,6 +188,7 @@ class Estimate:
         )
         if self.exact is not None:
             frame["exact"] = self.exact
+            frame["bias"] = self.bias
             frame["z"] = self.z
         frame["n"] = self.n
         frame["biased"] = self.biased
@@ -207,6 +209,7 @@ class Estimate:
                 "var": float(self.var[i]),
                 "var_stderr": float(self.var_stderr[i]),
                 "exact": None if self.exact is None else float(self.exact[i]),
+                "bias": None if self.exact is None else float(self.bias[i]),
                 "z": None if self.exact is None else float(self.z[i]),
             }
             comps.append(row)

@@ -32,6 +32,7 @@ LINEAR = 4  # a x
 LOG = 5  # log x (positive x)
 COMPONENT = 6  # x_i of a simplex vector, i = p
 LOG_COMPONENT = 7  # log x_i of a simplex vector, i = p
+ONE_HOT_QUADRATIC = 8  # sum_k (x_k - [k == p])^2 over each categorical's K classes (discrete kernels only)
 
 VECTOR = types.float64[::1]
 # User adapters share the built-ins' argument lists and ignore (code, p):

@@ -126,6 +126,13 @@ def next_exponential(s):
     return s, -math.log(u)
 
 
+@jit
+def next_gumbel(s):
+    """Standard Gumbel draw ``-log(-log U)`` (location 0, scale 1): ``(state, g)``."""
+    s, e = next_exponential(s)
+    return s, -math.log(e)
+
+
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088):
     """Build the ziggurat tables for the unnormalised density exp(-x^2/2).
 

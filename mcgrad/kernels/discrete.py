@@ -1,0 +1,564 @@
+"""Bernoulli and Categorical: Gumbel draws, the Concrete relaxation, conditional resampling, estimators.
+
+Gradients are taken with respect to the logits (the API multiplies by d logits / d probs when
+the user gave probabilities).  Notation of MATH.md, temperature lam, weight eta:
+
+Bernoulli (logit l, theta = sigmoid(l)), per coordinate, u and v uniform on (0, 1):
+    b = [u > 1 - theta],  z = l + log(u / (1 - u)) (logistic, so b = [z > 0]),  soft = sigmoid(z / lam);
+    conditional resample given b: v' = (1 - theta) v (b = 0) or (1 - theta) + theta v (b = 1),
+    z~ = l + logit(v'), dz~/dl = theta v / v' (b = 1) or (1 - theta)(1 - v) / (1 - v') (b = 0).
+Categorical (theta = softmax(l), per categorical variable), G_k Gumbel, e~_k exponential:
+    z_k = log theta_k + G_k,  b = argmax z,  soft = softmax(z / lam);
+    z~_b = -log e~_b,  z~_i = -log(w_i) with w_i = e~_i / theta_i + e~_b (i != b),
+    dz~_i/dl_j = r_i (delta_ij - theta_j), r_i = e~_i / (theta_i w_i), r_b = 0;  dz_k/dl_j = delta_kj - theta_j.
+Estimators (d log p(b)/dl = b - theta, or [b = j] - theta_j):
+    score:            f(b) d log p(b)/dl
+    gumbel_softmax:   grad_l f(soft)                      (biased)
+    straight_through: f'(b) d soft/dl                     (biased)
+    relax:            [f(b) - c(z~)] d log p(b)/dl + grad_l c(z) - grad_l c(z~)     (user c)
+    rebar:            relax with c(z) = eta f(soft(z))
+    arm (Bernoulli):  (f(b) - f(b2)) (u - 1/2),  b2 = [u < theta]
+    disarm:           1/2 (f(b2) - f(b)) (-1)^b [b != b2] sigmoid(|l|)
+Stream use per sample: Bernoulli draws D uniforms u (then D uniforms v for rebar and relax), so
+score, gumbel_softmax, straight_through, arm and disarm see the same u; Categorical score draws one
+uniform per variable (inverse CDF), the Gumbel-based estimators D K Gumbels (then D K exponentials).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import literally, prange, types
+
+from ._jit import jit
+from .moments import accumulate_sample, add_powers, block_row
+from .objectives import (
+    LINEAR,
+    ONE_HOT_QUADRATIC,
+    USER,
+    USER_FUNCTION,
+    USER_SCALAR_FUNCTION,
+    builtin_value_grad,
+    evaluate_1d,
+)
+from .rng import block_state, next_double_open, next_exponential, next_gumbel
+
+SCORE = 0
+GUMBEL_SOFTMAX = 1
+STRAIGHT_THROUGH = 2
+REBAR = 3
+RELAX = 4
+ARM = 5
+DISARM = 6
+
+SIGNATURE = types.void(
+    types.int64, types.boolean,  # estimator, categorical
+    types.float64[:, ::1], types.float64[::1],  # logits (D, K; Bernoulli K = 1), chain factor per component
+    types.float64, types.float64,  # temperature, eta
+    USER_FUNCTION, USER_SCALAR_FUNCTION,  # relax control variate c(z)
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[::1],  # rows out, non-finite counts out
+)
+
+
+@jit
+def sigmoid_pair(x):
+    """``(sigmoid(x), sigmoid(x) * sigmoid(-x))`` without overflow for any x."""
+    e = math.exp(-abs(x))
+    inv = 1.0 / (1.0 + e)
+    s = inv if x >= 0.0 else e * inv
+    return s, e * inv * inv
+
+
+@jit
+def bernoulli_resample(logit, theta, theta_bar, b, v):
+    """The conditional resample ``z~ | b`` and ``dz~/dlogit`` at fixed (b, v), cancellation-free."""
+    if b:
+        vp = theta_bar + theta * v
+        q = theta * (1.0 - v)  # 1 - v'
+        return logit + math.log(vp / q), theta * v / vp
+    vp = theta_bar * v
+    q = theta + theta_bar * (1.0 - v)
+    return logit + math.log(vp / q), theta_bar * (1.0 - v) / q
+
+
+@jit
+def relaxed_value_grad(user_path, code, p, user, classes, x, grad):
+    """f(x) on a relaxed outcome with its gradient in ``grad``; ``classes`` = K (1 for Bernoulli).
+
+    ``linear(a)`` weighs class k by a k (on a Bernoulli, a x); ``one_hot_quadratic`` compares each
+    categorical's K entries with the one-hot vector of class ``p``.
+    """
+    literally(user_path)
+    if user_path:
+        return user(code, p, x, grad)
+    if code == ONE_HOT_QUADRATIC:
+        target = int(p)
+        total = 0.0
+        for i in range(x.shape[0]):
+            r = x[i] - (1.0 if i % classes == target else 0.0)
+            total += r * r
+            grad[i] = 2.0 * r
+        return total
+    if code == LINEAR and classes > 1:
+        total = 0.0
+        for i in range(x.shape[0]):
+            w = p * (i % classes)
+            total += w * x[i]
+            grad[i] = w
+        return total
+    return builtin_value_grad(code, p, x, grad)
+
+
+@jit
+def _finish(sums, shift, m, row):
+    acc = np.array([[sums[0], sums[1], sums[2], sums[3]]])
+    block_row(acc, np.array([shift]), m, row)
+
+
+@jit
+def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, user1, cv1, s, m, row,
+                        count_nonfinite):
+    """Scalar loop for one Bernoulli (D = 1), compiled per estimator; returns the non-finite count.
+
+    f takes two values on the outcomes, so f(0), f(1), f'(0), f'(1) are evaluated once per block.
+    """
+    literally(estimator)
+    literally(user_path)
+    theta, _ = sigmoid_pair(logit)
+    theta_bar, _ = sigmoid_pair(-logit)
+    sig_abs, _ = sigmoid_pair(abs(logit))
+    f0, df0 = evaluate_1d(user_path, code, p, user1, 0.0)
+    f1, df1 = evaluate_1d(user_path, code, p, user1, 1.0)
+    inv_lam = 1.0 / lam
+    shift = 0.0
+    sums = (0.0, 0.0, 0.0, 0.0)
+    bad = 0
+    for i in range(m):
+        s, u = next_double_open(s)
+        b = u > theta_bar
+        fb = f1 if b else f0
+        score_b = theta_bar if b else -theta
+        if estimator == SCORE:
+            g = fb * score_b
+        elif estimator == ARM or estimator == DISARM:
+            b2 = u < theta
+            fb2 = f1 if b2 else f0
+            if estimator == ARM:
+                g = (fb - fb2) * (u - 0.5)
+            elif b == b2:
+                g = 0.0
+            else:
+                g = 0.5 * (fb2 - fb) * sig_abs * (-1.0 if b else 1.0)
+        else:
+            z = logit + math.log(u / (1.0 - u))
+            soft, dsoft = sigmoid_pair(z * inv_lam)
+            if estimator == GUMBEL_SOFTMAX:
+                g = evaluate_1d(user_path, code, p, user1, soft)[1] * dsoft * inv_lam
+            elif estimator == STRAIGHT_THROUGH:
+                g = (df1 if b else df0) * dsoft * inv_lam
+            else:
+                s, v = next_double_open(s)
+                zt, dzt = bernoulli_resample(logit, theta, theta_bar, b, v)
+                if estimator == REBAR:
+                    dc = eta * evaluate_1d(user_path, code, p, user1, soft)[1] * dsoft * inv_lam
+                    soft_t, dsoft_t = sigmoid_pair(zt * inv_lam)
+                    ft, dft = evaluate_1d(user_path, code, p, user1, soft_t)
+                    ct = eta * ft
+                    dct = eta * dft * dsoft_t * inv_lam
+                else:
+                    dc = cv1(USER, 0.0, z)[1]
+                    ct, dct = cv1(USER, 0.0, zt)
+                g = (fb - ct) * score_b + dc - dct * dzt
+        g *= factor
+        if i == 0:
+            shift = g
+        sums = add_powers(sums[0], sums[1], sums[2], sums[3], g - shift)
+        if count_nonfinite and not math.isfinite(g):
+            bad += 1
+    _finish(sums, shift, m, row)
+    return bad
+
+
+@jit
+def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code, p, user, cv, s, m, row,
+                     count_nonfinite):
+    """Array loop for D independent Bernoullis, every estimator; returns the non-finite count."""
+    dim = logits.shape[0]
+    factor = factor_shared.copy()
+    logit = np.empty(dim)
+    theta = np.empty(dim)
+    theta_bar = np.empty(dim)
+    sig_abs = np.empty(dim)
+    for d in range(dim):
+        logit[d] = logits[d, 0]
+        theta[d] = sigmoid_pair(logit[d])[0]
+        theta_bar[d] = sigmoid_pair(-logit[d])[0]
+        sig_abs[d] = sigmoid_pair(abs(logit[d]))[0]
+    inv_lam = 1.0 / lam
+    u = np.empty(dim)
+    bx = np.empty(dim)
+    b2x = np.empty(dim)
+    z = np.empty(dim)
+    soft = np.empty(dim)
+    dsoft = np.empty(dim)
+    zt = np.empty(dim)
+    dzt = np.empty(dim)
+    dc = np.empty(dim)
+    grad = np.empty(dim)
+    g = np.empty(dim)
+    acc = np.zeros((dim, 4))
+    shift = np.empty(dim)
+    bad = 0
+    for i in range(m):
+        for d in range(dim):
+            s, u[d] = next_double_open(s)
+            bx[d] = 1.0 if u[d] > theta_bar[d] else 0.0
+        if estimator == SCORE:
+            fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
+            for d in range(dim):
+                g[d] = fb * (theta_bar[d] if bx[d] > 0.0 else -theta[d])
+        elif estimator == ARM or estimator == DISARM:
+            for d in range(dim):
+                b2x[d] = 1.0 if u[d] < theta[d] else 0.0
+            fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
+            fb2 = relaxed_value_grad(user_path, code, p, user, 1, b2x, grad)
+            for d in range(dim):
+                if estimator == ARM:
+                    g[d] = (fb - fb2) * (u[d] - 0.5)
+                elif bx[d] == b2x[d]:
+                    g[d] = 0.0
+                else:
+                    g[d] = 0.5 * (fb2 - fb) * sig_abs[d] * (-1.0 if bx[d] > 0.0 else 1.0)
+        else:
+            for d in range(dim):
+                z[d] = logit[d] + math.log(u[d] / (1.0 - u[d]))
+                soft[d], dsoft[d] = sigmoid_pair(z[d] * inv_lam)
+            if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
+                relaxed_value_grad(user_path, code, p, user, 1, soft if estimator == GUMBEL_SOFTMAX else bx, grad)
+                for d in range(dim):
+                    g[d] = grad[d] * dsoft[d] * inv_lam
+            else:
+                fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
+                for d in range(dim):
+                    s, v = next_double_open(s)
+                    zt[d], dzt[d] = bernoulli_resample(logit[d], theta[d], theta_bar[d], bx[d] > 0.0, v)
+                if estimator == REBAR:
+                    relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
+                    for d in range(dim):
+                        dc[d] = eta * grad[d] * dsoft[d] * inv_lam
+                        soft[d], dsoft[d] = sigmoid_pair(zt[d] * inv_lam)
+                    ct = eta * relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
+                    for d in range(dim):
+                        grad[d] *= eta * dsoft[d] * inv_lam
+                else:
+                    cv(USER, 0.0, z, dc)
+                    ct = cv(USER, 0.0, zt, grad)
+                for d in range(dim):
+                    g[d] = (fb - ct) * (theta_bar[d] if bx[d] > 0.0 else -theta[d]) + dc[d] - grad[d] * dzt[d]
+        for d in range(dim):
+            g[d] *= factor[d]
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
+    block_row(acc, shift, m, row)
+    return bad
+
+
+@jit
+def log_softmax(logits, out):
+    """``out[d, k] = log softmax(logits[d])_k`` by log-sum-exp."""
+    for d in range(logits.shape[0]):
+        mx = logits[d, 0]
+        for k in range(logits.shape[1]):
+            mx = max(mx, logits[d, k])
+        total = 0.0
+        for k in range(logits.shape[1]):
+            total += math.exp(logits[d, k] - mx)
+        lse = mx + math.log(total)
+        for k in range(logits.shape[1]):
+            out[d, k] = logits[d, k] - lse
+
+
+@jit
+def softmax_row(z, lo, classes, inv_lam, out):
+    """``out[lo:lo+K] = softmax(z[lo:lo+K] * inv_lam)``, shifted by the maximum."""
+    mx = z[lo]
+    for k in range(1, classes):
+        mx = max(mx, z[lo + k])
+    total = 0.0
+    for k in range(classes):
+        out[lo + k] = math.exp((z[lo + k] - mx) * inv_lam)
+        total += out[lo + k]
+    inv = 1.0 / total
+    for k in range(classes):
+        out[lo + k] *= inv
+
+
+@jit
+def softmax_backward(soft, upstream, lo, classes, inv_lam, scale, out):
+    """``out = scale * J^T upstream`` over one categorical, J the Jacobian of softmax(z / lam) in z."""
+    dot = 0.0
+    for k in range(classes):
+        dot += upstream[lo + k] * soft[lo + k]
+    for k in range(classes):
+        out[lo + k] = scale * soft[lo + k] * (upstream[lo + k] - dot) * inv_lam
+
+
+@jit
+def categorical_resample(log_theta, theta, d, b, s, zt, r):
+    """Draw z~ | b for categorical ``d`` into ``zt`` and the factors ``r`` of dz~/dlogits; return the state."""
+    classes = theta.shape[1]
+    lo = d * classes
+    s, e_b = next_exponential(s)
+    for k in range(classes):
+        if k == b:
+            zt[lo + k] = -math.log(e_b)
+            r[lo + k] = 0.0
+        else:
+            s, e = next_exponential(s)
+            ratio = e / theta[d, k]
+            w = ratio + e_b
+            zt[lo + k] = -math.log(w)
+            r[lo + k] = ratio / w
+    return s
+
+
+@jit
+def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, code, p, user, cv, s, m, row,
+                       count_nonfinite):
+    """Loop for D independent categoricals of K classes (x is the flat D K one-hot or relaxed vector)."""
+    dim, classes = logits.shape
+    width = dim * classes
+    factor = factor_shared.copy()
+    log_theta = np.empty((dim, classes))
+    log_softmax(logits, log_theta)
+    theta = np.exp(log_theta)
+    cdf = np.empty((dim, classes))
+    for d in range(dim):
+        total = 0.0
+        for k in range(classes):
+            total += theta[d, k]
+            cdf[d, k] = total
+    inv_lam = 1.0 / lam
+    b = np.empty(dim, np.int64)
+    onehot = np.zeros(width)
+    z = np.empty(width)
+    soft = np.empty(width)
+    zt = np.empty(width)
+    r = np.empty(width)
+    grad = np.empty(width)
+    dcz = np.empty(width)
+    dct = np.empty(width)
+    g = np.empty(width)
+    acc = np.zeros((width, 4))
+    shift = np.empty(width)
+    bad = 0
+    for i in range(m):
+        onehot[:] = 0.0
+        if estimator == SCORE:
+            for d in range(dim):
+                s, u = next_double_open(s)
+                u *= cdf[d, classes - 1]
+                k = 0
+                while k < classes - 1 and u >= cdf[d, k]:
+                    k += 1
+                b[d] = k
+                onehot[d * classes + k] = 1.0
+        else:
+            for d in range(dim):
+                best = 0
+                for k in range(classes):
+                    s, gum = next_gumbel(s)
+                    z[d * classes + k] = log_theta[d, k] + gum
+                    if z[d * classes + k] > z[d * classes + best]:
+                        best = k
+                b[d] = best
+                onehot[d * classes + best] = 1.0
+                softmax_row(z, d * classes, classes, inv_lam, soft)
+        if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
+            relaxed_value_grad(user_path, code, p, user, classes, soft if estimator == GUMBEL_SOFTMAX else onehot,
+                               grad)
+            for d in range(dim):
+                softmax_backward(soft, grad, d * classes, classes, inv_lam, 1.0, g)
+        else:
+            fb = relaxed_value_grad(user_path, code, p, user, classes, onehot, grad)
+            ct = 0.0
+            if estimator == REBAR or estimator == RELAX:
+                for d in range(dim):
+                    s = categorical_resample(log_theta, theta, d, b[d], s, zt, r)
+                if estimator == REBAR:
+                    relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
+                    for d in range(dim):
+                        softmax_backward(soft, grad, d * classes, classes, inv_lam, eta, dcz)
+                        softmax_row(zt, d * classes, classes, inv_lam, soft)
+                    ct = eta * relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
+                    for d in range(dim):
+                        softmax_backward(soft, grad, d * classes, classes, inv_lam, eta, dct)
+                else:
+                    cv(USER, 0.0, z, dcz)
+                    ct = cv(USER, 0.0, zt, dct)
+            for d in range(dim):
+                lo = d * classes
+                sum_z = 0.0
+                sum_t = 0.0
+                if estimator == REBAR or estimator == RELAX:
+                    for k in range(classes):
+                        sum_z += dcz[lo + k]
+                        sum_t += dct[lo + k] * r[lo + k]
+                for k in range(classes):
+                    score = onehot[lo + k] - theta[d, k]
+                    g[lo + k] = (fb - ct) * score
+                    if estimator == REBAR or estimator == RELAX:
+                        g[lo + k] += dcz[lo + k] - theta[d, k] * sum_z - dct[lo + k] * r[lo + k] + theta[d, k] * sum_t
+        for c in range(width):
+            g[c] *= factor[c]
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
+    block_row(acc, shift, m, row)
+    return bad
+
+
+@jit
+def _block(estimator, categorical, user_path, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+           count_nonfinite):
+    literally(user_path)
+    if categorical:
+        return _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
+                                  count_nonfinite)
+    if logits.shape[0] > 1:
+        return _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
+                                count_nonfinite)
+    logit = logits[0, 0]
+    chain = factor[0]
+    if estimator == SCORE:
+        return _block_bernoulli_1d(SCORE, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                   count_nonfinite)
+    if estimator == GUMBEL_SOFTMAX:
+        return _block_bernoulli_1d(GUMBEL_SOFTMAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                   count_nonfinite)
+    if estimator == STRAIGHT_THROUGH:
+        return _block_bernoulli_1d(STRAIGHT_THROUGH, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m,
+                                   row, count_nonfinite)
+    if estimator == REBAR:
+        return _block_bernoulli_1d(REBAR, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                   count_nonfinite)
+    if estimator == RELAX:
+        return _block_bernoulli_1d(RELAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                   count_nonfinite)
+    if estimator == ARM:
+        return _block_bernoulli_1d(ARM, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                   count_nonfinite)
+    return _block_bernoulli_1d(DISARM, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                               count_nonfinite)
+
+
+@jit(parallel=True)
+def discrete_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
+                    key, first_block, block_size, n, rows, nonfinite):
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+
+    A block whose summaries come out non-finite is run again from its seed, counting the samples
+    with a non-finite component into ``nonfinite[j]``.
+    """
+    for j in prange(rows.shape[0]):
+        block = first_block + j
+        m = min(block_size, n - block * block_size)
+        s = block_state(key, block)
+        row = rows[j]
+        if code == USER:
+            _block(estimator, categorical, 1, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+                   False)
+        else:
+            _block(estimator, categorical, 0, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+                   False)
+        nonfinite[j] = 0
+        if not np.all(np.isfinite(row)):
+            if code == USER:
+                nonfinite[j] = _block(estimator, categorical, 1, logits, factor, lam, eta, code, p, user, user1, cv,
+                                      cv1, s, m, row, True)
+            else:
+                nonfinite[j] = _block(estimator, categorical, 0, logits, factor, lam, eta, code, p, user, user1, cv,
+                                      cv1, s, m, row, True)
+
+
+@jit
+def _enumerate(user_path, categorical, logits, code, p, user, out):
+    """Exact gradient of E[f] w.r.t. the logits by summing over the whole support into ``out``.
+
+    Returns E[f].  d E[f]/d l = sum_b p(b) f(b) d log p(b)/d l, outcomes in lexicographic order.
+    """
+    literally(user_path)
+    dim = logits.shape[0]
+    classes = logits.shape[1] if categorical else 2
+    log_theta = np.empty((dim, classes))
+    if categorical:
+        log_softmax(logits, log_theta)
+    else:
+        for d in range(dim):
+            pair = np.array([[0.0, logits[d, 0]]])
+            log_softmax(pair, log_theta[d:d + 1])
+    theta = np.exp(log_theta)
+    width = dim * classes if categorical else dim
+    x = np.zeros(width)
+    grad = np.empty(width)
+    digits = np.zeros(dim, np.int64)
+    out[:] = 0.0
+    mean = 0.0
+    total = classes ** dim
+    for _ in range(total):
+        log_p = 0.0
+        x[:] = 0.0
+        for d in range(dim):
+            log_p += log_theta[d, digits[d]]
+            if categorical:
+                x[d * classes + digits[d]] = 1.0
+            else:
+                x[d] = float(digits[d])
+        weight = math.exp(log_p)
+        fb = relaxed_value_grad(user_path, code, p, user, classes if categorical else 1, x, grad)
+        mean += weight * fb
+        for d in range(dim):
+            if categorical:
+                for k in range(classes):
+                    out[d * classes + k] += weight * fb * ((1.0 if digits[d] == k else 0.0) - theta[d, k])
+            else:
+                out[d] += weight * fb * (float(digits[d]) - theta[d, 1])
+        for d in range(dim - 1, -1, -1):
+            digits[d] += 1
+            if digits[d] < classes:
+                break
+            digits[d] = 0
+    return mean
+
+
+ENUMERATE_SIGNATURE = types.float64(types.boolean, types.float64[:, ::1], types.int64, types.float64,
+                                    USER_FUNCTION, types.float64[::1])
+
+
+@jit
+def enumerate_gradient(categorical, logits, code, p, user, out):
+    """:func:`_enumerate` for built-in objectives and user functions alike (one cached compilation)."""
+    if code == USER:
+        return _enumerate(1, categorical, logits, code, p, user, out)
+    return _enumerate(0, categorical, logits, code, p, user, out)
+
+
+@jit(parallel=True)
+def sum_gumbel_max_blocks(key, log_theta, block_size, n, out):
+    """Sum the Gumbel-max class indices argmax_k(log theta_k + G_k) of every block into ``out[b]``:
+    the throughput probe of categorical sampling by the Gumbel-max trick."""
+    classes = log_theta.shape[0]
+    for j in prange(out.shape[0]):
+        s = block_state(key, j)
+        total = 0
+        for _ in range(min(block_size, n - j * block_size)):
+            best = 0
+            best_z = -math.inf
+            for k in range(classes):
+                s, gum = next_gumbel(s)
+                zk = log_theta[k] + gum
+                if zk > best_z:
+                    best_z = zk
+                    best = k
+            total += best
+        out[j] = total
