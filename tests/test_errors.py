@@ -106,3 +106,65 @@ def test_non_finite_gradients_are_reported_not_silent():
     with pytest.warns(RuntimeWarning, match="were NaN or infinite"):
         r = mcgrad.estimate(mcgrad.Normal(0.0, 3.0), obj, "score", 10_000)
     assert r.nonfinite > 0
+
+
+@pytest.mark.parametrize("make,exc,match", [
+    (lambda: mcgrad.Bernoulli(), TypeError, "exactly one of logits= or probs="),
+    (lambda: mcgrad.Bernoulli(logits=0.0, probs=0.5), TypeError, "exactly one of logits= or probs="),
+    (lambda: mcgrad.Bernoulli(probs=1.2), ValueError, r"probs must lie in the open interval \(0, 1\)"),
+    (lambda: mcgrad.Bernoulli(probs=-0.1), ValueError, "probs must lie"),
+    (lambda: mcgrad.Bernoulli(probs=0.0), ValueError, "probs must lie"),
+    (lambda: mcgrad.Bernoulli(logits=math.nan), ValueError, "logits must be finite"),
+    (lambda: mcgrad.Bernoulli(logits=[0.0, math.inf]), ValueError, "logits must be finite"),
+    (lambda: mcgrad.Bernoulli(logits="x"), TypeError, "logits must be real numbers"),
+    (lambda: mcgrad.Bernoulli(logits=np.zeros((2, 2))), ValueError, "logits must be a scalar or a 1-D array"),
+    (lambda: mcgrad.Categorical(logits=[1.0]), ValueError, "K >= 2 classes"),
+    (lambda: mcgrad.Categorical(logits=np.zeros((2, 2, 2))), ValueError, r"shape \(K,\) or \(D, K\)"),
+    (lambda: mcgrad.Categorical(probs=[0.5, 0.6]), ValueError, "probs must sum to 1"),
+    (lambda: mcgrad.Categorical(probs=[0.0, 1.0]), ValueError, r"probs must lie in \(0, 1\]"),
+    (lambda: mcgrad.Categorical(probs=[1.5, -0.5]), ValueError, "probs must lie"),
+    (lambda: mcgrad.Categorical(logits=[0.0, math.nan]), ValueError, "logits must be finite"),
+])
+def test_bad_discrete_parameters(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+@numba.njit
+def _cv(z):
+    return z
+
+
+@numba.njit
+def _dcv(z):
+    return 1.0
+
+
+@pytest.mark.parametrize("dist,f,estimator,opts,exc,match", [
+    (mcgrad.Categorical(logits=[0.0, 1.0]), "toy", "arm", {}, ValueError,
+     "estimator 'arm' does not apply to the categorical family; use one of"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "rsvi", {}, ValueError, "does not apply to the bernoulli family"),
+    (mcgrad.Normal(0.0, 1.0), "square", "rebar", {}, ValueError, "does not apply to the normal family"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "gumbel_softmax", {"temperature": 0.0}, ValueError,
+     "temperature for estimator 'gumbel_softmax' must be a finite number > 0"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "rebar", {"temperature": -1.0}, ValueError, "temperature"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "rebar", {"temperature": math.nan}, ValueError, "temperature"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "rebar", {"temperature": True}, ValueError, "temperature"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "rebar", {"eta": math.inf}, ValueError,
+     "eta for estimator 'rebar' must be a finite real number"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "score", {"temperature": 1.0}, TypeError, "unknown option"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "relax", {}, TypeError, "needs control=mcgrad.user_objective"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "relax", {"control": _cv}, TypeError,
+     "control for estimator 'relax' must be mcgrad.user_objective"),
+    (mcgrad.Bernoulli(logits=0.0), "toy", "relax", {"control": mcgrad.user_objective(_cv)}, TypeError,
+     "with a derivative"),
+    (mcgrad.Bernoulli(logits=0.0), mcgrad.user_objective(_cv), "rebar", {}, ValueError, "needs the derivative of f"),
+    (mcgrad.Bernoulli(logits=0.0), "one_hot_quadratic", "score", {}, ValueError, "use it with Categorical"),
+    (mcgrad.Categorical(logits=[0.0, 1.0]), mcgrad.one_hot_quadratic(2), "score", {}, ValueError,
+     r"target class 2 is out of range; allowed: 0..1"),
+    (mcgrad.Bernoulli(logits=0.0), "log", "score", {}, ValueError, "needs positive x"),
+    (mcgrad.Categorical(logits=[0.0, 1.0]), "component", "score", {}, ValueError, "defined on the simplex"),
+])
+def test_bad_discrete_estimates(dist, f, estimator, opts, exc, match):
+    with pytest.raises(exc, match=match):
+        mcgrad.estimate(dist, f, estimator, 1000, **opts)

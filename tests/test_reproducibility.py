@@ -12,6 +12,10 @@ CASES = [
     (mcgrad.Gamma([0.5, 4.0], 2.0), "implicit", {"boost": 2}),
     (mcgrad.Dirichlet([0.7, 2.0, 3.0]), "grep", {}),
     (mcgrad.Beta(2.0, 0.5), "score", {}),
+    (mcgrad.Bernoulli(logits=0.3), "rebar", {}),
+    (mcgrad.Bernoulli(probs=[0.2, 0.7]), "disarm", {}),
+    (mcgrad.Categorical(logits=[[0.1, 0.5, -1.0], [0.0, 2.0, 1.0]]), "gumbel_softmax", {"temperature": 0.3}),
+    (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "score", {}),
 ]
 
 

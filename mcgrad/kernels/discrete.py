@@ -281,6 +281,18 @@ def log_softmax(logits, out):
 
 
 @jit
+def complements(theta):
+    """``out[d, k] = sum_{j != k} theta[d, j]``: 1 - theta[d, k] without cancellation when theta[d, k] ~ 1."""
+    out = np.zeros_like(theta)
+    for d in range(theta.shape[0]):
+        for k in range(theta.shape[1]):
+            for j in range(theta.shape[1]):
+                if j != k:
+                    out[d, k] += theta[d, j]
+    return out
+
+
+@jit
 def softmax_row(z, lo, classes, inv_lam, out):
     """``out[lo:lo+K] = softmax(z[lo:lo+K] * inv_lam)``, shifted by the maximum."""
     mx = z[lo]
@@ -334,6 +346,7 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
     log_theta = np.empty((dim, classes))
     log_softmax(logits, log_theta)
     theta = np.exp(log_theta)
+    rest = complements(theta)
     cdf = np.empty((dim, classes))
     for d in range(dim):
         total = 0.0
@@ -407,7 +420,7 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
                         sum_z += dcz[lo + k]
                         sum_t += dct[lo + k] * r[lo + k]
                 for k in range(classes):
-                    score = onehot[lo + k] - theta[d, k]
+                    score = rest[d, k] if onehot[lo + k] > 0.0 else -theta[d, k]
                     g[lo + k] = (fb - ct) * score
                     if estimator == REBAR or estimator == RELAX:
                         g[lo + k] += dcz[lo + k] - theta[d, k] * sum_z - dct[lo + k] * r[lo + k] + theta[d, k] * sum_t
@@ -498,6 +511,7 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
             pair = np.array([[0.0, logits[d, 0]]])
             log_softmax(pair, log_theta[d:d + 1])
     theta = np.exp(log_theta)
+    rest = complements(theta)
     width = dim * classes if categorical else dim
     x = np.zeros(width)
     grad = np.empty(width)
@@ -520,9 +534,9 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
         for d in range(dim):
             if categorical:
                 for k in range(classes):
-                    out[d * classes + k] += weight * fb * ((1.0 if digits[d] == k else 0.0) - theta[d, k])
+                    out[d * classes + k] += weight * fb * (rest[d, k] if digits[d] == k else -theta[d, k])
             else:
-                out[d] += weight * fb * (float(digits[d]) - theta[d, 1])
+                out[d] += weight * fb * (rest[d, 1] if digits[d] == 1 else -theta[d, 1])
         for d in range(dim - 1, -1, -1):
             digits[d] += 1
             if digits[d] < classes:

@@ -1,0 +1,116 @@
+"""Slow, obviously-correct oracles for Bernoulli and Categorical, written from MATH.md in plain Python.
+
+* exact enumeration of the support: E[f], its gradient w.r.t. the logits and the score estimator's
+  per-sample variance;
+* for one Bernoulli, every estimator as a function of its uniforms (u, v), integrated by quadrature,
+  giving exact means and variances of the biased estimators too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy import integrate
+from scipy.special import expit, log_softmax
+
+
+def enumerate_bernoulli(logits, f):
+    """``(E f, grad_logits E f, Var of the score estimator per component)`` by summing over {0,1}^D."""
+    logits = np.atleast_1d(np.asarray(logits, float))
+    theta = expit(logits)
+    mean, grad, second = 0.0, np.zeros(logits.size), np.zeros(logits.size)
+    for bits in itertools.product((0.0, 1.0), repeat=logits.size):
+        b = np.array(bits)
+        p = float(np.prod(np.where(b == 1.0, theta, 1.0 - theta)))
+        fb = f(b)
+        g = fb * (b - theta)
+        mean += p * fb
+        grad += p * g
+        second += p * g * g
+    return mean, grad, second - grad * grad
+
+
+def enumerate_categorical(logits, f):
+    """The same over one-hot outcomes of D categoricals (logits of shape (K,) or (D, K)); flat components."""
+    logits = np.atleast_2d(np.asarray(logits, float))
+    dim, classes = logits.shape
+    theta = np.exp(log_softmax(logits, axis=1))
+    mean, grad, second = 0.0, np.zeros(dim * classes), np.zeros(dim * classes)
+    for ks in itertools.product(range(classes), repeat=dim):
+        onehot = np.zeros((dim, classes))
+        onehot[np.arange(dim), ks] = 1.0
+        p = float(np.prod(theta[np.arange(dim), ks]))
+        fb = f(onehot.ravel())
+        g = fb * (onehot - theta).ravel()
+        mean += p * fb
+        grad += p * g
+        second += p * g * g
+    return mean, grad, second - grad * grad
+
+
+def bernoulli_estimator(name, logit, f, df, lam=0.5, eta=1.0, c=None, dc=None):
+    """One Bernoulli's per-sample estimator (w.r.t. the logit) as a function g(u, v) of its uniforms."""
+    theta = float(expit(logit))
+
+    def b_of(u):
+        return 1.0 if u > 1.0 - theta else 0.0
+
+    def relaxed(u):
+        z = logit + math.log(u) - math.log1p(-u)
+        s = float(expit(z / lam))
+        return z, s, s * (1.0 - s) / lam
+
+    def resample(b, v):
+        vp = (1.0 - theta) * v if b == 0.0 else (1.0 - theta) + theta * v
+        zt = logit + math.log(vp) - math.log1p(-vp)
+        dzt = theta * v / (1.0 - theta + theta * v) if b == 1.0 else (1.0 - theta) * (1.0 - v) / (1.0 - v + theta * v)
+        return zt, dzt
+
+    def g(u, v=0.5):
+        b = b_of(u)
+        if name == "score":
+            return f(b) * (b - theta)
+        if name in ("arm", "disarm"):
+            b2 = 1.0 if u < theta else 0.0
+            if name == "arm":
+                return (f(b) - f(b2)) * (u - 0.5)
+            if b == b2:
+                return 0.0
+            return 0.5 * (f(b2) - f(b)) * (-1.0) ** b * float(expit(abs(logit)))
+        z, s, ds = relaxed(u)
+        if name == "gumbel_softmax":
+            return df(s) * ds
+        if name == "straight_through":
+            return df(b) * ds
+        zt, dzt = resample(b, v)
+        if name == "rebar":
+            def cv(w):
+                return eta * f(float(expit(w / lam)))
+
+            def dcv(w):
+                sw = float(expit(w / lam))
+                return eta * df(sw) * sw * (1.0 - sw) / lam
+        else:
+            cv, dcv = c, dc
+        return (f(b) - cv(zt)) * (b - theta) + dcv(z) - dcv(zt) * dzt
+
+    return g, theta
+
+
+def bernoulli_moments(name, logit, f, df, **kw):
+    """Exact (mean, variance) of a one-Bernoulli estimator by quadrature over its uniforms."""
+    g, theta = bernoulli_estimator(name, logit, f, df, **kw)
+    points = sorted({1.0 - theta, theta})
+    opts = dict(points=points, limit=400, epsabs=1e-12, epsrel=1e-10)
+    if name in ("rebar", "relax"):
+        def inner(u, power):
+            return integrate.quad(lambda v: g(u, v) ** power, 0.0, 1.0, limit=200, epsabs=1e-12, epsrel=1e-10)[0]
+
+        mean = integrate.quad(lambda u: inner(u, 1), 0.0, 1.0, **opts)[0]
+        second = integrate.quad(lambda u: inner(u, 2), 0.0, 1.0, **opts)[0]
+    else:
+        mean = integrate.quad(lambda u: g(u), 0.0, 1.0, **opts)[0]
+        second = integrate.quad(lambda u: g(u) ** 2, 0.0, 1.0, **opts)[0]
+    return mean, second - mean * mean

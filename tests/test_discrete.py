@@ -1,0 +1,288 @@
+"""Bernoulli and Categorical estimators against enumeration, quadrature and the MATH.md closed forms."""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from conftest import assert_close_se
+from reference_discrete import bernoulli_moments, enumerate_bernoulli, enumerate_categorical
+from scipy.special import expit, softmax
+
+import mcgrad
+
+N = 1_000_000
+
+
+@numba.njit
+def _cv(z):
+    return 0.3 * z * z - 0.1 * z
+
+
+@numba.njit
+def _dcv(z):
+    return 0.6 * z - 0.1
+
+
+CONTROL = mcgrad.user_objective(_cv, _dcv, name="cv")
+
+
+@numba.njit
+def _coupled(x):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += (i + 1.0) * x[i]
+    return total * total + x[0] * x[x.shape[0] - 1]
+
+
+@numba.njit
+def _coupled_grad(x):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += (i + 1.0) * x[i]
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = 2.0 * total * (i + 1.0)
+    out[0] += x[x.shape[0] - 1]
+    out[x.shape[0] - 1] += x[0]
+    return out
+
+
+COUPLED = mcgrad.user_objective(_coupled, _coupled_grad, vector=True, name="coupled")
+
+
+def _coupled_py(x):
+    x = np.asarray(x, float)
+    return float(np.dot(np.arange(1, x.size + 1), x) ** 2 + x[0] * x[-1])
+
+
+def _toy_py(t):
+    return lambda x: float(np.sum((np.asarray(x) - t) ** 2))
+
+
+# ---------------------------------------------------------------- the toy, score: MATH.md closed forms
+
+@pytest.mark.parametrize("t", [0.45, 0.499])
+@pytest.mark.parametrize("theta", [0.1, 0.3, 0.5, 0.7, 0.9])
+def test_toy_score_closed_form(t, theta):
+    logit = math.log(theta / (1 - theta))
+    r = mcgrad.estimate(mcgrad.Bernoulli(logits=logit), mcgrad.toy(t), "score", N, seed=1)
+    f0, f1 = t * t, (1 - t) ** 2
+    var = theta * (1 - theta) * ((1 - theta) * f1 + theta * f0) ** 2
+    assert_close_se(r.mean, (1 - 2 * t) * theta * (1 - theta), r.stderr, what="mean")
+    assert_close_se(r.var, var, r.var_stderr, what="var")
+    np.testing.assert_allclose(r.exact, (1 - 2 * t) * theta * (1 - theta), rtol=1e-12)
+
+
+def test_toy_score_values_of_math_md():
+    by_logit = mcgrad.estimate(mcgrad.Bernoulli(logits=0.0), mcgrad.toy(0.45), "score", N, seed=2)
+    by_prob = mcgrad.estimate(mcgrad.Bernoulli(probs=0.5), mcgrad.toy(0.45), "score", N, seed=2)
+    assert_close_se(by_logit.var, 0.0159391, by_logit.var_stderr, what="Var score(logit)")
+    assert_close_se(by_prob.var, 0.255025, by_prob.var_stderr, what="Var score(theta)")
+    assert_close_se(by_prob.mean, 1 - 2 * 0.45, by_prob.stderr, what="d/dtheta")
+    assert by_prob.components == ["probs"] and by_logit.components == ["logits"]
+
+
+# ---------------------------------------------------------------- one Bernoulli: quadrature oracles
+
+ONE_D = [
+    ("score", {}), ("arm", {}), ("disarm", {}),
+    ("gumbel_softmax", {"temperature": 0.5}), ("gumbel_softmax", {"temperature": 2.0}),
+    ("straight_through", {"temperature": 0.5}),
+    ("rebar", {"temperature": 0.5, "eta": 1.0}), ("rebar", {"temperature": 0.3, "eta": 0.5}),
+    ("rebar", {"temperature": 2.0, "eta": -0.7}), ("relax", {"control": CONTROL}),
+]
+
+
+@pytest.mark.parametrize("t", [0.45, 0.499])
+@pytest.mark.parametrize("theta", [0.2, 0.5, 0.85])
+@pytest.mark.parametrize("estimator,opts", ONE_D, ids=[f"{e}-{i}" for i, (e, _) in enumerate(ONE_D)])
+def test_one_bernoulli_mean_and_variance_by_quadrature(estimator, opts, theta, t):
+    logit = math.log(theta / (1 - theta))
+    kw = {"lam": opts.get("temperature", 0.5), "eta": opts.get("eta", 1.0), "c": lambda z: 0.3 * z * z - 0.1 * z,
+          "dc": lambda z: 0.6 * z - 0.1}
+    mean, var = bernoulli_moments(estimator, logit, lambda x: (x - t) ** 2, lambda x: 2 * (x - t), **kw)
+    r = mcgrad.estimate(mcgrad.Bernoulli(logits=logit), mcgrad.toy(t), estimator, N, seed=3, **opts)
+    assert_close_se(r.mean, mean, r.stderr, what=f"{estimator} mean")
+    assert_close_se(r.var, var, r.var_stderr, what=f"{estimator} var")
+    exact = (1 - 2 * t) * theta * (1 - theta)
+    if r.biased:
+        np.testing.assert_allclose(r.bias, r.mean - exact, rtol=1e-12)
+    else:
+        assert_close_se(r.mean, exact, r.stderr, what=f"{estimator} unbiased")
+
+
+def test_arm_and_disarm_beat_score_on_the_toy():
+    dist, f = mcgrad.Bernoulli(logits=0.4), mcgrad.toy(0.45)
+    var = {e: mcgrad.estimate(dist, f, e, N, seed=4).var[0] for e in ("score", "arm", "disarm")}
+    assert var["disarm"] <= var["arm"] < var["score"] / 10
+
+
+# ---------------------------------------------------------------- several variables: enumeration
+
+BERNOULLI_LOGITS = [0.4, -1.2, 2.0]
+CATEGORICAL_LOGITS = [[0.3, -0.5, 1.1], [[0.2, 0.0, -1.0], [1.5, 0.3, 0.1]]]
+UNBIASED = [("score", {}), ("rebar", {"temperature": 0.5, "eta": 1.0}), ("rebar", {"temperature": 1.5, "eta": 0.3}),
+            ("relax", {"control": CONTROL})]
+
+
+@pytest.mark.parametrize("f,f_py", [(mcgrad.toy(0.45), _toy_py(0.45)), (COUPLED, _coupled_py)], ids=["toy", "coupled"])
+@pytest.mark.parametrize("estimator,opts", UNBIASED + [("arm", {}), ("disarm", {})])
+def test_bernoulli_vector_unbiased(estimator, opts, f, f_py):
+    dist = mcgrad.Bernoulli(logits=BERNOULLI_LOGITS)
+    _, grad, score_var = enumerate_bernoulli(BERNOULLI_LOGITS, f_py)
+    r = mcgrad.estimate(dist, f, estimator, N, seed=5, **opts)
+    assert_close_se(r.mean, grad, r.stderr, what=f"{estimator} mean")
+    np.testing.assert_allclose(r.exact, grad, rtol=1e-10, atol=1e-14)
+    if estimator == "score":
+        assert_close_se(r.var, score_var, r.var_stderr, what="score var")
+
+
+@pytest.mark.parametrize("logits", CATEGORICAL_LOGITS, ids=["K3", "D2K3"])
+@pytest.mark.parametrize("f,f_py", [(mcgrad.one_hot_quadratic(1), None), (COUPLED, _coupled_py),
+                                    (mcgrad.linear(0.7), None)], ids=["onehot", "coupled", "linear"])
+@pytest.mark.parametrize("estimator,opts", UNBIASED)
+def test_categorical_unbiased(estimator, opts, f, f_py, logits):
+    classes = np.shape(logits)[-1]
+    if f_py is None and f.name.startswith("one_hot"):
+        def f_py(x):
+            return float(np.sum((np.reshape(x, (-1, classes)) - np.eye(classes)[1]) ** 2))
+    elif f_py is None:
+        def f_py(x):
+            return float(0.7 * np.sum(np.reshape(x, (-1, classes)) * np.arange(classes)))
+    dist = mcgrad.Categorical(logits=logits)
+    _, grad, score_var = enumerate_categorical(logits, f_py)
+    r = mcgrad.estimate(dist, f, estimator, N, seed=6, **opts)
+    assert_close_se(r.mean, grad, r.stderr, what=f"{estimator} mean")
+    np.testing.assert_allclose(r.exact, grad, rtol=1e-10, atol=1e-13)
+    if estimator == "score":
+        assert_close_se(r.var, score_var, r.var_stderr, what="score var")
+
+
+def test_probs_parameterisation_is_the_chain_rule():
+    probs = np.array([[0.2, 0.5, 0.3]])
+    by_probs = mcgrad.estimate(mcgrad.Categorical(probs=probs[0]), COUPLED, "rebar", N, seed=7)
+    _, grad_logits, _ = enumerate_categorical(np.log(probs), _coupled_py)
+    assert_close_se(by_probs.mean, grad_logits / probs[0], by_probs.stderr, what="d/dprobs")
+    assert by_probs.components == ["probs[0]", "probs[1]", "probs[2]"]
+    theta = np.array([0.3, 0.8])
+    r = mcgrad.estimate(mcgrad.Bernoulli(probs=theta), mcgrad.toy(0.45), "disarm", N, seed=7)
+    assert_close_se(r.mean, np.full(2, 1 - 2 * 0.45), r.stderr, what="d/dtheta")
+
+
+# ---------------------------------------------------------------- relaxed estimators: bias measured
+
+def test_categorical_gumbel_softmax_is_the_gradient_of_the_relaxed_objective():
+    """gumbel_softmax is unbiased for grad E[f(softmax((l + G)/lam))]: check against central finite
+    differences of that expectation on common NumPy Gumbel draws."""
+    logits, lam, h = np.array([0.3, -0.5, 1.1]), 0.7, 1e-5
+    gumbel = np.random.default_rng(0).gumbel(size=(N, 3))
+    target = np.eye(3)[1]
+
+    def relaxed(ls):
+        return np.sum((softmax((ls + gumbel) / lam, axis=1) - target) ** 2, axis=1)
+
+    fd = np.stack([(relaxed(logits + h * e) - relaxed(logits - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), mcgrad.one_hot_quadratic(1), "gumbel_softmax", N, seed=8,
+                        temperature=lam)
+    se = np.sqrt(r.stderr**2 + fd.var(axis=0) / N)
+    assert_close_se(r.mean, fd.mean(axis=0), se, what="gumbel_softmax vs finite differences")
+    assert np.all(np.abs(r.z) > 10), "the relaxation's bias should be visible at this n"
+
+
+def test_categorical_straight_through_against_numpy():
+    logits, lam = np.array([0.3, -0.5, 1.1]), 0.4
+    z = logits - np.log(np.exp(logits).sum()) + np.random.default_rng(1).gumbel(size=(N, 3))
+    soft = softmax(z / lam, axis=1)
+    fprime = 2 * (np.eye(3)[z.argmax(axis=1)] - np.eye(3)[0])
+    g = soft * (fprime - np.sum(fprime * soft, axis=1, keepdims=True)) / lam
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), mcgrad.one_hot_quadratic(0), "straight_through", N,
+                        seed=9, temperature=lam)
+    assert_close_se(r.mean, g.mean(axis=0), np.sqrt(r.stderr**2 + g.var(axis=0) / N), what="st mean")
+    assert_close_se(r.var, g.var(axis=0, ddof=1), np.sqrt(2) * r.var_stderr, what="st var")
+
+
+def test_gumbel_softmax_bias_shrinks_with_temperature():
+    dist = mcgrad.Bernoulli(logits=0.8)
+    frame = mcgrad.temperature_sweep(dist, mcgrad.linear(1.0), [1.0, 0.3, 0.1, 0.03], estimators="gumbel_softmax",
+                                     n=N, seed=10)
+    assert list(frame["temperature"]) == [1.0, 0.3, 0.1, 0.03]
+    theta = expit(0.8)
+    np.testing.assert_allclose(frame["exact"], theta * (1 - theta), rtol=1e-12)
+    bias = frame["bias"].abs().to_numpy()
+    assert np.all(np.diff(bias) < 0), bias
+    for lam, row in zip([1.0, 0.3, 0.1, 0.03], frame.itertuples(), strict=True):
+        mean, _ = bernoulli_moments("gumbel_softmax", 0.8, lambda x: x, lambda x: 1.0, lam=lam)
+        assert_close_se(row.mean, mean, row.stderr, what=f"lam={lam}")
+
+
+def test_temperature_sweep_covers_estimators_and_components():
+    frame = mcgrad.temperature_sweep(mcgrad.Categorical(logits=[0.0, 1.0]), "toy", [0.2, 2.0], n=100_000)
+    assert len(frame) == 2 * 2 * 2
+    assert set(frame["estimator"]) == {"gumbel_softmax[temperature=0.2]", "gumbel_softmax[temperature=2]",
+                                       "straight_through[temperature=0.2]", "straight_through[temperature=2]"}
+    assert frame["biased"].all() and "z" in frame
+
+
+# ---------------------------------------------------------------- exact enumeration
+
+def test_exact_estimator_enumerates():
+    r = mcgrad.estimate(mcgrad.Categorical(logits=CATEGORICAL_LOGITS[1]), COUPLED, "exact", 1000)
+    _, grad, _ = enumerate_categorical(CATEGORICAL_LOGITS[1], _coupled_py)
+    np.testing.assert_allclose(r.mean, grad, rtol=1e-12, atol=1e-14)
+    assert np.all(r.var == 0.0) and r.n == 1000 and not r.biased
+    assert np.all(r.z == 0.0)
+
+
+def test_exact_refused_above_its_size():
+    with pytest.raises(ValueError, match="at most 1,048,576 outcomes"):
+        mcgrad.estimate(mcgrad.Bernoulli(logits=np.zeros(21)), "toy", "exact", 100)
+    big = mcgrad.estimate(mcgrad.Categorical(logits=np.zeros((7, 10))), "toy", "score", 1000)
+    assert big.exact is None and big.bias is None
+
+
+# ---------------------------------------------------------------- stability at the extremes
+
+ALL = ["score", "gumbel_softmax", "straight_through", "rebar", "relax", "arm", "disarm", "exact"]
+
+
+@pytest.mark.parametrize("lam", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("dist", [
+    mcgrad.Bernoulli(logits=50.0), mcgrad.Bernoulli(logits=-50.0), mcgrad.Bernoulli(logits=[-50.0, 50.0, 0.0]),
+    mcgrad.Categorical(logits=[50.0, -50.0, 0.0]), mcgrad.Categorical(logits=[[-50.0, -50.0], [50.0, -50.0]]),
+], ids=["b+50", "b-50", "b3", "c3", "c2x2"])
+def test_extreme_logits_and_temperatures_stay_finite(dist, lam):
+    import warnings
+
+    for name in ALL:
+        if name in ("arm", "disarm") and dist.family == "categorical":
+            continue
+        opts = {"control": CONTROL} if name == "relax" else {}
+        if name in ("gumbel_softmax", "straight_through", "rebar"):
+            opts["temperature"] = lam
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            r = mcgrad.estimate(dist, mcgrad.toy(0.45), name, 200_000, seed=11, **opts)
+        assert r.nonfinite == 0 and np.all(np.isfinite(r.mean)) and np.all(np.isfinite(r.var)), name
+        assert np.all(np.isfinite(r.exact))
+
+
+def test_extreme_probabilities_stay_finite():
+    r = mcgrad.estimate(mcgrad.Bernoulli(probs=[1e-15, 1 - 1e-12]), mcgrad.toy(0.45), "rebar", 100_000, seed=12)
+    assert np.all(np.isfinite(r.mean)) and np.all(np.isfinite(r.var)) and r.nonfinite == 0
+    np.testing.assert_allclose(r.exact, 1 - 2 * 0.45, rtol=1e-6)  # the outcome that carries it is never drawn
+
+
+# ---------------------------------------------------------------- sampling
+
+def test_gumbel_max_frequencies():
+    from scipy import stats
+
+    from mcgrad.kernels import discrete, rng
+
+    log_theta = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
+    n, block = 400_000, 1
+    out = np.empty(n, np.int64)
+    discrete.sum_gumbel_max_blocks(rng.run_key(3), log_theta, block, n, out)
+    counts = np.bincount(out, minlength=4)
+    assert stats.chisquare(counts, n * np.exp(log_theta)).pvalue > 1e-4
