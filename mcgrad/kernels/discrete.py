@@ -237,7 +237,10 @@ def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code
                 z[d] = logit[d] + math.log(u[d] / (1.0 - u[d]))
                 soft[d], dsoft[d] = sigmoid_pair(z[d] * inv_lam)
             if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
-                relaxed_value_grad(user_path, code, p, user, 1, soft if estimator == GUMBEL_SOFTMAX else bx, grad)
+                if estimator == GUMBEL_SOFTMAX:
+                    relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
+                else:
+                    relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
                 for d in range(dim):
                     g[d] = grad[d] * dsoft[d] * inv_lam
             else:
@@ -292,7 +295,7 @@ def complements(theta):
     return out
 
 
-@jit
+@jit(inline=True)
 def softmax_row(z, lo, classes, inv_lam, out):
     """``out[lo:lo+K] = softmax(z[lo:lo+K] * inv_lam)``, shifted by the maximum."""
     mx = z[lo]
@@ -307,7 +310,7 @@ def softmax_row(z, lo, classes, inv_lam, out):
         out[lo + k] *= inv
 
 
-@jit
+@jit(inline=True)
 def softmax_backward(soft, upstream, lo, classes, inv_lam, scale, out):
     """``out = scale * J^T upstream`` over one categorical, J the Jacobian of softmax(z / lam) in z."""
     dot = 0.0
@@ -317,7 +320,7 @@ def softmax_backward(soft, upstream, lo, classes, inv_lam, scale, out):
         out[lo + k] = scale * soft[lo + k] * (upstream[lo + k] - dot) * inv_lam
 
 
-@jit
+@jit(inline=True)
 def categorical_resample(log_theta, theta, d, b, s, zt, r):
     """Draw z~ | b for categorical ``d`` into ``zt`` and the factors ``r`` of dz~/dlogits; return the state."""
     classes = theta.shape[1]
@@ -354,7 +357,7 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
             total += theta[d, k]
             cdf[d, k] = total
     inv_lam = 1.0 / lam
-    b = np.empty(dim, np.int64)
+    b = np.zeros(dim, np.int64)
     onehot = np.zeros(width)
     z = np.empty(width)
     soft = np.empty(width)
@@ -368,7 +371,8 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
     shift = np.empty(width)
     bad = 0
     for i in range(m):
-        onehot[:] = 0.0
+        for d in range(dim):
+            onehot[d * classes + b[d]] = 0.0
         if estimator == SCORE:
             for d in range(dim):
                 s, u = next_double_open(s)
@@ -390,8 +394,10 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
                 onehot[d * classes + best] = 1.0
                 softmax_row(z, d * classes, classes, inv_lam, soft)
         if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
-            relaxed_value_grad(user_path, code, p, user, classes, soft if estimator == GUMBEL_SOFTMAX else onehot,
-                               grad)
+            if estimator == GUMBEL_SOFTMAX:
+                relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
+            else:
+                relaxed_value_grad(user_path, code, p, user, classes, onehot, grad)
             for d in range(dim):
                 softmax_backward(soft, grad, d * classes, classes, inv_lam, 1.0, g)
         else:
