@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import api, estimators
-from .distributions import Beta, Dirichlet, Gamma, Normal
+from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .exact import normal_square_variance
 from .objectives import BUILTINS
 
@@ -23,6 +23,10 @@ JSON_SCHEMA = "mcgrad.results/1"
 DEMO_POINTS = ((1.0, 1.0, 0.0), (2.0, 0.5, 1.0), (-0.5, 2.0, 3.0))
 DEMO_ESTIMATORS = (("score", {}), ("pathwise", {}), ("grep", {"transform": 1}), ("grep", {"transform": 2}))
 DEMO_GAMMA_ALPHAS = (0.5, 1.0, 2.5, 10.0)
+DEMO_TOY_TS = (0.45, 0.499)
+DEMO_TOY_ESTIMATORS = (("exact", {}), ("score", {}), ("arm", {}), ("disarm", {}), ("rebar", {"eta": 1.0}),
+                       ("gumbel_softmax", {"temperature": 0.5}), ("gumbel_softmax", {"temperature": 0.1}),
+                       ("straight_through", {"temperature": 0.5}))
 DEMO_GAMMA_ESTIMATORS = (("rsvi", 0), ("rsvi_rep_only", 0), ("rsvi", 1), ("rsvi_rep_only", 1), ("rsvi", 4),
                          ("rsvi_rep_only", 4), ("implicit", 1), ("grep", 1), ("score", 1))
 
@@ -44,15 +48,30 @@ def _count(text: str) -> int:
     return int(value)
 
 
+def _matrix(text: str) -> list:
+    """``0.1,0.5`` -> [0.1, 0.5]; rows separated by ``;`` -> [[...], [...]] (D categoricals)."""
+    rows = [_floats(row) for row in text.split(";")]
+    return rows if len(rows) > 1 else rows[0]
+
+
+def _option_value(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
 def _estimator_list(text: str) -> list[tuple[str, dict]]:
-    """``score,pathwise,grep:transform=2`` -> [(name, options), ...]."""
+    """``score,grep:transform=2,rebar:temperature=0.3;eta=0.5`` -> [(name, options), ...]."""
     out = []
     for item in text.split(","):
         name, _, rest = item.strip().partition(":")
         opts = {}
         for pair in filter(None, rest.split(";")):
             key, _, value = pair.partition("=")
-            opts[key] = int(value) if value.lstrip("-").isdigit() else value
+            opts[key] = _option_value(value)
         out.append((name, opts))
     return out
 
@@ -65,24 +84,30 @@ def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
 
 
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dist", choices=("normal", "gamma", "beta", "dirichlet"), default="normal",
-                   help="distribution family")
+    p.add_argument("--dist", choices=("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical"),
+                   default="normal", help="distribution family")
     p.add_argument("--loc", type=_floats, default=[0.0], help="Normal means (comma list for D > 1)")
     p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations")
     p.add_argument("--concentration", type=_floats, default=None,
                    help="Gamma shapes (comma list for D > 1; default 2), Beta 'a,b' or Dirichlet concentrations")
     p.add_argument("--rate", type=_floats, default=[1.0], help="Gamma rates")
-    p.add_argument("--objective", choices=sorted(BUILTINS), default="square", help="built-in f")
+    p.add_argument("--logits", type=_matrix, default=None,
+                   help="Bernoulli log-odds (comma list for D > 1) or Categorical logits (rows separated by ';')")
+    p.add_argument("--probs", type=_matrix, default=None, help="probabilities instead of --logits")
+    p.add_argument("--objective", choices=sorted(BUILTINS), default=None,
+                   help="built-in f (default: square; toy for Bernoulli and Categorical)")
     p.add_argument("--param", type=float, default=None,
                    help="the objective's parameter: c for square, k for quadratic/cos/gaussian_bump, a for linear, "
-                        "the index i for component/log_component (identity and log take none)")
+                        "t for toy, the index i for component/log_component, the target class for "
+                        "one_hot_quadratic (identity and log take none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcgrad", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="the Gaussian table (f = x^2 + c) and the Gamma table (f = log z)")
-    demo.add_argument("--table", choices=("gaussian", "gamma", "all"), default="all")
+    demo = sub.add_parser("demo", help="the Gaussian table (f = x^2 + c), the Gamma table (f = log z) and the "
+                                       "toy table (Bernoulli, f = (b - t)^2)")
+    demo.add_argument("--table", choices=("gaussian", "gamma", "toy", "all"), default="all")
     demo.add_argument("--gamma-n", type=_count, default=1_000_000, help="samples per Gamma row")
     _add_run_options(demo, 10_000_000)
     est = sub.add_parser("estimate", help="one estimator's mean and variance")
@@ -90,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--estimator", default="score", help=f"one of {sorted(estimators.REGISTRY)}")
     est.add_argument("--transform", type=int, choices=(1, 2), default=None, help="grep transform (Normal)")
     est.add_argument("--boost", type=int, default=None, help="shape augmentations B (Gamma estimators)")
+    est.add_argument("--temperature", type=float, default=None,
+                     help="relaxation temperature (gumbel_softmax, straight_through, rebar)")
+    est.add_argument("--eta", type=float, default=None, help="control-variate weight (rebar)")
     _add_run_options(est, 1_000_000)
     cmp_ = sub.add_parser("compare", help="several estimators side by side")
     _add_problem_options(cmp_)
@@ -112,16 +140,22 @@ def _dist(args):
         return Beta(*values)
     if args.dist == "dirichlet":
         return Dirichlet(args.concentration or [1.0, 1.0, 1.0])
+    if args.dist in ("bernoulli", "categorical"):
+        family = Bernoulli if args.dist == "bernoulli" else Categorical
+        if args.logits is None and args.probs is None:
+            return family(logits=0.0 if family is Bernoulli else [0.0, 0.0, 0.0])
+        return family(logits=args.logits, probs=args.probs)
     return Normal(one(args.loc), one(args.scale))
 
 
 def _objective(args):
-    make = BUILTINS[args.objective]
+    name = args.objective or ("toy" if args.dist in ("bernoulli", "categorical") else "square")
+    make = BUILTINS[name]
     if args.param is None:
         return make()
-    if args.objective in ("identity", "log"):
-        raise ValueError(f"objective {args.objective!r} takes no --param")
-    if args.objective in ("component", "log_component"):
+    if name in ("identity", "log"):
+        raise ValueError(f"objective {name!r} takes no --param")
+    if name in ("component", "log_component", "one_hot_quadratic"):
         return make(int(args.param) if float(args.param).is_integer() else args.param)
     return make(args.param)
 
@@ -189,14 +223,34 @@ def _gamma_table(args):
     return results, pd.DataFrame(rows), title
 
 
+def _toy_table(args):
+    """The REBAR/RELAX toy: Bernoulli(sigmoid(l)), f(b) = (b - t)^2, d/dl by every estimator with its bias."""
+    rows, results = [], []
+    for t in DEMO_TOY_TS:
+        for name, opts in DEMO_TOY_ESTIMATORS:
+            r = api.estimate(Bernoulli(logits=0.0), BUILTINS["toy"](t), name, args.n, args.seed,
+                             threads=args.threads, **opts)
+            results.append(r)
+            rows.append({
+                "t": t, "estimator": r.estimator, "biased": r.biased, "mean": r.mean[0], "exact": r.exact[0],
+                "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0], "M samples/s": r.samples_per_second / 1e6,
+            })
+    title = (f"Toy example: b ~ Bernoulli(sigmoid(l)) at l = 0, f(b) = (b - t)^2, d/dl (exact (1 - 2t) / 4), "
+             f"n = {args.n:,} per row.  gumbel_softmax and straight_through are biased (bias_z = bias in "
+             f"standard errors); the others are unbiased, with very different variances")
+    return results, pd.DataFrame(rows), title
+
+
 def demo(args) -> None:
-    """Print the demo tables (Gaussian and/or Gamma)."""
+    """Print the demo tables (Gaussian, Gamma and toy)."""
     t0 = time.perf_counter()
     tables = []
     if args.table in ("gaussian", "all"):
         tables.append(_gaussian_table(args))
     if args.table in ("gamma", "all"):
         tables.append(_gamma_table(args))
+    if args.table in ("toy", "all"):
+        tables.append(_toy_table(args))
     if args.format == "json":
         _emit([r for results, _, _ in tables for r in results], pd.DataFrame(), "json")
         return
@@ -216,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             demo(args)
         elif args.command == "estimate":
-            opts = {k: v for k, v in (("transform", args.transform), ("boost", args.boost)) if v is not None}
+            given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
+                     ("eta", args.eta))
+            opts = {k: v for k, v in given if v is not None}
             _run_estimators(args, [(args.estimator, opts)])
         else:
             _run_estimators(args, args.estimators)

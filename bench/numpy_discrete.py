@@ -1,0 +1,138 @@
+"""NumPy-vectorised, chunked implementations of the same work as the Bernoulli and Categorical kernels.
+
+Same variates (uniforms, Gumbels, exponentials), the same per-sample formulas as array expressions,
+and the same shifted power sums (orders 1-4) per chunk: memory O(chunk), output mean and variance.
+The objective is the toy f(x) = sum (x - t)^2; relax uses c(z) = 0.3 z^2 - 0.1 z.
+"""
+
+import numpy as np
+from numpy_baselines import CHUNK, _accumulate
+from scipy.special import expit
+
+
+def _finish(acc, n):
+    mean = acc[:, 0] / n
+    return mean, (acc[:, 1] - n * mean * mean) / (n - 1)
+
+
+def gumbel_max_samples(log_theta, n, seed=0):
+    """Sum of Gumbel-max class indices argmax(log theta + G) over n draws."""
+    gen = np.random.default_rng(seed)
+    total, done = 0, 0
+    while done < n:
+        m = min(CHUNK // 4, n - done)
+        total += int((log_theta + gen.gumbel(size=(m, log_theta.size))).argmax(axis=1).sum())
+        done += m
+    return total
+
+
+def _sigmoid_pair(x):
+    s = expit(x)
+    return s, s * expit(-x)
+
+
+def bernoulli_estimator(name, logit, t, n, lam=0.5, eta=1.0, seed=0):
+    """Mean and variance of a one-Bernoulli estimator on the toy, vectorised in chunks."""
+    gen = np.random.default_rng(seed)
+    theta, theta_bar = expit(logit), expit(-logit)
+    acc, shift, done = np.zeros((1, 4)), None, 0
+    while done < n:
+        m = min(CHUNK, n - done)
+        u = gen.random(m)
+        b = u > theta_bar
+        fb = (b - t) ** 2
+        score = np.where(b, theta_bar, -theta)
+        if name == "score":
+            g = fb * score
+        elif name in ("arm", "disarm"):
+            b2 = u < theta
+            fb2 = (b2 - t) ** 2
+            if name == "arm":
+                g = (fb - fb2) * (u - 0.5)
+            else:
+                g = np.where(b == b2, 0.0, 0.5 * (fb2 - fb) * expit(abs(logit)) * np.where(b, -1.0, 1.0))
+        else:
+            z = logit + np.log(u / (1.0 - u))
+            soft, dsoft = _sigmoid_pair(z / lam)
+            if name == "gumbel_softmax":
+                g = 2 * (soft - t) * dsoft / lam
+            elif name == "straight_through":
+                g = 2 * (b - t) * dsoft / lam
+            else:
+                v = gen.random(m)
+                vp = np.where(b, theta_bar + theta * v, theta_bar * v)
+                q = np.where(b, theta * (1 - v), theta + theta_bar * (1 - v))
+                zt = logit + np.log(vp / q)
+                dzt = np.where(b, theta * v / vp, theta_bar * (1 - v) / q)
+                if name == "rebar":
+                    dc = eta * 2 * (soft - t) * dsoft / lam
+                    st, dst = _sigmoid_pair(zt / lam)
+                    ct = eta * (st - t) ** 2
+                    dct = eta * 2 * (st - t) * dst / lam
+                else:
+                    dc = 0.6 * z - 0.1
+                    ct = 0.3 * zt * zt - 0.1 * zt
+                    dct = 0.6 * zt - 0.1
+                g = (fb - ct) * score + dc - dct * dzt
+        g = g[None, :]
+        if shift is None:
+            shift = g[:, 0].copy()
+        _accumulate(acc, shift, g)
+        done += m
+    mean, var = _finish(acc, n)
+    return mean + shift, var
+
+
+def _softmax(z, lam):
+    w = np.exp((z - z.max(axis=1, keepdims=True)) / lam)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def _softmax_backward(soft, upstream, lam):
+    return soft * (upstream - np.sum(upstream * soft, axis=1, keepdims=True)) / lam
+
+
+def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
+    """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks."""
+    gen = np.random.default_rng(seed)
+    k = logits.size
+    log_theta = logits - np.logaddexp.reduce(logits)
+    theta = np.exp(log_theta)
+    cdf = np.cumsum(theta)
+    acc, shift, done = np.zeros((k, 4)), None, 0
+    eye = np.eye(k)
+    while done < n:
+        m = min(CHUNK // 8, n - done)
+        if name == "score":
+            b = np.minimum(np.searchsorted(cdf, gen.random(m) * cdf[-1], side="right"), k - 1)
+        else:
+            z = log_theta + gen.gumbel(size=(m, k))
+            b = z.argmax(axis=1)
+            soft = _softmax(z, lam)
+        onehot = eye[b]
+        fb = np.sum((onehot - t) ** 2, axis=1, keepdims=True)
+        if name == "gumbel_softmax":
+            g = _softmax_backward(soft, 2 * (soft - t), lam)
+        elif name == "straight_through":
+            g = _softmax_backward(soft, 2 * (onehot - t), lam)
+        elif name == "score":
+            g = fb * (onehot - theta)
+        else:  # rebar
+            e = gen.exponential(size=(m, k))
+            e_b = e[np.arange(m), b][:, None]
+            w = e / theta + e_b
+            zt = np.where(onehot > 0, -np.log(e_b), -np.log(w))
+            r = np.where(onehot > 0, 0.0, (e / theta) / w)
+            dcz = eta * _softmax_backward(soft, 2 * (soft - t), lam)
+            st = _softmax(zt, lam)
+            ct = eta * np.sum((st - t) ** 2, axis=1, keepdims=True)
+            dct = eta * _softmax_backward(st, 2 * (st - t), lam)
+            g = ((fb - ct) * (onehot - theta) + dcz - theta * dcz.sum(axis=1, keepdims=True)
+                 - dct * r + theta * np.sum(dct * r, axis=1, keepdims=True))
+        g = g.T
+        if shift is None:
+            shift = g[:, 0].copy()
+        _accumulate(acc, shift, g)
+        done += m
+    mean, var = _finish(acc, n)
+    return mean + shift, var
