@@ -233,7 +233,7 @@ def _toy_table(args):
             results.append(r)
             rows.append({
                 "t": t, "estimator": r.estimator, "biased": r.biased, "mean": r.mean[0], "exact": r.exact[0],
-                "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0], "M samples/s": r.samples_per_second / 1e6,
+                "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0],
             })
     title = (f"Toy example: b ~ Bernoulli(sigmoid(l)) at l = 0, f(b) = (b - t)^2, d/dl (exact (1 - 2t) / 4), "
              f"n = {args.n:,} per row.  gumbel_softmax and straight_through are biased (bias_z = bias in "

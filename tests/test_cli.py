@@ -18,14 +18,14 @@ def test_estimate_json_schema(capsys):
     for comp, exact in zip(res["components"], [2.0, 4.0], strict=True):
         assert comp["exact"] == exact
         assert abs(comp["mean"] - exact) < 5 * comp["stderr"]
-        assert set(comp) == {"name", "mean", "stderr", "var", "var_stderr", "exact", "z"}
+        assert set(comp) == {"name", "mean", "stderr", "var", "var_stderr", "exact", "bias", "z"}
 
 
 def test_compare_csv_and_table(capsys):
     main(["compare", "--loc", "0.5,1", "--scale", "1", "--estimators", "score,pathwise,grep:transform=2",
           "-n", "1e5", "--format", "csv", "--threads", "1"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("estimator,component,mean,stderr,var,var_stderr,exact,z")
+    assert lines[0].startswith("estimator,component,mean,stderr,var,var_stderr,exact,bias,z")
     assert len(lines) == 1 + 3 * 4
     main(["compare", "--objective", "cos", "--param", "2", "-n", "1e5"])
     out = capsys.readouterr().out
@@ -35,7 +35,7 @@ def test_compare_csv_and_table(capsys):
 def test_demo_small(capsys):
     main(["demo", "-n", "200000", "--gamma-n", "20000", "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
-    assert len(doc["results"]) == 12 + 4 * 9 - 2  # alpha = 0.5 has no boost-0 rows
+    assert len(doc["results"]) == 12 + 4 * 9 - 2 + 2 * 8  # alpha = 0.5 has no boost-0 rows
     main(["demo", "--table", "gamma", "--gamma-n", "20000"])
     out = capsys.readouterr().out
     assert "rsvi_rep_only" in out and "acceptance" in out
@@ -87,3 +87,28 @@ def test_beta_and_dirichlet_from_the_cli(capsys):
         main(["estimate", "--dist", "beta", "--concentration", "1,2,3"])
     assert e.value.code == 2
     assert "'a,b'" in capsys.readouterr().err
+
+
+def test_demo_toy_table(capsys):
+    main(["demo", "--table", "toy", "-n", "200000"])
+    out = capsys.readouterr().out
+    assert "Toy example" in out and "rebar[temperature=0.5,eta=1]" in out and "gumbel_softmax[temperature=0.1]" in out
+
+
+def test_discrete_estimate_and_compare(capsys):
+    main(["estimate", "--dist", "categorical", "--logits", "0,1,2;0.5,0,0", "--objective", "one_hot_quadratic",
+          "--param", "1", "--estimator", "rebar", "--temperature", "0.3", "--eta", "0.8", "-n", "1e5",
+          "--format", "json"])
+    (res,) = json.loads(capsys.readouterr().out)["results"]
+    assert res["estimator"] == "rebar[temperature=0.3,eta=0.8]" and res["family"] == "categorical"
+    assert [c["name"] for c in res["components"]][:2] == ["logits[0,0]", "logits[0,1]"]
+    assert all(abs(c["z"]) < 5 for c in res["components"])
+    main(["compare", "--dist", "bernoulli", "--probs", "0.3,0.6", "--estimators",
+          "exact,disarm,gumbel_softmax:temperature=0.2", "-n", "1e5", "--format", "csv"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 + 3 * 2 and "probs[1]" in lines[-1]
+    assert main(["estimate", "--dist", "bernoulli", "--estimator", "arm", "-n", "1e4"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["estimate", "--dist", "categorical", "--estimator", "arm", "-n", "1e4"])
+    assert "does not apply to the categorical family" in capsys.readouterr().err
