@@ -148,7 +148,8 @@ def test_user_vector_objective():
 def test_compare_table_columns_and_common_random_numbers():
     frame = mcgrad.compare(mcgrad.Normal(1.0, 1.0), mcgrad.square(), ["score", "pathwise", ("grep", {"transform": 2})],
                            n=200_000, seed=3)
-    assert list(frame.columns[:8]) == ["estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "z"]
+    assert list(frame.columns[:9]) == ["estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "bias",
+                                      "z"]
     assert len(frame) == 6
     # at sigma = 1, grep transform 2's loc term f'(x)(1 - sigma) + f(x) e equals score's f(x) e / sigma
     # sample by sample, so on common random numbers the two rows agree to rounding
