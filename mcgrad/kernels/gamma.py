@@ -134,15 +134,27 @@ def log_near_one(v):
     caller-saved), which cost rsvi about 40% of its throughput.  For s = (v - 1)/(v + 1) with
     |s| < 0.2 (v in (2/3, 3/2), most proposals) the series log v = 2 sum s^(2k+1)/(2k+1) with 13
     terms is exact to rounding (truncation below 0.04^13 / 27 relative).
+
+    Notes
+    -----
+    With x = s^2, ``log v = 2 s + s x R(x)``, ``R(x) = sum_{k=1}^{12} x^(k-1) 2 / (2k + 1)``: the exact
+    leading term 2 s plus a correction of at most 1.4 %, so the result carries one final rounding
+    (measured <= 3.8e-16 relative against numpy.log; Horner on the whole series: 4.4e-16).  R is
+    evaluated by Estrin's scheme, ``R = (Q0 + Q1 x^4) + Q2 x^8`` with
+    ``Q_j = (r_4j + r_4j+1 x) + (r_4j+2 + r_4j+3 x) x^2``: four dependent multiply-adds after the division
+    instead of Horner's twelve (that chain bounded the loops that need log h).
     """
     s = (v - 1.0) / (v + 1.0)
     if abs(s) >= 0.2:
         return math.log(v)
-    s2 = s * s
-    acc = _ATANH_COEFFS[12]
-    for k in range(11, -1, -1):
-        acc = acc * s2 + _ATANH_COEFFS[k]
-    return acc * s
+    r = _ATANH_COEFFS
+    x = s * s
+    x2 = x * x
+    x4 = x2 * x2
+    q0 = (r[1] + r[2] * x) + (r[3] + r[4] * x) * x2
+    q1 = (r[5] + r[6] * x) + (r[7] + r[8] * x) * x2
+    q2 = (r[9] + r[10] * x) + (r[11] + r[12] * x) * x2
+    return 2.0 * s + (s * x) * ((q0 + q1 * x4) + q2 * (x4 * x4))
 
 
 @jit(inline=True)
