@@ -28,7 +28,8 @@ from .gamma import (
     gamma_constants,
     gamma_draw,
     grep_terms,
-    implicit_dz,
+    implicit_dz_table,
+    implicit_tables,
     log_h,
     rsvi_terms,
 )
@@ -47,14 +48,14 @@ SIGNATURE = types.void(
 
 
 @jit
-def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, s, m, row, counters, j,
+def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, tables, s, m, row, counters, j,
            count_nonfinite):
     literally(user_path)
     alpha = alpha_shared.copy()
     k_dim = alpha.shape[0]
     alpha0 = alpha.sum()
     psi0 = digamma(alpha0)
-    d, c, psi_boosted, psi, psi1, psi2, lgam = gamma_constants(alpha, boost)
+    d, c, psi_boosted, psi, psi1, psi2 = gamma_constants(alpha, boost)
     big = np.empty(k_dim)
     log_big = np.empty(k_dim)
     dbig = np.empty(k_dim)
@@ -93,7 +94,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             elif estimator == RSVI_REP_ONLY:
                 g[k] = df_dbig * dbig[k]
             elif estimator == IMPLICIT:
-                g[k] = df_dbig * implicit_dz(alpha[k], big[k], log_big[k], lgam[k])
+                g[k] = df_dbig * implicit_dz_table(tables, k, alpha[k], big[k], log_big[k])
             else:
                 dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = df_dbig * dunit + fx * cor_k
@@ -106,20 +107,22 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
 @jit(parallel=True)
 def dirichlet_blocks(estimator, boost, first_only, alpha, code, p, user, user1,
                      key, first_block, block_size, n, rows, counters):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` (counters as gamma_blocks)."""
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` (counters as gamma_blocks;
+    the implicit tables are built once per launch, as there)."""
+    tables = implicit_tables(alpha, estimator == IMPLICIT)
     for j in prange(rows.shape[0]):
         block = first_block + j
         m = min(block_size, n - block * block_size)
         s = block_state(key, block)
         if code == USER:
-            _block(estimator, boost, first_only, 1, alpha, code, p, user, s, m, rows[j], counters, j, False)
+            _block(estimator, boost, first_only, 1, alpha, code, p, user, tables, s, m, rows[j], counters, j, False)
         else:
-            _block(estimator, boost, first_only, 0, alpha, code, p, user, s, m, rows[j], counters, j, False)
+            _block(estimator, boost, first_only, 0, alpha, code, p, user, tables, s, m, rows[j], counters, j, False)
         counters[0, j] = 0
         if not np.all(np.isfinite(rows[j])):
             if code == USER:
-                counters[0, j] = _block(estimator, boost, first_only, 1, alpha, code, p, user, s, m, rows[j],
+                counters[0, j] = _block(estimator, boost, first_only, 1, alpha, code, p, user, tables, s, m, rows[j],
                                         counters, j, True)
             else:
-                counters[0, j] = _block(estimator, boost, first_only, 0, alpha, code, p, user, s, m, rows[j],
+                counters[0, j] = _block(estimator, boost, first_only, 0, alpha, code, p, user, tables, s, m, rows[j],
                                         counters, j, True)

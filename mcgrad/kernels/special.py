@@ -6,7 +6,9 @@ per-sample loops of other kernels.  Contents:
 * :func:`lgamma`, :func:`digamma`, :func:`trigamma`, :func:`tetragamma` (= polygamma(2, x)) for x > 0;
 * :func:`gammainc_lower`, the regularised lower incomplete gamma function P(a, x);
 * :func:`dgammainc_da`, its derivative dP(a, x)/da, the ingredient of the implicit reparameterisation
-  gradient of a Gamma(a, 1) sample z (Figurnov et al. 2018): dz/da = -dgammainc_da(a, z) / q(z; a).
+  gradient of a Gamma(a, 1) sample z (Figurnov et al. 2018): dz/da = -dgammainc_da(a, z) / q(z; a);
+* :func:`dlog_quantile_da`, that gradient divided by z, formed without the prefactor x^a e^-x / Gamma(a + 1)
+  that P and q share (so without its rounding: 6e-14 relative against mpmath up to a = 1e6).
 
 Methods: recurrences shift the argument into a range where a Stirling / asymptotic series (Bernoulli
 numbers, up to B_24) is accurate to a few ulp; near the zeros of lgamma (x = 1, 2) a series in
@@ -496,3 +498,44 @@ def dgammainc_da(a, x):
     g, dlog = _continued_fraction(a, x, abs(lq))
     q = a * math.exp(logd) / g
     return -q * (lq - dlog)
+
+
+@jit
+def dlog_quantile_da(a, x):
+    """Logarithmic shape derivative of a Gamma(a, 1) quantile, -(dP(a, x)/da) / (x q(x; a)).
+
+    Parameters
+    ----------
+    a : float
+        Shape, a > 0 (tested for 1e-3 <= a <= 1e6).
+    x : float
+        A point of the support, 0 < x < inf.
+
+    Returns
+    -------
+    float
+        d log z / da at z = x with P(a, z) held fixed (> 0); NaN for a <= 0, x <= 0, x = inf or NaN.
+
+    Notes
+    -----
+    The implicit reparameterisation gradient of z ~ Gamma(a, 1) is ``dz/da = z * dlog_quantile_da(a, z)``.
+    With ``D = x^a e^-x / Gamma(a + 1)`` the density is ``q(x; a) = a D / x``, so D cancels from the
+    ratio and no exponential is formed:
+
+    * x < a + 1: ``(T - (log x - psi(a + 1)) S) / a`` with the series ``S = sum_n t_n``,
+      ``T = sum_n t_n H_n`` of :func:`dgammainc_da`;
+    * x >= a + 1: ``(log x - psi(a) - d log g / da) / g`` with Legendre's continued fraction g.
+
+    Dividing :func:`dgammainc_da` by a separately computed density instead loses about
+    |(a - 1) log x - x| * 2^-53 to the rounding of the density's exponent (1e-9 relative at a = 1e6).
+    Relative error against mpmath: <= 1e-13 for 1e-3 <= a <= 1e6 between the 1e-6 and 1 - 1e-6 quantiles.
+    """
+    if not (a > 0.0) or not (x > 0.0) or x == math.inf:
+        return math.nan
+    lx = _log_minus_digamma1p(a, x)
+    if x < a + 1.0:
+        s, tsum = _series(a, x)
+        return (tsum - lx * s) / a
+    lq = lx + 1.0 / a  # log x - psi(a)
+    g, dlog = _continued_fraction(a, x, abs(lq))
+    return (lq - dlog) / g
