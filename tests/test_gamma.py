@@ -200,13 +200,13 @@ def _log_near_one_map(v):
 
 
 def test_log_near_one_is_log_to_rounding():
-    """The library-call-free log of the sampler's v, on both sides of its switch at |v - 1|/(v + 1) = 0.2."""
-    edges = np.array([2.0 / 3.0, 1.5])
+    """The library-call-free log of the sampler's v, on both sides of its switch at |v - 1|/(v + 1) = 1/3."""
+    edges = np.array([0.5, 2.0])
     near = np.logspace(-16, -1, 300)
     v = np.concatenate([np.linspace(0.05, 4.0, 200_001), 1.0 + near, 1.0 - near,
                         np.nextafter(edges, 0), edges, np.nextafter(edges, 2)])
     got = _log_near_one_map(v)
     ref = np.log(v)
     err = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
-    assert err.max() <= 5e-16, (err.max(), v[np.argmax(err)])  # measured 3.8e-16
+    assert err.max() <= 5e-16, (err.max(), v[np.argmax(err)])  # measured 4.3e-16 (numpy.log's own ~2e-16)
     assert _log_near_one_map(np.array([1.0]))[0] == 0.0
