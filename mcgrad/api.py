@@ -92,7 +92,12 @@ def estimate(
     objective.check(size)
     if opts.get("control") is not None:
         opts["control"].check(size)
-    launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
+    if spec.name == "exact":
+        exact = engine.enumerate_gradient(dist, objective)  # refuses supports above the documented size
+        launch = engine.exact_launcher(exact, n, block_size)
+    else:
+        exact = _exact_gradient(dist, objective)
+        launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
     with engine.threads(threads):
         acc, counters, seconds = engine.run_blocks(launch, engine.width_of(dist), block_range)
     nonfinite = int(counters[0])
@@ -113,7 +118,7 @@ def estimate(
         seconds=seconds,
         biased=spec.biased,
         nonfinite=nonfinite,
-        exact=_exact_gradient(dist, objective),
+        exact=exact,
         options=opts,
         n_total=n,
         diagnostics=diagnostics,
@@ -135,7 +140,7 @@ def _exact_gradient(dist, objective) -> np.ndarray | None:
     if dist.family in ("bernoulli", "categorical"):
         if engine.support_size(dist) > engine.EXACT_MAX_OUTCOMES:
             return None
-        return engine.enumerate_gradient(dist, objective)[0]
+        return engine.enumerate_gradient(dist, objective)
     return objective.exact_gradient(dist)
 
 
@@ -240,9 +245,8 @@ def temperature_sweep(
     names = [estimators] if isinstance(estimators, str) else list(estimators)
     frames = []
     for lam in temps:
-        for name in names:
-            frame = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, temperature=lam,
-                             **options).to_frame()
-            frame.insert(0, "temperature", lam)
-            frames.append(frame)
+        frame = compare(dist, f, [(name, {"temperature": lam, **options}) for name in names], n, seed,
+                        block_size=block_size, threads=threads)
+        frame.insert(0, "temperature", lam)
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)

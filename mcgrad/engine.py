@@ -135,15 +135,11 @@ def dirichlet_launcher(dist, objective, spec, options, seed: int, block_size: in
 
 
 def discrete_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """The Bernoulli / Categorical kernel for one estimator (``exact`` enumerates instead of sampling)."""
-    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
-    factor = dist.chain_factor()
-    if spec.name == "exact":
-        return exact_launcher(dist, objective, n, block_size)
+    """The Bernoulli / Categorical kernel for one sampling estimator (``exact`` uses :func:`exact_launcher`)."""
     control = options.get("control")
     cv, cv1 = control.kernel_functions() if control is not None else objective.kernel_functions()
-    head = (spec.code, dist.family == "categorical", logits, factor, float(options.get("temperature", 1.0)),
-            float(options.get("eta", 0.0)), cv, cv1)
+    head = (spec.code, dist.family == "categorical", _logits_2d(dist), dist.chain_factor(),
+            float(options.get("temperature", 1.0)), float(options.get("eta", 0.0)), cv, cv1)
     return _launcher(discrete_kernels.discrete_blocks, discrete_kernels.SIGNATURE, head, objective, seed, block_size,
                      n, counters_row=0)
 
@@ -156,8 +152,13 @@ def support_size(dist) -> int:
     return (2 if dist.family == "bernoulli" else dist.classes) ** dist.dim
 
 
-def enumerate_gradient(dist, objective) -> tuple[np.ndarray, float]:
-    """Exact gradient of E[f] over ``dist``'s components and E[f], by summing over the support.
+def _logits_2d(dist) -> np.ndarray:
+    """The logits as the kernels take them: shape (D, K), Bernoulli K = 1."""
+    return np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
+
+
+def enumerate_gradient(dist, objective) -> np.ndarray:
+    """Exact gradient of E[f] over ``dist``'s components, by summing over the support.
 
     Refused (ValueError) above :data:`EXACT_MAX_OUTCOMES` outcomes.
     """
@@ -166,16 +167,14 @@ def enumerate_gradient(dist, objective) -> tuple[np.ndarray, float]:
         raise ValueError(f"exact enumerates at most {EXACT_MAX_OUTCOMES:,} outcomes (2**20); this "
                          f"{type(dist).__name__} has {size:,}")
     compiled = exact_signature(discrete_kernels.enumerate_gradient, discrete_kernels.ENUMERATE_SIGNATURE)
-    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
     out = np.empty(dist.logits.size)
-    mean = compiled(dist.family == "categorical", logits, objective.code, objective.param,
-                    objective.kernel_functions()[0], out)
-    return out * dist.chain_factor(), mean
+    compiled(dist.family == "categorical", _logits_2d(dist), objective.code, objective.param,
+             objective.kernel_functions()[0], out)
+    return out * dist.chain_factor()
 
 
-def exact_launcher(dist, objective, n: int, block_size: int):
-    """A launch that writes every block as ``m`` copies of the enumerated gradient (variance 0)."""
-    gradient = enumerate_gradient(dist, objective)[0]
+def exact_launcher(gradient: np.ndarray, n: int, block_size: int):
+    """A launch that writes every block as ``m`` copies of ``gradient`` (variance 0): the ``exact`` estimator."""
 
     def launch(first_block, rows, counters):
         for j in range(rows.shape[0]):

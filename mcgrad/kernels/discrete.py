@@ -504,7 +504,7 @@ def discrete_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, c
 def _enumerate(user_path, categorical, logits, code, p, user, out):
     """Exact gradient of E[f] w.r.t. the logits by summing over the whole support into ``out``.
 
-    Returns E[f].  d E[f]/d l = sum_b p(b) f(b) d log p(b)/d l, outcomes in lexicographic order.
+    d E[f]/d l = sum_b p(b) f(b) d log p(b)/d l, outcomes in lexicographic order.
     """
     literally(user_path)
     dim = logits.shape[0]
@@ -523,7 +523,6 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
     grad = np.empty(width)
     digits = np.zeros(dim, np.int64)
     out[:] = 0.0
-    mean = 0.0
     total = classes ** dim
     for _ in range(total):
         log_p = 0.0
@@ -536,7 +535,6 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
                 x[d] = float(digits[d])
         weight = math.exp(log_p)
         fb = relaxed_value_grad(user_path, code, p, user, classes if categorical else 1, x, grad)
-        mean += weight * fb
         for d in range(dim):
             if categorical:
                 for k in range(classes):
@@ -548,10 +546,9 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
             if digits[d] < classes:
                 break
             digits[d] = 0
-    return mean
 
 
-ENUMERATE_SIGNATURE = types.float64(types.boolean, types.float64[:, ::1], types.int64, types.float64,
+ENUMERATE_SIGNATURE = types.void(types.boolean, types.float64[:, ::1], types.int64, types.float64,
                                     USER_FUNCTION, types.float64[::1])
 
 
@@ -559,8 +556,9 @@ ENUMERATE_SIGNATURE = types.float64(types.boolean, types.float64[:, ::1], types.
 def enumerate_gradient(categorical, logits, code, p, user, out):
     """:func:`_enumerate` for built-in objectives and user functions alike (one cached compilation)."""
     if code == USER:
-        return _enumerate(1, categorical, logits, code, p, user, out)
-    return _enumerate(0, categorical, logits, code, p, user, out)
+        _enumerate(1, categorical, logits, code, p, user, out)
+    else:
+        _enumerate(0, categorical, logits, code, p, user, out)
 
 
 @jit(parallel=True)
