@@ -80,7 +80,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
                 dbig[k], cor[k] = rsvi_terms(gk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
         for k in range(k_dim):
             x[k] = big[k] / total
-        fx = evaluate_vector(user_path, code, p, user, x[:n_eval], grad[:n_eval])
+        fx = evaluate_vector(user_path, code, p, user, 1, x[:n_eval], grad[:n_eval])
         mean_grad = 0.0
         for k in range(n_eval):
             mean_grad += x[k] * grad[k]

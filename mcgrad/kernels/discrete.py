@@ -32,17 +32,18 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row
+from .elementary import exp_nonpositive, log_positive
+from .moments import add_powers, block_row
 from .objectives import (
-    LINEAR,
-    ONE_HOT_QUADRATIC,
+    SQUARE,
     USER,
     USER_FUNCTION,
     USER_SCALAR_FUNCTION,
-    builtin_value_grad,
+    coordinate_term,
     evaluate_1d,
+    evaluate_vector,
 )
-from .rng import block_state, next_double_open, next_exponential, next_gumbel
+from .rng import block_state, next_double_open, next_exponential
 
 SCORE = 0
 GUMBEL_SOFTMAX = 1
@@ -66,7 +67,7 @@ SIGNATURE = types.void(
 @jit
 def sigmoid_pair(x):
     """``(sigmoid(x), sigmoid(x) * sigmoid(-x))`` without overflow for any x."""
-    e = math.exp(-abs(x))
+    e = exp_nonpositive(-abs(x))
     inv = 1.0 / (1.0 + e)
     s = inv if x >= 0.0 else e * inv
     return s, e * inv * inv
@@ -82,34 +83,6 @@ def bernoulli_resample(logit, theta, theta_bar, b, v):
     vp = theta_bar * v
     q = theta + theta_bar * (1.0 - v)
     return logit + math.log(vp / q), theta_bar * (1.0 - v) / q
-
-
-@jit
-def relaxed_value_grad(user_path, code, p, user, classes, x, grad):
-    """f(x) on a relaxed outcome with its gradient in ``grad``; ``classes`` = K (1 for Bernoulli).
-
-    ``linear(a)`` weighs class k by a k (on a Bernoulli, a x); ``one_hot_quadratic`` compares each
-    categorical's K entries with the one-hot vector of class ``p``.
-    """
-    literally(user_path)
-    if user_path:
-        return user(code, p, x, grad)
-    if code == ONE_HOT_QUADRATIC:
-        target = int(p)
-        total = 0.0
-        for i in range(x.shape[0]):
-            r = x[i] - (1.0 if i % classes == target else 0.0)
-            total += r * r
-            grad[i] = 2.0 * r
-        return total
-    if code == LINEAR and classes > 1:
-        total = 0.0
-        for i in range(x.shape[0]):
-            w = p * (i % classes)
-            total += w * x[i]
-            grad[i] = w
-        return total
-    return builtin_value_grad(code, p, x, grad)
 
 
 @jit
@@ -153,7 +126,7 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, 
             else:
                 g = 0.5 * (fb2 - fb) * sig_abs * (-1.0 if b else 1.0)
         else:
-            z = logit + math.log(u / (1.0 - u))
+            z = logit + log_positive(u / (1.0 - u))
             soft, dsoft = sigmoid_pair(z * inv_lam)
             if estimator == GUMBEL_SOFTMAX:
                 g = evaluate_1d(user_path, code, p, user1, soft)[1] * dsoft * inv_lam
@@ -183,11 +156,14 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, 
 
 
 @jit
-def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code, p, user, cv, s, m, row,
-                     count_nonfinite):
-    """Array loop for D independent Bernoullis, every estimator; returns the non-finite count."""
+def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row, count_nonfinite):
+    """Array loop for D independent Bernoullis, every estimator; returns the non-finite count.
+
+    Written out in one body like :func:`_block_categorical`, so no work array crosses a call
+    except into a user function.
+    """
+    literally(user_path)
     dim = logits.shape[0]
-    factor = factor_shared.copy()
     logit = np.empty(dim)
     theta = np.empty(dim)
     theta_bar = np.empty(dim)
@@ -198,6 +174,7 @@ def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code
         theta_bar[d] = sigmoid_pair(-logit[d])[0]
         sig_abs[d] = sigmoid_pair(abs(logit[d]))[0]
     inv_lam = 1.0 / lam
+    square_constant = p if code == SQUARE else 0.0
     u = np.empty(dim)
     bx = np.empty(dim)
     b2x = np.empty(dim)
@@ -216,15 +193,29 @@ def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code
         for d in range(dim):
             s, u[d] = next_double_open(s)
             bx[d] = 1.0 if u[d] > theta_bar[d] else 0.0
+        fb = 0.0
+        if estimator != GUMBEL_SOFTMAX:  # f and grad f at b
+            if user_path:
+                fb = user(code, p, bx, grad)
+            else:
+                for d in range(dim):
+                    t, dt = coordinate_term(code, p, 1, d, bx[d])
+                    fb += t
+                    grad[d] = dt
+                fb += square_constant
         if estimator == SCORE:
-            fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
             for d in range(dim):
                 g[d] = fb * (theta_bar[d] if bx[d] > 0.0 else -theta[d])
         elif estimator == ARM or estimator == DISARM:
             for d in range(dim):
                 b2x[d] = 1.0 if u[d] < theta[d] else 0.0
-            fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
-            fb2 = relaxed_value_grad(user_path, code, p, user, 1, b2x, grad)
+            if user_path:
+                fb2 = user(code, p, b2x, dc)
+            else:
+                fb2 = 0.0
+                for d in range(dim):
+                    fb2 += coordinate_term(code, p, 1, d, b2x[d])[0]
+                fb2 += square_constant
             for d in range(dim):
                 if estimator == ARM:
                     g[d] = (fb - fb2) * (u[d] - 0.5)
@@ -234,36 +225,58 @@ def _block_bernoulli(estimator, user_path, logits, factor_shared, lam, eta, code
                     g[d] = 0.5 * (fb2 - fb) * sig_abs[d] * (-1.0 if bx[d] > 0.0 else 1.0)
         else:
             for d in range(dim):
-                z[d] = logit[d] + math.log(u[d] / (1.0 - u[d]))
+                z[d] = logit[d] + log_positive(u[d] / (1.0 - u[d]))
                 soft[d], dsoft[d] = sigmoid_pair(z[d] * inv_lam)
-            if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
-                if estimator == GUMBEL_SOFTMAX:
-                    relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
-                else:
-                    relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
+            if estimator == STRAIGHT_THROUGH:
                 for d in range(dim):
                     g[d] = grad[d] * dsoft[d] * inv_lam
             else:
-                fb = relaxed_value_grad(user_path, code, p, user, 1, bx, grad)
-                for d in range(dim):
-                    s, v = next_double_open(s)
-                    zt[d], dzt[d] = bernoulli_resample(logit[d], theta[d], theta_bar[d], bx[d] > 0.0, v)
-                if estimator == REBAR:
-                    relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
+                ct = 0.0
+                if estimator == REBAR or estimator == RELAX:
                     for d in range(dim):
-                        dc[d] = eta * grad[d] * dsoft[d] * inv_lam
-                        soft[d], dsoft[d] = sigmoid_pair(zt[d] * inv_lam)
-                    ct = eta * relaxed_value_grad(user_path, code, p, user, 1, soft, grad)
-                    for d in range(dim):
-                        grad[d] *= eta * dsoft[d] * inv_lam
-                else:
+                        s, v = next_double_open(s)
+                        zt[d], dzt[d] = bernoulli_resample(logit[d], theta[d], theta_bar[d], bx[d] > 0.0, v)
+                if estimator == RELAX:
                     cv(USER, 0.0, z, dc)
                     ct = cv(USER, 0.0, zt, grad)
+                else:  # gumbel_softmax: grad f(soft(z)); rebar: also eta f(soft(z~)) and its gradient
+                    for rep in range(2 if estimator == REBAR else 1):
+                        if rep == 1:
+                            for d in range(dim):
+                                soft[d], dsoft[d] = sigmoid_pair(zt[d] * inv_lam)
+                        if user_path:
+                            fs = user(code, p, soft, grad)
+                        else:
+                            fs = 0.0
+                            for d in range(dim):
+                                t, dt = coordinate_term(code, p, 1, d, soft[d])
+                                fs += t
+                                grad[d] = dt
+                            fs += square_constant
+                        scale = 1.0 if estimator == GUMBEL_SOFTMAX else eta
+                        for d in range(dim):
+                            if rep == 0:
+                                dc[d] = scale * grad[d] * dsoft[d] * inv_lam
+                            else:
+                                grad[d] *= eta * dsoft[d] * inv_lam
+                        if rep == 1:
+                            ct = eta * fs
                 for d in range(dim):
-                    g[d] = (fb - ct) * (theta_bar[d] if bx[d] > 0.0 else -theta[d]) + dc[d] - grad[d] * dzt[d]
+                    if estimator == GUMBEL_SOFTMAX:
+                        g[d] = dc[d]
+                    else:
+                        g[d] = (fb - ct) * (theta_bar[d] if bx[d] > 0.0 else -theta[d]) + dc[d] - grad[d] * dzt[d]
+        if i == 0:
+            for d in range(dim):
+                shift[d] = g[d] * factor[d]
+        finite = True
         for d in range(dim):
-            g[d] *= factor[d]
-        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
+            gd = g[d] * factor[d]
+            acc[d, 0], acc[d, 1], acc[d, 2], acc[d, 3] = add_powers(acc[d, 0], acc[d, 1], acc[d, 2], acc[d, 3],
+                                                                    gd - shift[d])
+            finite = finite and math.isfinite(gd)
+        if count_nonfinite and not finite:
+            bad += 1
     block_row(acc, shift, m, row)
     return bad
 
@@ -295,57 +308,10 @@ def complements(theta):
     return out
 
 
-@jit(inline=True)
-def softmax_row(z, lo, classes, inv_lam, out):
-    """``out[lo:lo+K] = softmax(z[lo:lo+K] * inv_lam)``, shifted by the maximum."""
-    mx = z[lo]
-    for k in range(1, classes):
-        mx = max(mx, z[lo + k])
-    total = 0.0
-    for k in range(classes):
-        out[lo + k] = math.exp((z[lo + k] - mx) * inv_lam)
-        total += out[lo + k]
-    inv = 1.0 / total
-    for k in range(classes):
-        out[lo + k] *= inv
-
-
-@jit(inline=True)
-def softmax_backward(soft, upstream, lo, classes, inv_lam, scale, out):
-    """``out = scale * J^T upstream`` over one categorical, J the Jacobian of softmax(z / lam) in z."""
-    dot = 0.0
-    for k in range(classes):
-        dot += upstream[lo + k] * soft[lo + k]
-    for k in range(classes):
-        out[lo + k] = scale * soft[lo + k] * (upstream[lo + k] - dot) * inv_lam
-
-
-@jit(inline=True)
-def categorical_resample(log_theta, theta, d, b, s, zt, r):
-    """Draw z~ | b for categorical ``d`` into ``zt`` and the factors ``r`` of dz~/dlogits; return the state."""
-    classes = theta.shape[1]
-    lo = d * classes
-    s, e_b = next_exponential(s)
-    for k in range(classes):
-        if k == b:
-            zt[lo + k] = -math.log(e_b)
-            r[lo + k] = 0.0
-        else:
-            s, e = next_exponential(s)
-            ratio = e / theta[d, k]
-            w = ratio + e_b
-            zt[lo + k] = -math.log(w)
-            r[lo + k] = ratio / w
-    return s
-
-
 @jit
-def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, code, p, user, cv, s, m, row,
-                       count_nonfinite):
-    """Loop for D independent categoricals of K classes (x is the flat D K one-hot or relaxed vector)."""
+def _categorical_tables(logits):
+    """Per-block constants of D categoricals: log theta, theta, 1 - theta (as sums) and the CDF."""
     dim, classes = logits.shape
-    width = dim * classes
-    factor = factor_shared.copy()
     log_theta = np.empty((dim, classes))
     log_softmax(logits, log_theta)
     theta = np.exp(log_theta)
@@ -356,16 +322,34 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
         for k in range(classes):
             total += theta[d, k]
             cdf[d, k] = total
+    return log_theta, theta, rest, cdf
+
+
+@jit
+def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
+                       count_nonfinite):
+    """Loop for D independent categoricals of K classes (x is the flat D K one-hot or relaxed vector).
+
+    Every per-sample step -- softmax and its backward pass, the conditional resample, the objective,
+    the power sums -- is written out in this one body: passing a work array to a helper, even one
+    inlined at IR level, costs atomic reference-count updates that took about half the time.  Only
+    user functions are called with arrays.
+    """
+    literally(user_path)
+    dim, classes = logits.shape
+    width = dim * classes
+    log_theta, theta, rest, cdf = _categorical_tables(logits)
     inv_lam = 1.0 / lam
+    square_constant = p if code == SQUARE else 0.0
     b = np.zeros(dim, np.int64)
     onehot = np.zeros(width)
     z = np.empty(width)
     soft = np.empty(width)
     zt = np.empty(width)
-    r = np.empty(width)
+    r = np.zeros(width)
     grad = np.empty(width)
-    dcz = np.empty(width)
-    dct = np.empty(width)
+    dcz = np.zeros(width)
+    dct = np.zeros(width)
     g = np.empty(width)
     acc = np.zeros((width, 4))
     shift = np.empty(width)
@@ -383,40 +367,105 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
                 b[d] = k
                 onehot[d * classes + k] = 1.0
         else:
-            for d in range(dim):
-                best = 0
+            for d in range(dim):  # z = log theta + G, G = -log(-log U); b = argmax z; soft = softmax(z / lam)
+                lo = d * classes
                 for k in range(classes):
-                    s, gum = next_gumbel(s)
-                    z[d * classes + k] = log_theta[d, k] + gum
-                    if z[d * classes + k] > z[d * classes + best]:
+                    s, z[lo + k] = next_double_open(s)
+                for k in range(classes):  # vectorised: no calls, no branches
+                    z[lo + k] = log_theta[d, k] - log_positive(-log_positive(z[lo + k]))
+                best = 0
+                for k in range(1, classes):
+                    if z[lo + k] > z[lo + best]:
                         best = k
                 b[d] = best
-                onehot[d * classes + best] = 1.0
-                softmax_row(z, d * classes, classes, inv_lam, soft)
-        if estimator == GUMBEL_SOFTMAX or estimator == STRAIGHT_THROUGH:
-            if estimator == GUMBEL_SOFTMAX:
-                relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
+                onehot[lo + best] = 1.0
+                for k in range(classes):
+                    soft[lo + k] = exp_nonpositive((z[lo + k] - z[lo + best]) * inv_lam)
+                total = 0.0
+                for k in range(classes):
+                    total += soft[lo + k]
+                inv = 1.0 / total
+                for k in range(classes):
+                    soft[lo + k] *= inv
+        fb = 0.0
+        if estimator != GUMBEL_SOFTMAX:  # f and grad f at the one-hot outcome
+            if user_path:
+                fb = user(code, p, onehot, grad)
             else:
-                relaxed_value_grad(user_path, code, p, user, classes, onehot, grad)
-            for d in range(dim):
-                softmax_backward(soft, grad, d * classes, classes, inv_lam, 1.0, g)
-        else:
-            fb = relaxed_value_grad(user_path, code, p, user, classes, onehot, grad)
-            ct = 0.0
-            if estimator == REBAR or estimator == RELAX:
-                for d in range(dim):
-                    s = categorical_resample(log_theta, theta, d, b[d], s, zt, r)
-                if estimator == REBAR:
-                    relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
+                for c in range(width):
+                    t, dt = coordinate_term(code, p, classes, c, onehot[c])
+                    fb += t
+                    grad[c] = dt
+                fb += square_constant
+        ct = 0.0
+        if estimator == REBAR or estimator == RELAX:
+            for d in range(dim):  # z~ | b by the exponential construction
+                lo = d * classes
+                s, e_b = next_exponential(s)
+                for k in range(classes):
+                    if k == b[d]:
+                        zt[lo + k] = -log_positive(e_b)
+                        r[lo + k] = 0.0
+                    else:
+                        s, e = next_exponential(s)
+                        ratio = e / theta[d, k]
+                        w = ratio + e_b
+                        zt[lo + k] = -math.log(w)
+                        r[lo + k] = ratio / w
+            if estimator == RELAX:
+                cv(USER, 0.0, z, dcz)
+                ct = cv(USER, 0.0, zt, dct)
+        if estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z), then at soft(z~)
+            for rep in range(2 if estimator == REBAR else 1):
+                if rep == 1:
                     for d in range(dim):
-                        softmax_backward(soft, grad, d * classes, classes, inv_lam, eta, dcz)
-                        softmax_row(zt, d * classes, classes, inv_lam, soft)
-                    ct = eta * relaxed_value_grad(user_path, code, p, user, classes, soft, grad)
-                    for d in range(dim):
-                        softmax_backward(soft, grad, d * classes, classes, inv_lam, eta, dct)
+                        lo = d * classes
+                        mx = zt[lo]
+                        for k in range(1, classes):
+                            mx = max(mx, zt[lo + k])
+                        for k in range(classes):
+                            soft[lo + k] = exp_nonpositive((zt[lo + k] - mx) * inv_lam)
+                        total = 0.0
+                        for k in range(classes):
+                            total += soft[lo + k]
+                        inv = 1.0 / total
+                        for k in range(classes):
+                            soft[lo + k] *= inv
+                if user_path:
+                    fs = user(code, p, soft, grad)
                 else:
-                    cv(USER, 0.0, z, dcz)
-                    ct = cv(USER, 0.0, zt, dct)
+                    fs = 0.0
+                    for c in range(width):
+                        t, dt = coordinate_term(code, p, classes, c, soft[c])
+                        fs += t
+                        grad[c] = dt
+                    fs += square_constant
+                scale = 1.0 if estimator == GUMBEL_SOFTMAX else eta
+                if rep == 1:
+                    ct = eta * fs
+                for d in range(dim):  # dcz (rep 0) or dct (rep 1) = scale J^T grad, J = d softmax(z / lam) / dz
+                    lo = d * classes
+                    dot = 0.0
+                    for k in range(classes):
+                        dot += grad[lo + k] * soft[lo + k]
+                    for k in range(classes):
+                        jtg = scale * soft[lo + k] * (grad[lo + k] - dot) * inv_lam
+                        if rep == 0:
+                            dcz[lo + k] = jtg
+                        else:
+                            dct[lo + k] = jtg
+        if estimator == GUMBEL_SOFTMAX:
+            for c in range(width):
+                g[c] = dcz[c]
+        elif estimator == STRAIGHT_THROUGH:
+            for d in range(dim):
+                lo = d * classes
+                dot = 0.0
+                for k in range(classes):
+                    dot += grad[lo + k] * soft[lo + k]
+                for k in range(classes):
+                    g[lo + k] = soft[lo + k] * (grad[lo + k] - dot) * inv_lam
+        else:
             for d in range(dim):
                 lo = d * classes
                 sum_z = 0.0
@@ -426,13 +475,21 @@ def _block_categorical(estimator, user_path, logits, factor_shared, lam, eta, co
                         sum_z += dcz[lo + k]
                         sum_t += dct[lo + k] * r[lo + k]
                 for k in range(classes):
-                    score = rest[d, k] if onehot[lo + k] > 0.0 else -theta[d, k]
+                    score = rest[d, k] if k == b[d] else -theta[d, k]
                     g[lo + k] = (fb - ct) * score
                     if estimator == REBAR or estimator == RELAX:
                         g[lo + k] += dcz[lo + k] - theta[d, k] * sum_z - dct[lo + k] * r[lo + k] + theta[d, k] * sum_t
+        if i == 0:
+            for c in range(width):
+                shift[c] = g[c] * factor[c]
+        finite = True
         for c in range(width):
-            g[c] *= factor[c]
-        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
+            gc = g[c] * factor[c]
+            acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = add_powers(acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3],
+                                                                    gc - shift[c])
+            finite = finite and math.isfinite(gc)
+        if count_nonfinite and not finite:
+            bad += 1
     block_row(acc, shift, m, row)
     return bad
 
@@ -534,7 +591,7 @@ def _enumerate(user_path, categorical, logits, code, p, user, out):
             else:
                 x[d] = float(digits[d])
         weight = math.exp(log_p)
-        fb = relaxed_value_grad(user_path, code, p, user, classes if categorical else 1, x, grad)
+        fb = evaluate_vector(user_path, code, p, user, classes if categorical else 1, x, grad)
         for d in range(dim):
             if categorical:
                 for k in range(classes):
@@ -568,15 +625,16 @@ def sum_gumbel_max_blocks(key, log_theta, block_size, n, out):
     classes = log_theta.shape[0]
     for j in prange(out.shape[0]):
         s = block_state(key, j)
+        z = np.empty(classes)
         total = 0
         for _ in range(min(block_size, n - j * block_size)):
-            best = 0
-            best_z = -math.inf
             for k in range(classes):
-                s, gum = next_gumbel(s)
-                zk = log_theta[k] + gum
-                if zk > best_z:
-                    best_z = zk
+                s, z[k] = next_double_open(s)
+            for k in range(classes):
+                z[k] = log_theta[k] - log_positive(-log_positive(z[k]))
+            best = 0
+            for k in range(1, classes):
+                if z[k] > z[best]:
                     best = k
             total += best
         out[j] = total

@@ -525,7 +525,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
                 dunit, cor[k] = rsvi_terms(zk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
                 dz[k] = dunit / beta[k]
-        fx = evaluate_vector(user_path, code, p, user, z, grad)
+        fx = evaluate_vector(user_path, code, p, user, 1, z, grad)
         for k in range(dim):
             if estimator == SCORE:
                 g[k] = fx * (log_unit[k] - psi[k])

@@ -67,18 +67,18 @@ def _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g):
         s, u = next_double_open(s)
         w = math.sqrt(-2.0 * math.log(u))
         x[d] = loc[d] + scale[d] * w
-        f_plus = evaluate_vector(user_path, code, p, user, x, grad)
+        f_plus = evaluate_vector(user_path, code, p, user, 1, x, grad)
         x[d] = loc[d] - scale[d] * w
-        f_minus = evaluate_vector(user_path, code, p, user, x, grad)
+        f_minus = evaluate_vector(user_path, code, p, user, 1, x, grad)
         g[d] = (f_plus - f_minus) * _INV_SQRT_2PI / scale[d]
         s, z = next_normal(s)
         s, u = next_double_open(s)
         maxwell = math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
         s, u = next_double(s)
         x[d] = loc[d] + scale[d] * maxwell
-        f_maxwell = evaluate_vector(user_path, code, p, user, x, grad)
+        f_maxwell = evaluate_vector(user_path, code, p, user, 1, x, grad)
         x[d] = loc[d] + scale[d] * u * maxwell
-        f_normal = evaluate_vector(user_path, code, p, user, x, grad)
+        f_normal = evaluate_vector(user_path, code, p, user, 1, x, grad)
         g[dim + d] = (f_maxwell - f_normal) / scale[d]
         x[d] = keep
     return s
@@ -170,7 +170,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
         if estimator == MEASURE_VALUED:
             s = _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g)
         else:
-            fx = evaluate_vector(user_path, code, p, user, x, grad)
+            fx = evaluate_vector(user_path, code, p, user, 1, x, grad)
             for d in range(dim):
                 g[d], g[dim + d] = _reparam_pair(
                     estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]

@@ -26,6 +26,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
+from .elementary import log_positive
 
 GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -123,14 +124,14 @@ def next_double_open(s):
 def next_exponential(s):
     """Standard exponential draw ``-log(U)``: ``(state, e)``."""
     s, u = next_double_open(s)
-    return s, -math.log(u)
+    return s, -log_positive(u)
 
 
 @jit
 def next_gumbel(s):
     """Standard Gumbel draw ``-log(-log U)`` (location 0, scale 1): ``(state, g)``."""
     s, e = next_exponential(s)
-    return s, -math.log(e)
+    return s, -log_positive(e)
 
 
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088):
