@@ -19,9 +19,12 @@ Estimators (d log p(b)/dl = b - theta, or [b = j] - theta_j):
     rebar:            relax with c(z) = eta f(soft(z))
     arm (Bernoulli):  (f(b) - f(b2)) (u - 1/2),  b2 = [u < theta]
     disarm:           1/2 (f(b2) - f(b)) (-1)^b [b != b2] sigmoid(|l|)
-Stream use per sample: Bernoulli draws D uniforms u (then D uniforms v for rebar and relax), so
+Stream use: Bernoulli draws D uniforms u per sample (then D uniforms v for rebar and relax), so
 score, gumbel_softmax, straight_through, arm and disarm see the same u; Categorical score draws one
-uniform per variable (inverse CDF), the Gumbel-based estimators D K Gumbels (then D K exponentials).
+uniform per variable and sample (inverse CDF).  The Gumbel-based Categorical estimators draw in
+batches of C = max(1, 256 // (D K)) samples -- the batch's C D K Gumbels, then for rebar and relax
+its C D K exponentials -- so that the logarithms run as one vectorised loop; gumbel_softmax,
+straight_through, rebar and relax therefore see the same Gumbels.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from .objectives import (
     evaluate_1d,
     evaluate_vector,
 )
-from .rng import block_state, next_double_open, next_exponential
+from .rng import block_state, next_double_open
 
 SCORE = 0
 GUMBEL_SOFTMAX = 1
@@ -308,6 +311,9 @@ def complements(theta):
     return out
 
 
+_CHUNK_DRAWS = 256  # Gumbels per vectorised batch (at least one sample's D K)
+
+
 @jit
 def _categorical_tables(logits):
     """Per-block constants of D categoricals: log theta, theta, 1 - theta (as sums) and the CDF."""
@@ -353,8 +359,24 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
     g = np.empty(width)
     acc = np.zeros((width, 4))
     shift = np.empty(width)
+    resample = estimator == REBAR or estimator == RELAX
+    chunk = max(1, _CHUNK_DRAWS // width)  # samples whose Gumbels (and exponentials) are drawn together
+    gumbels = np.empty(chunk * width)
+    exponentials = np.empty(chunk * width if resample else 0)
     bad = 0
     for i in range(m):
+        j = i % chunk
+        if j == 0 and estimator != SCORE:  # vectorised: one loop of chunk * width logs, no calls
+            count = min(chunk, m - i) * width
+            for q in range(count):
+                s, gumbels[q] = next_double_open(s)
+            for q in range(count):
+                gumbels[q] = -log_positive(-log_positive(gumbels[q]))
+            if resample:
+                for q in range(count):
+                    s, exponentials[q] = next_double_open(s)
+                for q in range(count):
+                    exponentials[q] = -log_positive(exponentials[q])
         for d in range(dim):
             onehot[d * classes + b[d]] = 0.0
         if estimator == SCORE:
@@ -367,12 +389,10 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                 b[d] = k
                 onehot[d * classes + k] = 1.0
         else:
-            for d in range(dim):  # z = log theta + G, G = -log(-log U); b = argmax z; soft = softmax(z / lam)
+            for d in range(dim):  # z = log theta + G; b = argmax z; soft = softmax(z / lam)
                 lo = d * classes
                 for k in range(classes):
-                    s, z[lo + k] = next_double_open(s)
-                for k in range(classes):  # vectorised: no calls, no branches
-                    z[lo + k] = log_theta[d, k] - log_positive(-log_positive(z[lo + k]))
+                    z[lo + k] = log_theta[d, k] + gumbels[j * width + lo + k]
                 best = 0
                 for k in range(1, classes):
                     if z[lo + k] > z[lo + best]:
@@ -398,17 +418,18 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                     grad[c] = dt
                 fb += square_constant
         ct = 0.0
-        if estimator == REBAR or estimator == RELAX:
-            for d in range(dim):  # z~ | b by the exponential construction
+        if resample:
+            for d in range(dim):  # z~ | b by the exponential construction: e_b first, then k != b in order
                 lo = d * classes
-                s, e_b = next_exponential(s)
+                q = j * width + lo
+                e_b = exponentials[q]
                 for k in range(classes):
                     if k == b[d]:
                         zt[lo + k] = -log_positive(e_b)
                         r[lo + k] = 0.0
                     else:
-                        s, e = next_exponential(s)
-                        ratio = e / theta[d, k]
+                        q += 1
+                        ratio = exponentials[q] / theta[d, k]
                         w = ratio + e_b
                         zt[lo + k] = -math.log(w)
                         r[lo + k] = ratio / w
@@ -625,16 +646,24 @@ def sum_gumbel_max_blocks(key, log_theta, block_size, n, out):
     classes = log_theta.shape[0]
     for j in prange(out.shape[0]):
         s = block_state(key, j)
-        z = np.empty(classes)
+        m = min(block_size, n - j * block_size)
+        chunk = max(1, _CHUNK_DRAWS // classes)
+        gumbels = np.empty(chunk * classes)
         total = 0
-        for _ in range(min(block_size, n - j * block_size)):
-            for k in range(classes):
-                s, z[k] = next_double_open(s)
-            for k in range(classes):
-                z[k] = log_theta[k] - log_positive(-log_positive(z[k]))
+        for i in range(m):
+            lo = (i % chunk) * classes
+            if lo == 0:
+                count = min(chunk, m - i) * classes
+                for q in range(count):
+                    s, gumbels[q] = next_double_open(s)
+                for q in range(count):
+                    gumbels[q] = -log_positive(-log_positive(gumbels[q]))
             best = 0
+            best_z = log_theta[0] + gumbels[lo]
             for k in range(1, classes):
-                if z[k] > z[best]:
+                zk = log_theta[k] + gumbels[lo + k]
+                if zk > best_z:
+                    best_z = zk
                     best = k
             total += best
         out[j] = total

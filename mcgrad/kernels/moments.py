@@ -24,7 +24,7 @@ ROW = 5  # n, mean, M2, M3, M4
 NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
 
-@jit
+@jit(inline=True)
 def add_powers(s1, s2, s3, s4, d):
     """Power sums ``(s1 + d, s2 + d^2, s3 + d^3, s4 + d^4)``; scalar form for register-resident loops."""
     d2 = d * d

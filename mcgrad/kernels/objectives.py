@@ -62,7 +62,7 @@ def term(code, k, x):
     return k * x, k
 
 
-@jit
+@jit(inline=True)
 def coordinate_term(code, p, classes, i, x):
     """Coordinate ``i``'s term of a built-in objective and its derivative at ``x = x_i``: ``(t_i, dt_i)``.
 
