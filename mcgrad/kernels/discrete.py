@@ -67,7 +67,7 @@ SIGNATURE = types.void(
 )
 
 
-@jit
+@jit(inline=True)
 def sigmoid_pair(x):
     """``(sigmoid(x), sigmoid(x) * sigmoid(-x))`` without overflow for any x."""
     e = exp_nonpositive(-abs(x))
@@ -95,20 +95,19 @@ def _finish(sums, shift, m, row):
 
 
 @jit
-def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, user1, cv1, s, m, row,
-                        count_nonfinite):
-    """Scalar loop for one Bernoulli (D = 1), compiled per estimator; returns the non-finite count.
+def _block_bernoulli_1d(estimator, user_path, logit, factor, code, p, user1, s, m, row, count_nonfinite):
+    """Scalar loop of score, arm and disarm on one Bernoulli (D = 1), compiled per estimator.
 
-    f takes two values on the outcomes, so f(0), f(1), f'(0), f'(1) are evaluated once per block.
+    f takes two values on the outcomes, so f(0) and f(1) are evaluated once per block.  Returns
+    the non-finite count.
     """
     literally(estimator)
     literally(user_path)
     theta, _ = sigmoid_pair(logit)
     theta_bar, _ = sigmoid_pair(-logit)
     sig_abs, _ = sigmoid_pair(abs(logit))
-    f0, df0 = evaluate_1d(user_path, code, p, user1, 0.0)
-    f1, df1 = evaluate_1d(user_path, code, p, user1, 1.0)
-    inv_lam = 1.0 / lam
+    f0 = evaluate_1d(user_path, code, p, user1, 0.0)[0]
+    f1 = evaluate_1d(user_path, code, p, user1, 1.0)[0]
     shift = 0.0
     sums = (0.0, 0.0, 0.0, 0.0)
     bad = 0
@@ -116,10 +115,9 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, 
         s, u = next_double_open(s)
         b = u > theta_bar
         fb = f1 if b else f0
-        score_b = theta_bar if b else -theta
         if estimator == SCORE:
-            g = fb * score_b
-        elif estimator == ARM or estimator == DISARM:
+            g = fb * (theta_bar if b else -theta)
+        else:
             b2 = u < theta
             fb2 = f1 if b2 else f0
             if estimator == ARM:
@@ -128,32 +126,94 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, lam, eta, code, p, 
                 g = 0.0
             else:
                 g = 0.5 * (fb2 - fb) * sig_abs * (-1.0 if b else 1.0)
-        else:
-            z = logit + log_positive(u / (1.0 - u))
-            soft, dsoft = sigmoid_pair(z * inv_lam)
-            if estimator == GUMBEL_SOFTMAX:
-                g = evaluate_1d(user_path, code, p, user1, soft)[1] * dsoft * inv_lam
-            elif estimator == STRAIGHT_THROUGH:
-                g = (df1 if b else df0) * dsoft * inv_lam
-            else:
-                s, v = next_double_open(s)
-                zt, dzt = bernoulli_resample(logit, theta, theta_bar, b, v)
-                if estimator == REBAR:
-                    dc = eta * evaluate_1d(user_path, code, p, user1, soft)[1] * dsoft * inv_lam
-                    soft_t, dsoft_t = sigmoid_pair(zt * inv_lam)
-                    ft, dft = evaluate_1d(user_path, code, p, user1, soft_t)
-                    ct = eta * ft
-                    dct = eta * dft * dsoft_t * inv_lam
-                else:
-                    dc = cv1(USER, 0.0, z)[1]
-                    ct, dct = cv1(USER, 0.0, zt)
-                g = (fb - ct) * score_b + dc - dct * dzt
         g *= factor
         if i == 0:
             shift = g
         sums = add_powers(sums[0], sums[1], sums[2], sums[3], g - shift)
         if count_nonfinite and not math.isfinite(g):
             bad += 1
+    _finish(sums, shift, m, row)
+    return bad
+
+
+_MIN_NORMAL = 2.2250738585072014e-308
+_CHUNK_SAMPLES = 64  # relaxed Bernoulli samples whose logs and exps run as one vectorised loop
+
+
+@jit
+def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, code, p, user1, cv1, s, m, row,
+                                count_nonfinite):
+    """gumbel_softmax, straight_through, rebar and relax on one Bernoulli (D = 1), per estimator.
+
+    Samples go in batches: the uniforms (u, then v for rebar and relax, sample by sample as in the
+    other loops) are drawn first, then one branch-free loop computes z, sigmoid(z / lam) and the
+    conditional resample for the whole batch, so its logs and exps vectorise; the objective and
+    the power sums follow sample by sample.  Returns the non-finite count.
+    """
+    literally(estimator)
+    literally(user_path)
+    theta, _ = sigmoid_pair(logit)
+    theta_bar, _ = sigmoid_pair(-logit)
+    f0, df0 = evaluate_1d(user_path, code, p, user1, 0.0)
+    f1, df1 = evaluate_1d(user_path, code, p, user1, 1.0)
+    inv_lam = 1.0 / lam
+    resample = estimator == REBAR or estimator == RELAX
+    u = np.empty(_CHUNK_SAMPLES)
+    v = np.empty(_CHUNK_SAMPLES)
+    z = np.empty(_CHUNK_SAMPLES)
+    soft = np.empty(_CHUNK_SAMPLES)
+    dsoft = np.empty(_CHUNK_SAMPLES)
+    ratio = np.empty(_CHUNK_SAMPLES)
+    zt = np.empty(_CHUNK_SAMPLES)
+    dzt = np.empty(_CHUNK_SAMPLES)
+    soft_t = np.empty(_CHUNK_SAMPLES)
+    dsoft_t = np.empty(_CHUNK_SAMPLES)
+    shift = 0.0
+    sums = (0.0, 0.0, 0.0, 0.0)
+    bad = 0
+    for start in range(0, m, _CHUNK_SAMPLES):
+        count = min(_CHUNK_SAMPLES, m - start)
+        for q in range(count):
+            s, u[q] = next_double_open(s)
+            if resample:
+                s, v[q] = next_double_open(s)
+        for q in range(count):  # branch-free, vectorised
+            z[q] = logit + log_positive(u[q] / (1.0 - u[q]))
+            soft[q], dsoft[q] = sigmoid_pair(z[q] * inv_lam)
+            if resample:  # z~ | b (see bernoulli_resample), both branches computed and selected
+                b = u[q] > theta_bar
+                w = v[q]
+                vp = theta_bar + theta * w if b else theta_bar * w
+                one_minus_vp = theta * (1.0 - w) if b else theta + theta_bar * (1.0 - w)
+                ratio[q] = vp / one_minus_vp
+                dzt[q] = theta * w / vp if b else theta_bar * (1.0 - w) / one_minus_vp
+                zt[q] = logit + log_positive(ratio[q])
+                soft_t[q], dsoft_t[q] = sigmoid_pair(zt[q] * inv_lam)
+        for q in range(count):
+            b = u[q] > theta_bar
+            if estimator == GUMBEL_SOFTMAX:
+                g = evaluate_1d(user_path, code, p, user1, soft[q])[1] * dsoft[q] * inv_lam
+            elif estimator == STRAIGHT_THROUGH:
+                g = (df1 if b else df0) * dsoft[q] * inv_lam
+            else:
+                if not (ratio[q] >= _MIN_NORMAL and ratio[q] < math.inf):  # logits beyond the logs' range
+                    zt[q], dzt[q] = bernoulli_resample(logit, theta, theta_bar, b, v[q])
+                    soft_t[q], dsoft_t[q] = sigmoid_pair(zt[q] * inv_lam)
+                if estimator == REBAR:
+                    dc = eta * evaluate_1d(user_path, code, p, user1, soft[q])[1] * dsoft[q] * inv_lam
+                    ft, dft = evaluate_1d(user_path, code, p, user1, soft_t[q])
+                    ct = eta * ft
+                    dct = eta * dft * dsoft_t[q] * inv_lam
+                else:
+                    dc = cv1(USER, 0.0, z[q])[1]
+                    ct, dct = cv1(USER, 0.0, zt[q])
+                g = ((f1 if b else f0) - ct) * (theta_bar if b else -theta) + dc - dct * dzt[q]
+            g *= factor
+            if start + q == 0:
+                shift = g
+            sums = add_powers(sums[0], sums[1], sums[2], sums[3], g - shift)
+            if count_nonfinite and not math.isfinite(g):
+                bad += 1
     _finish(sums, shift, m, row)
     return bad
 
@@ -528,25 +588,22 @@ def _block(estimator, categorical, user_path, logits, factor, lam, eta, code, p,
     logit = logits[0, 0]
     chain = factor[0]
     if estimator == SCORE:
-        return _block_bernoulli_1d(SCORE, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                   count_nonfinite)
-    if estimator == GUMBEL_SOFTMAX:
-        return _block_bernoulli_1d(GUMBEL_SOFTMAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                   count_nonfinite)
-    if estimator == STRAIGHT_THROUGH:
-        return _block_bernoulli_1d(STRAIGHT_THROUGH, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m,
-                                   row, count_nonfinite)
-    if estimator == REBAR:
-        return _block_bernoulli_1d(REBAR, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                   count_nonfinite)
-    if estimator == RELAX:
-        return _block_bernoulli_1d(RELAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                   count_nonfinite)
+        return _block_bernoulli_1d(SCORE, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
     if estimator == ARM:
-        return _block_bernoulli_1d(ARM, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                   count_nonfinite)
-    return _block_bernoulli_1d(DISARM, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                               count_nonfinite)
+        return _block_bernoulli_1d(ARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
+    if estimator == DISARM:
+        return _block_bernoulli_1d(DISARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
+    if estimator == GUMBEL_SOFTMAX:
+        return _block_bernoulli_1d_relaxed(GUMBEL_SOFTMAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s,
+                                           m, row, count_nonfinite)
+    if estimator == STRAIGHT_THROUGH:
+        return _block_bernoulli_1d_relaxed(STRAIGHT_THROUGH, user_path, logit, chain, lam, eta, code, p, user1, cv1,
+                                           s, m, row, count_nonfinite)
+    if estimator == REBAR:
+        return _block_bernoulli_1d_relaxed(REBAR, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                           count_nonfinite)
+    return _block_bernoulli_1d_relaxed(RELAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+                                       count_nonfinite)
 
 
 @jit(parallel=True)
