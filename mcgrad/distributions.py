@@ -229,7 +229,7 @@ class Bernoulli(_Family):
         arr = np.atleast_1d(arr)
         if self.parameterization == "logits":
             self.logits = arr
-            self.probs = 1.0 / (1.0 + np.exp(-arr))
+            self.probs = np.exp(-np.logaddexp(0.0, -arr))  # sigmoid without overflow
         else:
             self.probs = arr
             self.logits = np.log(arr) - np.log1p(-arr)
