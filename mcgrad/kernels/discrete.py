@@ -421,22 +421,71 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
     shift = np.empty(width)
     resample = estimator == REBAR or estimator == RELAX
     chunk = max(1, _CHUNK_DRAWS // width)  # samples whose Gumbels (and exponentials) are drawn together
-    gumbels = np.empty(chunk * width)
-    exponentials = np.empty(chunk * width if resample else 0)
+    span = chunk * width if estimator != SCORE else 0
+    log_theta_rep = np.empty(span)  # log theta and 1 / theta repeated for every sample of a batch
+    inv_theta_rep = np.empty(span)
+    for q in range(span):
+        log_theta_rep[q] = log_theta.ravel()[q % width]
+        inv_theta_rep[q] = 1.0 / theta.ravel()[q % width]
+    zc = np.empty(span)  # z = log theta + G of the batch
+    expz = np.empty(span)  # exp((z - max z) / lam), the unnormalised softmax
+    best_c = np.empty(chunk * dim, np.int64)
+    spare = span if resample else 0
+    exponentials = np.empty(spare)
+    e_b = np.empty(spare)  # e~ of the outcome's class, repeated over the categorical's K entries
+    is_b = np.empty(spare)
+    w = np.empty(spare)
+    ztc = np.empty(spare)  # z~ of the batch, its softmax numerators and the factors r of dz~/dl
+    expt = np.empty(spare)
+    rc = np.empty(spare)
     bad = 0
     for i in range(m):
         j = i % chunk
-        if j == 0 and estimator != SCORE:  # vectorised: one loop of chunk * width logs, no calls
+        base = j * width
+        if j == 0 and estimator != SCORE:  # the batch's draws; the loops marked "vector" have no calls or branches
             count = min(chunk, m - i) * width
             for q in range(count):
-                s, gumbels[q] = next_double_open(s)
-            for q in range(count):
-                gumbels[q] = -log_positive(-log_positive(gumbels[q]))
+                s, zc[q] = next_double_open(s)
+            for q in range(count):  # vector
+                zc[q] = log_theta_rep[q] - log_positive(-log_positive(zc[q]))
             if resample:
                 for q in range(count):
                     s, exponentials[q] = next_double_open(s)
-                for q in range(count):
+                for q in range(count):  # vector
                     exponentials[q] = -log_positive(exponentials[q])
+            for item in range(count // classes):  # argmax per categorical; the max and e~_b over its K entries
+                lo = item * classes
+                best = 0
+                for k in range(1, classes):
+                    if zc[lo + k] > zc[lo + best]:
+                        best = k
+                best_c[item] = best
+                for k in range(classes):
+                    expz[lo + k] = zc[lo + best]
+                if resample:
+                    for k in range(classes):
+                        e_b[lo + k] = exponentials[lo + best]
+                        is_b[lo + k] = 1.0 if k == best else 0.0
+            for q in range(count):  # vector
+                expz[q] = exp_nonpositive((zc[q] - expz[q]) * inv_lam)
+            if resample:  # z~_b = -log e~_b, z~_k = -log(e~_k / theta_k + e~_b), r_k = (e~_k / theta_k) / w_k
+                for q in range(count):  # vector
+                    ratio = exponentials[q] * inv_theta_rep[q]
+                    w[q] = e_b[q] if is_b[q] > 0.0 else ratio + e_b[q]
+                    ztc[q] = -log_positive(w[q])
+                    rc[q] = 0.0 if is_b[q] > 0.0 else ratio / w[q]
+                for q in range(count):
+                    if not (w[q] < math.inf):  # theta_k underflowed to 0 (logit gaps beyond 745)
+                        ztc[q] = -math.inf
+                for item in range(count // classes):
+                    lo = item * classes
+                    mx = ztc[lo]
+                    for k in range(1, classes):
+                        mx = max(mx, ztc[lo + k])
+                    for k in range(classes):
+                        expt[lo + k] = mx
+                for q in range(count):  # vector
+                    expt[q] = exp_nonpositive((ztc[q] - expt[q]) * inv_lam)
         for d in range(dim):
             onehot[d * classes + b[d]] = 0.0
         if estimator == SCORE:
@@ -449,24 +498,17 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                 b[d] = k
                 onehot[d * classes + k] = 1.0
         else:
-            for d in range(dim):  # z = log theta + G; b = argmax z; soft = softmax(z / lam)
+            for d in range(dim):  # b = argmax z, soft = softmax(z / lam) from the batch
                 lo = d * classes
-                for k in range(classes):
-                    z[lo + k] = log_theta[d, k] + gumbels[j * width + lo + k]
-                best = 0
-                for k in range(1, classes):
-                    if z[lo + k] > z[lo + best]:
-                        best = k
+                best = best_c[j * dim + d]
                 b[d] = best
                 onehot[lo + best] = 1.0
-                for k in range(classes):
-                    soft[lo + k] = exp_nonpositive((z[lo + k] - z[lo + best]) * inv_lam)
                 total = 0.0
                 for k in range(classes):
-                    total += soft[lo + k]
+                    total += expz[base + lo + k]
                 inv = 1.0 / total
                 for k in range(classes):
-                    soft[lo + k] *= inv
+                    soft[lo + k] = expz[base + lo + k] * inv
         fb = 0.0
         if estimator != GUMBEL_SOFTMAX:  # f and grad f at the one-hot outcome
             if user_path:
@@ -479,21 +521,12 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                 fb += square_constant
         ct = 0.0
         if resample:
-            for d in range(dim):  # z~ | b by the exponential construction: e_b first, then k != b in order
-                lo = d * classes
-                q = j * width + lo
-                e_b = exponentials[q]
-                for k in range(classes):
-                    if k == b[d]:
-                        zt[lo + k] = -log_positive(e_b)
-                        r[lo + k] = 0.0
-                    else:
-                        q += 1
-                        ratio = exponentials[q] / theta[d, k]
-                        w = ratio + e_b
-                        zt[lo + k] = -math.log(w)
-                        r[lo + k] = ratio / w
+            for c in range(width):
+                r[c] = rc[base + c]
             if estimator == RELAX:
+                for c in range(width):
+                    z[c] = zc[base + c]
+                    zt[c] = ztc[base + c]
                 cv(USER, 0.0, z, dcz)
                 ct = cv(USER, 0.0, zt, dct)
         if estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z), then at soft(z~)
@@ -501,17 +534,12 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                 if rep == 1:
                     for d in range(dim):
                         lo = d * classes
-                        mx = zt[lo]
-                        for k in range(1, classes):
-                            mx = max(mx, zt[lo + k])
-                        for k in range(classes):
-                            soft[lo + k] = exp_nonpositive((zt[lo + k] - mx) * inv_lam)
                         total = 0.0
                         for k in range(classes):
-                            total += soft[lo + k]
+                            total += expt[base + lo + k]
                         inv = 1.0 / total
                         for k in range(classes):
-                            soft[lo + k] *= inv
+                            soft[lo + k] = expt[base + lo + k] * inv
                 if user_path:
                     fs = user(code, p, soft, grad)
                 else:
