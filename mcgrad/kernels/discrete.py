@@ -249,7 +249,7 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
     dc = np.empty(dim)
     grad = np.empty(dim)
     g = np.empty(dim)
-    acc = np.zeros((dim, 4))
+    acc = np.zeros((4, dim))
     shift = np.empty(dim)
     bad = 0
     for i in range(m):
@@ -332,15 +332,16 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
         if i == 0:
             for d in range(dim):
                 shift[d] = g[d] * factor[d]
-        finite = True
-        for d in range(dim):
-            gd = g[d] * factor[d]
-            acc[d, 0], acc[d, 1], acc[d, 2], acc[d, 3] = add_powers(acc[d, 0], acc[d, 1], acc[d, 2], acc[d, 3],
-                                                                    gd - shift[d])
-            finite = finite and math.isfinite(gd)
-        if count_nonfinite and not finite:
-            bad += 1
-    block_row(acc, shift, m, row)
+        for d in range(dim):  # vector: power sums laid out (4, components)
+            delta = g[d] * factor[d] - shift[d]
+            acc[0, d], acc[1, d], acc[2, d], acc[3, d] = add_powers(acc[0, d], acc[1, d], acc[2, d], acc[3, d],
+                                                                    delta)
+        if count_nonfinite:
+            for d in range(dim):
+                if not math.isfinite(g[d] * factor[d]):
+                    bad += 1
+                    break
+    block_row(acc.T, shift, m, row)
     return bad
 
 
@@ -417,7 +418,7 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
     dcz = np.zeros(width)
     dct = np.zeros(width)
     g = np.empty(width)
-    acc = np.zeros((width, 4))
+    acc = np.zeros((4, width))
     shift = np.empty(width)
     resample = estimator == REBAR or estimator == RELAX
     chunk = max(1, _CHUNK_DRAWS // width)  # samples whose Gumbels (and exponentials) are drawn together
@@ -591,15 +592,16 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
         if i == 0:
             for c in range(width):
                 shift[c] = g[c] * factor[c]
-        finite = True
-        for c in range(width):
-            gc = g[c] * factor[c]
-            acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = add_powers(acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3],
-                                                                    gc - shift[c])
-            finite = finite and math.isfinite(gc)
-        if count_nonfinite and not finite:
-            bad += 1
-    block_row(acc, shift, m, row)
+        for c in range(width):  # vector: power sums laid out (4, components)
+            delta = g[c] * factor[c] - shift[c]
+            acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
+                                                                    delta)
+        if count_nonfinite:
+            for c in range(width):
+                if not math.isfinite(g[c] * factor[c]):
+                    bad += 1
+                    break
+    block_row(acc.T, shift, m, row)
     return bad
 
 
