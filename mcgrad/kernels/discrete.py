@@ -143,14 +143,13 @@ _CHUNK_SAMPLES = 64  # relaxed Bernoulli samples whose logs and exps run as one 
 @jit
 def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, code, p, user1, cv1, s, m, row,
                                 count_nonfinite):
-    """gumbel_softmax, straight_through, rebar and relax on one Bernoulli (D = 1), per estimator.
+    """gumbel_softmax, straight_through, rebar and relax on one Bernoulli (D = 1).
 
     Samples go in batches: the uniforms (u, then v for rebar and relax, sample by sample as in the
     other loops) are drawn first, then one branch-free loop computes z, sigmoid(z / lam) and the
     conditional resample for the whole batch, so its logs and exps vectorise; the objective and
     the power sums follow sample by sample.  Returns the non-finite count.
     """
-    literally(estimator)
     literally(user_path)
     theta, _ = sigmoid_pair(logit)
     theta_bar, _ = sigmoid_pair(-logit)
@@ -180,7 +179,8 @@ def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, c
         for q in range(count):  # branch-free, vectorised
             z[q] = logit + log_positive(u[q] / (1.0 - u[q]))
             soft[q], dsoft[q] = sigmoid_pair(z[q] * inv_lam)
-            if resample:  # z~ | b (see bernoulli_resample), both branches computed and selected
+        if resample:
+            for q in range(count):  # z~ | b (see bernoulli_resample), both branches computed and selected
                 b = u[q] > theta_bar
                 w = v[q]
                 vp = theta_bar + theta * w if b else theta_bar * w
@@ -606,12 +606,10 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
 
 
 @jit
-def _block(estimator, categorical, user_path, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-           count_nonfinite):
+def _bernoulli_block(estimator, user_path, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+                     count_nonfinite):
+    """One block of D Bernoullis: the array loop, or for D = 1 the scalar loops."""
     literally(user_path)
-    if categorical:
-        return _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
-                                  count_nonfinite)
     if logits.shape[0] > 1:
         return _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
                                 count_nonfinite)
@@ -623,46 +621,51 @@ def _block(estimator, categorical, user_path, logits, factor, lam, eta, code, p,
         return _block_bernoulli_1d(ARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
     if estimator == DISARM:
         return _block_bernoulli_1d(DISARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
-    if estimator == GUMBEL_SOFTMAX:
-        return _block_bernoulli_1d_relaxed(GUMBEL_SOFTMAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s,
-                                           m, row, count_nonfinite)
-    if estimator == STRAIGHT_THROUGH:
-        return _block_bernoulli_1d_relaxed(STRAIGHT_THROUGH, user_path, logit, chain, lam, eta, code, p, user1, cv1,
-                                           s, m, row, count_nonfinite)
-    if estimator == REBAR:
-        return _block_bernoulli_1d_relaxed(REBAR, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                           count_nonfinite)
-    return _block_bernoulli_1d_relaxed(RELAX, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
+    return _block_bernoulli_1d_relaxed(estimator, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
                                        count_nonfinite)
 
 
 @jit(parallel=True)
-def discrete_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
-                    key, first_block, block_size, n, rows, nonfinite):
+def bernoulli_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
+                     key, first_block, block_size, n, rows, nonfinite):
     """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
 
     A block whose summaries come out non-finite is run again from its seed, counting the samples
-    with a non-finite component into ``nonfinite[j]``.
+    with a non-finite component into ``nonfinite[j]``.  (``categorical`` is False; Bernoulli and
+    Categorical have separate kernels so that each compiles only its own loops.)
     """
     for j in prange(rows.shape[0]):
-        block = first_block + j
-        m = min(block_size, n - block * block_size)
-        s = block_state(key, block)
-        row = rows[j]
-        if code == USER:
-            _block(estimator, categorical, 1, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-                   False)
-        else:
-            _block(estimator, categorical, 0, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-                   False)
+        m = min(block_size, n - (first_block + j) * block_size)
+        s = block_state(key, first_block + j)
         nonfinite[j] = 0
-        if not np.all(np.isfinite(row)):
+        for count_nonfinite in (False, True):
+            if count_nonfinite and np.all(np.isfinite(rows[j])):
+                break
             if code == USER:
-                nonfinite[j] = _block(estimator, categorical, 1, logits, factor, lam, eta, code, p, user, user1, cv,
-                                      cv1, s, m, row, True)
+                nonfinite[j] = _bernoulli_block(estimator, 1, logits, factor, lam, eta, code, p, user, user1, cv, cv1,
+                                                s, m, rows[j], count_nonfinite)
             else:
-                nonfinite[j] = _block(estimator, categorical, 0, logits, factor, lam, eta, code, p, user, user1, cv,
-                                      cv1, s, m, row, True)
+                nonfinite[j] = _bernoulli_block(estimator, 0, logits, factor, lam, eta, code, p, user, user1, cv, cv1,
+                                                s, m, rows[j], count_nonfinite)
+
+
+@jit(parallel=True)
+def categorical_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
+                       key, first_block, block_size, n, rows, nonfinite):
+    """:func:`bernoulli_blocks` for D categoricals of K classes (``categorical`` is True)."""
+    for j in prange(rows.shape[0]):
+        m = min(block_size, n - (first_block + j) * block_size)
+        s = block_state(key, first_block + j)
+        nonfinite[j] = 0
+        for count_nonfinite in (False, True):
+            if count_nonfinite and np.all(np.isfinite(rows[j])):
+                break
+            if code == USER:
+                nonfinite[j] = _block_categorical(estimator, 1, logits, factor, lam, eta, code, p, user, cv, s, m,
+                                                  rows[j], count_nonfinite)
+            else:
+                nonfinite[j] = _block_categorical(estimator, 0, logits, factor, lam, eta, code, p, user, cv, s, m,
+                                                  rows[j], count_nonfinite)
 
 
 @jit
