@@ -10,12 +10,15 @@ CASES = [
     (mcgrad.Normal(0.2, 0.7), "measure_valued", {}),
     (mcgrad.Gamma(2.5, 1.5), "rsvi", {}),
     (mcgrad.Gamma([0.5, 4.0], 2.0), "implicit", {"boost": 2}),
+    (mcgrad.Gamma(3.0), "implicit", {}),
+    (mcgrad.Dirichlet([0.7, 2.0, 3.0]), "implicit", {}),
     (mcgrad.Dirichlet([0.7, 2.0, 3.0]), "grep", {}),
     (mcgrad.Beta(2.0, 0.5), "score", {}),
     (mcgrad.Bernoulli(logits=0.3), "rebar", {}),
     (mcgrad.Bernoulli(probs=[0.2, 0.7]), "disarm", {}),
     (mcgrad.Categorical(logits=[[0.1, 0.5, -1.0], [0.0, 2.0, 1.0]]), "gumbel_softmax", {"temperature": 0.3}),
     (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "score", {}),
+    (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "rebar", {"eta": 0.7}),  # batches of 85 samples
 ]
 
 
