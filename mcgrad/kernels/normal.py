@@ -27,8 +27,16 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row, pair_row
-from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
+from .moments import add_powers, block_row, pair_row
+from .objectives import (
+    SQUARE,
+    USER,
+    USER_FUNCTION,
+    USER_SCALAR_FUNCTION,
+    coordinate_term,
+    evaluate_1d,
+    evaluate_vector,
+)
 from .rng import block_state, next_double, next_double_open, next_normal
 
 SCORE = 0
@@ -151,7 +159,12 @@ def _block_mv_1d(user_path, loc, scale, code, p, user1, s, m, row, count_nonfini
 @jit
 def _block_general(estimator, option, user_path, loc_shared, scale_shared, code, p, user, s, m, row,
                    count_nonfinite):
-    """Array loop for any D and every estimator; returns the non-finite count (when counting)."""
+    """Array loop for any D and every estimator; returns the non-finite count (when counting).
+
+    The objective and the power sums are written out here: a work array passed to a per-sample
+    helper costs atomic reference-count updates (see the discrete kernels).
+    """
+    literally(user_path)
     loc = loc_shared.copy()
     scale = scale_shared.copy()
     dim = loc.shape[0]
@@ -160,8 +173,9 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
     x = np.empty(dim)
     grad = np.empty(dim)
     g = np.empty(width)
-    acc = np.zeros((width, 4))
+    acc = np.zeros((4, width))
     shift = np.empty(width)
+    square_constant = p if code == SQUARE else 0.0
     bad = 0
     for i in range(m):
         for d in range(dim):
@@ -170,13 +184,30 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
         if estimator == MEASURE_VALUED:
             s = _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g)
         else:
-            fx = evaluate_vector(user_path, code, p, user, 1, x, grad)
+            if user_path:
+                fx = user(code, p, x, grad)
+            else:
+                fx = 0.0
+                for d in range(dim):
+                    t, grad[d] = coordinate_term(code, p, 1, d, x[d])
+                    fx += t
+                fx += square_constant
             for d in range(dim):
                 g[d], g[dim + d] = _reparam_pair(
                     estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]
                 )
-        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
-    block_row(acc, shift, m, row)
+        if i == 0:
+            for c in range(width):
+                shift[c] = g[c]
+        for c in range(width):
+            acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
+                                                                    g[c] - shift[c])
+        if count_nonfinite:
+            for c in range(width):
+                if not math.isfinite(g[c]):
+                    bad += 1
+                    break
+    block_row(acc.T, shift, m, row)
     return bad
 
 
