@@ -63,7 +63,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     x = np.empty(k_dim)
     grad = np.zeros(k_dim)
     g = np.empty(k_dim)
-    acc = np.zeros((k_dim, 4))
+    acc = np.zeros((4, k_dim))
     shift = np.empty(k_dim)
     bad = 0
     proposals = 0
@@ -99,7 +99,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
                 dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = df_dbig * dunit + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
-    block_row(acc, shift, m, row)
+    block_row(acc.T, shift, m, row)
     counters[1, j] = proposals
     return bad
 

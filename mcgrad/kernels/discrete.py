@@ -36,7 +36,7 @@ from numba import literally, prange, types
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import add_powers, block_row
+from .moments import accumulate_sample, add_powers, block_row
 from .objectives import (
     SQUARE,
     USER,
@@ -222,8 +222,8 @@ def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, c
 def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row, count_nonfinite):
     """Array loop for D independent Bernoullis, every estimator; returns the non-finite count.
 
-    Written out in one body like :func:`_block_categorical`, so no work array crosses a call
-    except into a user function.
+    Written out like :func:`_block_categorical`, so no work array crosses a call except into a
+    user function.
     """
     literally(user_path)
     dim = logits.shape[0]
@@ -329,18 +329,9 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
                         g[d] = dc[d]
                     else:
                         g[d] = (fb - ct) * (theta_bar[d] if bx[d] > 0.0 else -theta[d]) + dc[d] - grad[d] * dzt[d]
-        if i == 0:
-            for d in range(dim):
-                shift[d] = g[d] * factor[d]
-        for d in range(dim):  # vector: power sums laid out (4, components)
-            delta = g[d] * factor[d] - shift[d]
-            acc[0, d], acc[1, d], acc[2, d], acc[3, d] = add_powers(acc[0, d], acc[1, d], acc[2, d], acc[3, d],
-                                                                    delta)
-        if count_nonfinite:
-            for d in range(dim):
-                if not math.isfinite(g[d] * factor[d]):
-                    bad += 1
-                    break
+        for d in range(dim):
+            g[d] *= factor[d]
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad
 
@@ -397,10 +388,11 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                        count_nonfinite):
     """Loop for D independent categoricals of K classes (x is the flat D K one-hot or relaxed vector).
 
-    Every per-sample step -- softmax and its backward pass, the conditional resample, the objective,
-    the power sums -- is written out in this one body: passing a work array to a helper, even one
-    inlined at IR level, costs atomic reference-count updates that took about half the time.  Only
-    user functions are called with arrays.
+    Every per-sample step -- softmax and its backward pass, the conditional resample, the objective --
+    is written out in this one body, and the power sums go through the IR-inlined
+    :func:`~mcgrad.kernels.moments.accumulate_sample`: passing a work array to a helper that is not
+    inlined (or to an inlined one that passes it on) costs atomic reference-count updates, which
+    took about half the time.  Only user functions are called with arrays.
     """
     literally(user_path)
     dim, classes = logits.shape
@@ -589,18 +581,9 @@ def _block_categorical(estimator, user_path, logits, factor, lam, eta, code, p, 
                     g[lo + k] = (fb - ct) * score
                     if estimator == REBAR or estimator == RELAX:
                         g[lo + k] += dcz[lo + k] - theta[d, k] * sum_z - dct[lo + k] * r[lo + k] + theta[d, k] * sum_t
-        if i == 0:
-            for c in range(width):
-                shift[c] = g[c] * factor[c]
-        for c in range(width):  # vector: power sums laid out (4, components)
-            delta = g[c] * factor[c] - shift[c]
-            acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
-                                                                    delta)
-        if count_nonfinite:
-            for c in range(width):
-                if not math.isfinite(g[c] * factor[c]):
-                    bad += 1
-                    break
+        for c in range(width):
+            g[c] *= factor[c]
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad
 

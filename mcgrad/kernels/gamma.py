@@ -510,7 +510,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     cor = np.empty(dim)
     grad = np.empty(dim)
     g = np.empty(width)
-    acc = np.zeros((width, 4))
+    acc = np.zeros((4, width))
     shift = np.empty(width)
     bad = 0
     proposals = 0
@@ -542,7 +542,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
                 dunit, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = grad[k] * dunit / beta[k] + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
-    block_row(acc, shift, m, row)
+    block_row(acc.T, shift, m, row)
     counters[1, j] = proposals
     return bad
 

@@ -41,14 +41,20 @@ def accumulate(acc, shift, value, c):
 
 @jit(inline=True)
 def accumulate_sample(acc, shift, g, first, count_nonfinite):
-    """Add one sample's components ``g`` to the block's power sums (``first``: take it as the shift).
+    """Add one sample's components ``g`` to the block's power sums ``acc[0..3, c]`` (``first``: take it as the shift).
 
-    Returns 1 when ``count_nonfinite`` is set and a component is NaN or infinite, else 0.
+    ``acc`` is laid out (4, components) so the update is one loop over contiguous rows that the
+    compiler vectorises; hand ``acc.T`` to :func:`block_row`.  Inlined at IR level and calling only
+    scalar functions: a per-component call taking the arrays cost an atomic reference-count update
+    per component (the array loops' main cost before).  Returns 1 when ``count_nonfinite`` is set
+    and a component is NaN or infinite, else 0.
     """
     if first:
-        shift[:] = g
+        for c in range(g.shape[0]):
+            shift[c] = g[c]
     for c in range(g.shape[0]):
-        accumulate(acc, shift, g[c], c)
+        acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
+                                                                g[c] - shift[c])
     if count_nonfinite:
         for c in range(g.shape[0]):
             if not math.isfinite(g[c]):

@@ -27,7 +27,7 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import add_powers, block_row, pair_row
+from .moments import accumulate_sample, add_powers, block_row, pair_row
 from .objectives import (
     SQUARE,
     USER,
@@ -161,7 +161,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
                    count_nonfinite):
     """Array loop for any D and every estimator; returns the non-finite count (when counting).
 
-    The objective and the power sums are written out here: a work array passed to a per-sample
+    The objective is written out here: a work array passed to a per-sample
     helper costs atomic reference-count updates (see the discrete kernels).
     """
     literally(user_path)
@@ -196,17 +196,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
                 g[d], g[dim + d] = _reparam_pair(
                     estimator, option, fx, grad[d], eps[d], 1.0 / scale[d], 1.0 - scale[d]
                 )
-        if i == 0:
-            for c in range(width):
-                shift[c] = g[c]
-        for c in range(width):
-            acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
-                                                                    g[c] - shift[c])
-        if count_nonfinite:
-            for c in range(width):
-                if not math.isfinite(g[c]):
-                    bad += 1
-                    break
+        bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad
 
