@@ -97,10 +97,12 @@ def builtin_1d(code, p, x):
 def evaluate_vector(user_path, code, p, user, classes, x, grad):
     """f(x) with its gradient written into ``grad``: the user function if ``user_path`` else a built-in.
 
-    Inlined into the caller at IR level, where ``user_path`` is a literal and the other branch is
-    pruned: built-ins then run as scalar calls per coordinate with no array crossing a call.  (An
+    Inlined into the caller at IR level, so built-ins run as scalar calls per coordinate.  (An
     array argument costs two atomic reference-count updates per call; through a non-inlined
-    helper that was 10x slower on a three-coordinate quadratic, measured.)
+    helper that was 10x slower on a three-coordinate quadratic, measured.)  In the discrete and
+    Normal array loops the inlined user branch still left reference-count updates in the loop
+    (seen in a profile), so those loops write the built-in sum out with
+    :func:`coordinate_term` under their own literal ``user_path`` branch.
     """
     if user_path:
         return user(code, p, x, grad)
