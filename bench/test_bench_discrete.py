@@ -11,7 +11,7 @@ from conftest import best_rate, record
 from numpy_discrete import bernoulli_estimator, categorical_estimator, gumbel_max_samples
 
 import mcgrad
-from mcgrad.kernels import discrete, rng
+from mcgrad.kernels import categorical, rng
 
 N = 10_000_000
 LOGIT, T = 0.3, 0.45
@@ -38,7 +38,7 @@ def test_gumbel_max_sampling(benchmark):
     key = rng.run_key(0)
 
     def run():
-        discrete.sum_gumbel_max_blocks(key, log_theta, 65536, n, out)
+        categorical.sum_gumbel_max_blocks(key, log_theta, 65536, n, out)
 
     run()
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from ._validate import count
+from .kernels import categorical as categorical_kernels
 from .kernels import dirichlet as dirichlet_kernels
 from .kernels import discrete as discrete_kernels
 from .kernels import gamma as gamma_kernels
@@ -140,7 +141,8 @@ def discrete_launcher(dist, objective, spec, options, seed: int, block_size: int
     cv, cv1 = control.kernel_functions() if control is not None else objective.kernel_functions()
     head = (spec.code, dist.family == "categorical", _logits_2d(dist), dist.chain_factor(),
             float(options.get("temperature", 1.0)), float(options.get("eta", 0.0)), cv, cv1)
-    kernel = discrete_kernels.categorical_blocks if dist.family == "categorical" else discrete_kernels.bernoulli_blocks
+    categorical = dist.family == "categorical"
+    kernel = categorical_kernels.categorical_blocks if categorical else discrete_kernels.bernoulli_blocks
     return _launcher(kernel, discrete_kernels.SIGNATURE, head, objective, seed, block_size, n, counters_row=0)
 
 

@@ -278,11 +278,11 @@ def test_extreme_probabilities_stay_finite():
 def test_gumbel_max_frequencies():
     from scipy import stats
 
-    from mcgrad.kernels import discrete, rng
+    from mcgrad.kernels import categorical, rng
 
     log_theta = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
     n, block = 400_000, 1
     out = np.empty(n, np.int64)
-    discrete.sum_gumbel_max_blocks(rng.run_key(3), log_theta, block, n, out)
+    categorical.sum_gumbel_max_blocks(rng.run_key(3), log_theta, block, n, out)
     counts = np.bincount(out, minlength=4)
     assert stats.chisquare(counts, n * np.exp(log_theta)).pvalue > 1e-4

@@ -18,7 +18,8 @@ CASES = [
     (mcgrad.Bernoulli(probs=[0.2, 0.7]), "disarm", {}),
     (mcgrad.Categorical(logits=[[0.1, 0.5, -1.0], [0.0, 2.0, 1.0]]), "gumbel_softmax", {"temperature": 0.3}),
     (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "score", {}),
-    (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "rebar", {"eta": 0.7}),  # batches of 85 samples
+    (mcgrad.Categorical(logits=[0.1, 0.5, -1.0]), "rebar", {"eta": 0.7}),  # batches of 160 samples
+    (mcgrad.Categorical(logits=np.linspace(-1.0, 1.0, 40)), "straight_through", {}),  # 12: batches off the lanes
 ]
 
 

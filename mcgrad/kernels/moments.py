@@ -21,6 +21,7 @@ import numpy as np
 from ._jit import jit
 
 ROW = 5  # n, mean, M2, M3, M4
+LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
 NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
 
@@ -67,6 +68,23 @@ def pair_row(sums0, sums1, shift0, shift1, n, out):
     """:func:`block_row` for two components whose power sums were kept as scalar 4-tuples."""
     acc = np.array([[sums0[0], sums0[1], sums0[2], sums0[3]], [sums1[0], sums1[1], sums1[2], sums1[3]]])
     block_row(acc, np.array([shift0, shift1]), n, out)
+
+
+@jit
+def lanes_row(acc, shift, n, out):
+    """:func:`block_row` for power sums kept in ``LANES`` interleaved lanes, ``acc[c, power, lane]``.
+
+    The lanes are added in order 0, 1, ..., LANES - 1, so the result depends only on the block.
+    """
+    width = acc.shape[0]
+    sums = np.zeros((width, 4))
+    for c in range(width):
+        for q in range(4):
+            total = 0.0
+            for lane in range(acc.shape[2]):
+                total += acc[c, q, lane]
+            sums[c, q] = total
+    block_row(sums, shift, n, out)
 
 
 @jit

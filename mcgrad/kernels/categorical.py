@@ -1,0 +1,510 @@
+"""Categorical kernels: Gumbel-max sampling, the Concrete relaxation and every estimator, batch by batch.
+
+D independent categoricals of K classes, theta = softmax(l) per variable (notation of
+:mod:`mcgrad.kernels.discrete`).  A block is processed in batches of C samples.  Every quantity of
+a batch sits in a class-major array ``a[k, d C + j]`` (row = class k, column = variable d of sample
+j), so each step is one loop over a contiguous row that the compiler vectorises: the logarithms of
+the Gumbel draws, the running argmax, the softmax exponentials and normalisation, built-in
+objectives and their gradients, the softmax backward pass and the power sums.  Only the stream
+draws (serial by nature) and user functions (called once per sample with the sample's D K vector)
+go sample by sample.
+
+Stream use per batch, in this order: ``score`` draws one uniform per variable and sample (inverse
+CDF); the other estimators draw C D K uniforms for the Gumbels, then ``rebar`` and ``relax`` draw
+C D K more for the exponentials of the conditional resample; each group in sample-major, then
+variable, then class order.  So gumbel_softmax, straight_through, rebar and relax see the same
+Gumbels.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when at least that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import literally, prange
+
+from ._jit import jit
+from .discrete import GUMBEL_SOFTMAX, REBAR, RELAX, SCORE, STRAIGHT_THROUGH, complements, log_softmax
+from .elementary import exp_nonpositive, log_positive
+from .moments import LANES, lanes_row
+from .objectives import SQUARE, USER, coordinate_term, quadratic_form
+from .rng import block_state, next_double_open
+
+_BATCH_ENTRIES = 512  # C D K per batch: the batch's work arrays stay in the first cache levels
+
+
+@jit
+def batch_samples(width):
+    """C, the samples per batch for a D K = ``width`` outcome."""
+    chunk = max(1, _BATCH_ENTRIES // width)
+    return chunk - chunk % LANES if chunk >= LANES else chunk
+
+
+@jit
+def _tables(logits, factor, chunk):
+    """Per-block constants repeated over a batch's columns: log theta, theta, 1 - theta (as a sum of
+    the other classes, exact when theta ~ 1), 1 / theta, the chain factor, and the per-variable CDF."""
+    dim, classes = logits.shape
+    log_theta = np.empty((dim, classes))
+    log_softmax(logits, log_theta)
+    theta = np.exp(log_theta)
+    rest = complements(theta)
+    cdf = np.empty((dim, classes))
+    for d in range(dim):
+        total = 0.0
+        for k in range(classes):
+            total += theta[d, k]
+            cdf[d, k] = total
+    cols = dim * chunk
+    tables = np.empty((5, classes, cols))
+    for k in range(classes):
+        for d in range(dim):
+            for j in range(chunk):
+                col = d * chunk + j
+                tables[0, k, col] = log_theta[d, k]
+                tables[1, k, col] = theta[d, k]
+                tables[2, k, col] = rest[d, k]
+                tables[3, k, col] = 1.0 / theta[d, k]
+                tables[4, k, col] = factor[d * classes + k]
+    return tables, cdf
+
+
+@jit
+def _draw_uniforms(s, u, chunk, count):
+    """``u[k, d C + j]`` for samples j < count, drawn sample by sample, variable by variable, class by class."""
+    classes = u.shape[0]
+    dim = u.shape[1] // chunk
+    for j in range(count):
+        for d in range(dim):
+            col = d * chunk + j
+            for k in range(classes):
+                s, u[k, col] = next_double_open(s)
+    return s
+
+
+@jit
+def _draw_inverse_cdf(s, cdf, chunk, count, best):
+    """Score's outcomes: ``best[d C + j]`` by inverse CDF from one uniform per variable and sample."""
+    dim, classes = cdf.shape
+    for j in range(count):
+        for d in range(dim):
+            s, u = next_double_open(s)
+            u *= cdf[d, classes - 1]
+            k = 0
+            while k < classes - 1 and u >= cdf[d, k]:
+                k += 1
+            best[d * chunk + j] = k
+    return s
+
+
+@jit
+def _gumbel_perturb(z, log_theta):
+    """Uniforms to perturbed logits in place: z = log theta + G, G = -log(-log u)."""
+    for k in range(z.shape[0]):
+        zk = z[k]
+        lk = log_theta[k]
+        for col in range(zk.shape[0]):
+            zk[col] = lk[col] - log_positive(-log_positive(zk[col]))
+
+
+@jit
+def _argmax(z, best, top):
+    """``best[col] = argmax_k z[k, col]`` (the first on ties) and ``top[col]`` its value."""
+    z0 = z[0]
+    for col in range(z.shape[1]):
+        top[col] = z0[col]
+        best[col] = 0
+    for k in range(1, z.shape[0]):
+        zk = z[k]
+        for col in range(z.shape[1]):
+            up = zk[col] > top[col]
+            top[col] = zk[col] if up else top[col]
+            best[col] = k if up else best[col]
+
+
+@jit
+def _one_hot(best, out):
+    """``out[k, col] = [best[col] = k]``."""
+    for k in range(out.shape[0]):
+        ok = out[k]
+        for col in range(out.shape[1]):
+            ok[col] = 1.0 if best[col] == k else 0.0
+
+
+@jit
+def _softmax(z, top, inv_lam, out, total):
+    """``out[:, col] = softmax(z[:, col] / lam)``, shifted by ``top[col] = max_k z[k, col]``."""
+    total[:] = 0.0
+    for k in range(z.shape[0]):
+        zk = z[k]
+        ok = out[k]
+        for col in range(z.shape[1]):
+            e = exp_nonpositive((zk[col] - top[col]) * inv_lam)
+            ok[col] = e
+            total[col] += e
+    for col in range(z.shape[1]):
+        total[col] = 1.0 / total[col]
+    for k in range(z.shape[0]):
+        ok = out[k]
+        for col in range(z.shape[1]):
+            ok[col] *= total[col]
+
+
+@jit
+def _softmax_backward(soft, grad, scale, out, dot):
+    """``out = scale J^T grad`` per column, J = d softmax(z / lam) / dz:
+    ``out_k = scale soft_k (grad_k - sum_i grad_i soft_i)`` (``scale`` includes 1 / lam)."""
+    dot[:] = 0.0
+    for k in range(soft.shape[0]):
+        sk = soft[k]
+        gk = grad[k]
+        for col in range(soft.shape[1]):
+            dot[col] += gk[col] * sk[col]
+    for k in range(soft.shape[0]):
+        sk = soft[k]
+        gk = grad[k]
+        ok = out[k]
+        for col in range(soft.shape[1]):
+            ok[col] = scale * sk[col] * (gk[col] - dot[col])
+
+
+@jit
+def _conditional_resample(e, best, inv_theta, zt, r, e_b):
+    """z~ | b from exponentials ``e`` in place of the Gumbels (MATH.md's construction).
+
+    z~_b = -log e_b and z~_k = -log w_k with w_k = e_k / theta_k + e_b; ``r[k, col] = (e_k / theta_k) / w_k``
+    (0 for k = b) is the factor of dz~_k/dl.  theta_k underflowed to 0 gives z~_k = -inf, r_k = 1.
+    """
+    for col in range(e.shape[1]):
+        e_b[col] = e[best[col], col]
+    for k in range(e.shape[0]):
+        ek = e[k]
+        ik = inv_theta[k]
+        zk = zt[k]
+        rk = r[k]
+        for col in range(e.shape[1]):
+            ratio = ek[col] * ik[col]
+            outcome = best[col] == k
+            w = e_b[col] if outcome else ratio + e_b[col]
+            zk[col] = -log_positive(w)
+            rk[col] = 0.0 if outcome else ratio / w
+    for k in range(e.shape[0]):
+        zk = zt[k]
+        rk = r[k]
+        ik = inv_theta[k]
+        for col in range(e.shape[1]):
+            if not (ik[col] < math.inf):
+                zk[col] = -math.inf
+                rk[col] = 1.0
+
+
+@jit
+def _exponentials(e):
+    """Uniforms to standard exponentials in place: e = -log u."""
+    for k in range(e.shape[0]):
+        ek = e[k]
+        for col in range(ek.shape[0]):
+            ek[col] = -log_positive(ek[col])
+
+
+@jit
+def _builtin(code, p, x, grad, per_column, chunk, count, f):
+    """A built-in objective on every column: ``grad[k, col] = t_k'(x[k, col])`` and
+    ``f[j] = sum_d sum_k t_k(x[k, d C + j])`` (+ c for ``square``).
+
+    Rows of quadratic terms (:func:`~mcgrad.kernels.objectives.quadratic_form`) run as branch-free
+    vector loops; the others call :func:`~mcgrad.kernels.objectives.coordinate_term` per value.
+    """
+    classes = x.shape[0]
+    per_column[:] = 0.0
+    for k in range(classes):
+        xk = x[k]
+        gk = grad[k]
+        quadratic, w, c, v = quadratic_form(code, p, classes, k)
+        if quadratic:
+            for col in range(x.shape[1]):
+                u = xk[col] - c
+                per_column[col] += w * (u * u) + v * xk[col]
+                gk[col] = 2.0 * w * u + v
+        else:
+            for col in range(x.shape[1]):
+                t, dt = coordinate_term(code, p, classes, k, xk[col])
+                per_column[col] += t
+                gk[col] = dt
+    dim = x.shape[1] // chunk
+    constant = p if code == SQUARE else 0.0
+    for j in range(count):
+        total = 0.0
+        for d in range(dim):
+            total += per_column[d * chunk + j]
+        f[j] = total + constant
+
+
+@jit
+def _user(func, code, p, x, grad, chunk, count, f, xv, gv):
+    """A user function sample by sample: ``f[j] = func(x_j)`` with x_j the flat D K vector of sample j,
+    its gradient scattered back into ``grad``."""
+    classes = x.shape[0]
+    dim = x.shape[1] // chunk
+    for j in range(count):
+        for d in range(dim):
+            for k in range(classes):
+                xv[d * classes + k] = x[k, d * chunk + j]
+        f[j] = func(code, p, xv, gv)
+        for d in range(dim):
+            for k in range(classes):
+                grad[k, d * chunk + j] = gv[d * classes + k]
+
+
+@jit
+def _per_column(values, chunk, out):
+    """Spread per-sample ``values[j]`` over the batch's columns: ``out[d C + j] = values[j]``."""
+    dim = out.shape[0] // chunk
+    for d in range(dim):
+        for j in range(chunk):
+            out[d * chunk + j] = values[j]
+
+
+@jit
+def _score_terms(weight, best, theta, rest, g):
+    """``g[k, col] = weight[col] d log p(b)/dl_k``: rest = 1 - theta for the outcome class, -theta otherwise."""
+    for k in range(g.shape[0]):
+        gk = g[k]
+        tk = theta[k]
+        rk = rest[k]
+        for col in range(g.shape[1]):
+            gk[col] = weight[col] * (rk[col] if best[col] == k else -tk[col])
+
+
+@jit
+def _add_control_gradients(dcz, dct, r, theta, g, sum_z, sum_t):
+    """``g += grad_l c(z) - grad_l c(z~)`` from ``dcz = dc/dz(z)``, ``dct = dc/dz(z~)``:
+    dz_k/dl_j = delta_kj - theta_j and dz~_k/dl_j = r_k (delta_kj - theta_j)."""
+    sum_z[:] = 0.0
+    sum_t[:] = 0.0
+    for k in range(g.shape[0]):
+        zk = dcz[k]
+        tk = dct[k]
+        rk = r[k]
+        for col in range(g.shape[1]):
+            sum_z[col] += zk[col]
+            sum_t[col] += tk[col] * rk[col]
+    for k in range(g.shape[0]):
+        gk = g[k]
+        zk = dcz[k]
+        tk = dct[k]
+        rk = r[k]
+        thk = theta[k]
+        for col in range(g.shape[1]):
+            gk[col] += zk[col] - thk[col] * sum_z[col] - tk[col] * rk[col] + thk[col] * sum_t[col]
+
+
+@jit
+def _accumulate(acc, shift, g, factor, chunk, count, start):
+    """Add the batch's samples (block indices start .. start + count - 1) to the per-lane power sums.
+
+    Component c = d K + k of sample j is ``factor[k, d C + j] g[k, d C + j]``.  ``acc[c, q, lane]``
+    holds sum (g_c - shift_c)^(q+1) over the block's samples whose index is ``lane`` mod LANES;
+    :func:`~mcgrad.kernels.moments.lanes_row` combines the lanes.  The lanes make the update a loop
+    without carried dependencies (vectorised), and the sums still follow a fixed order.
+    """
+    classes = g.shape[0]
+    dim = g.shape[1] // chunk
+    for k in range(classes):
+        gk = g[k]
+        fk = factor[k]
+        for col in range(g.shape[1]):
+            gk[col] *= fk[col]
+    for d in range(dim):
+        for k in range(classes):
+            c = d * classes + k
+            values = g[k, d * chunk:d * chunk + count]
+            if start == 0:
+                shift[c] = values[0]
+            sh = shift[c]
+            s1 = acc[c, 0]
+            s2 = acc[c, 1]
+            s3 = acc[c, 2]
+            s4 = acc[c, 3]
+            j = 0
+            if start % LANES == 0:
+                for group in range(count // LANES):
+                    for lane in range(LANES):
+                        v = values[group * LANES + lane] - sh
+                        v2 = v * v
+                        s1[lane] += v
+                        s2[lane] += v2
+                        s3[lane] += v2 * v
+                        s4[lane] += v2 * v2
+                j = count - count % LANES
+            for jj in range(j, count):
+                lane = (start + jj) % LANES
+                v = values[jj] - sh
+                v2 = v * v
+                s1[lane] += v
+                s2[lane] += v2
+                s3[lane] += v2 * v
+                s4[lane] += v2 * v2
+
+
+@jit
+def _count_nonfinite(g, chunk, count):
+    """Samples of the batch with a NaN or infinite component."""
+    dim = g.shape[1] // chunk
+    bad = 0
+    for j in range(count):
+        finite = True
+        for d in range(dim):
+            for k in range(g.shape[0]):
+                finite = finite and math.isfinite(g[k, d * chunk + j])
+        bad += 0 if finite else 1
+    return bad
+
+
+@jit
+def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row, count_nonfinite):
+    """One block of m samples of D categoricals; writes its central summaries into ``row``."""
+    literally(user_path)
+    dim, classes = logits.shape
+    width = dim * classes
+    chunk = batch_samples(width)
+    cols = dim * chunk
+    tables, cdf = _tables(logits, factor, chunk)
+    log_theta = tables[0]
+    theta = tables[1]
+    rest = tables[2]
+    inv_theta = tables[3]
+    chain = tables[4]
+    inv_lam = 1.0 / lam
+    resample = estimator == REBAR or estimator == RELAX
+    z = np.full((classes, cols), 0.5)  # perturbed logits z = log theta + G
+    soft = np.empty((classes, cols))
+    onehot = np.empty((classes, cols))
+    grad = np.empty((classes, cols))
+    g = np.zeros((classes, cols))
+    spare = cols if resample else 0
+    zt = np.full((classes, spare), 0.5)  # exponentials, then z~
+    e = np.full((classes, spare), 0.5)
+    r = np.empty((classes, spare))
+    dcz = np.empty((classes, spare))
+    dct = np.empty((classes, spare))
+    best = np.zeros(cols, np.int64)
+    top = np.empty(cols)
+    column = np.empty(cols)
+    column2 = np.empty(cols)
+    fb = np.zeros(chunk)
+    ct = np.zeros(chunk)
+    xv = np.empty(width)
+    gv = np.empty(width)
+    acc = np.zeros((width, 4, LANES))
+    shift = np.zeros(width)
+    bad = 0
+    for start in range(0, m, chunk):
+        count = min(chunk, m - start)
+        if estimator == SCORE:
+            s = _draw_inverse_cdf(s, cdf, chunk, count, best)
+        else:
+            s = _draw_uniforms(s, z, chunk, count)
+            if resample:
+                s = _draw_uniforms(s, e, chunk, count)
+                _exponentials(e)
+            _gumbel_perturb(z, log_theta)
+            _argmax(z, best, top)
+            _softmax(z, top, inv_lam, soft, column)
+        if estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
+            _one_hot(best, onehot)
+            if user_path:
+                _user(user, code, p, onehot, grad, chunk, count, fb, xv, gv)
+            else:
+                _builtin(code, p, onehot, grad, column, chunk, count, fb)
+        if estimator == STRAIGHT_THROUGH:
+            _softmax_backward(soft, grad, inv_lam, g, column)
+        elif estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z)
+            if user_path:
+                _user(user, code, p, soft, grad, chunk, count, column2, xv, gv)
+            else:
+                _builtin(code, p, soft, grad, column, chunk, count, column2)
+            if estimator == GUMBEL_SOFTMAX:
+                _softmax_backward(soft, grad, inv_lam, g, column)
+            else:
+                _softmax_backward(soft, grad, eta * inv_lam, dcz, column)
+        if resample:
+            _conditional_resample(e, best, inv_theta, zt, r, column)
+            if estimator == REBAR:  # c(z~) = eta f(soft(z~)); the max of z~ is z~_b
+                for col in range(cols):
+                    top[col] = zt[best[col], col]
+                _softmax(zt, top, inv_lam, soft, column)
+                if user_path:
+                    _user(user, code, p, soft, grad, chunk, count, ct, xv, gv)
+                else:
+                    _builtin(code, p, soft, grad, column, chunk, count, ct)
+                for j in range(count):
+                    ct[j] *= eta
+                _softmax_backward(soft, grad, eta * inv_lam, dct, column)
+            else:
+                _user(cv, USER, 0.0, z, dcz, chunk, count, column2, xv, gv)
+                _user(cv, USER, 0.0, zt, dct, chunk, count, ct, xv, gv)
+        if estimator == SCORE or resample:
+            if resample:
+                for j in range(count):
+                    fb[j] -= ct[j]
+            _per_column(fb, chunk, column)
+            _score_terms(column, best, theta, rest, g)
+            if resample:
+                _add_control_gradients(dcz, dct, r, theta, g, column, column2)
+        _accumulate(acc, shift, g, chain, chunk, count, start)
+        if count_nonfinite:
+            bad += _count_nonfinite(g, chunk, count)
+    lanes_row(acc, shift, m, row)
+    return bad
+
+
+@jit(parallel=True)
+def categorical_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
+                       key, first_block, block_size, n, rows, nonfinite):
+    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+
+    The argument list is :data:`mcgrad.kernels.discrete.SIGNATURE` (``categorical`` is True; the
+    scalar ``cv1``/``user1`` are unused).  A block whose summaries come out non-finite is run again
+    from its seed, counting the samples with a non-finite component into ``nonfinite[j]``.
+    """
+    for j in prange(rows.shape[0]):
+        m = min(block_size, n - (first_block + j) * block_size)
+        s = block_state(key, first_block + j)
+        nonfinite[j] = 0
+        for count_nonfinite in (False, True):
+            if count_nonfinite and np.all(np.isfinite(rows[j])):
+                break
+            if code == USER:
+                nonfinite[j] = _block(estimator, 1, logits, factor, lam, eta, code, p, user, cv, s, m, rows[j],
+                                      count_nonfinite)
+            else:
+                nonfinite[j] = _block(estimator, 0, logits, factor, lam, eta, code, p, user, cv, s, m, rows[j],
+                                      count_nonfinite)
+
+
+@jit(parallel=True)
+def sum_gumbel_max_blocks(key, log_theta, block_size, n, out):
+    """Sum the Gumbel-max class indices argmax_k(log theta_k + G_k) of every block into ``out[b]``:
+    the throughput probe of categorical sampling by the Gumbel-max trick (same batches and draws
+    as the estimators)."""
+    classes = log_theta.shape[0]
+    chunk = batch_samples(classes)
+    for j in prange(out.shape[0]):
+        s = block_state(key, j)
+        m = min(block_size, n - j * block_size)
+        table = np.empty((classes, chunk))
+        for k in range(classes):
+            table[k, :] = log_theta[k]
+        z = np.full((classes, chunk), 0.5)
+        best = np.zeros(chunk, np.int64)
+        top = np.empty(chunk)
+        total = 0
+        for start in range(0, m, chunk):
+            count = min(chunk, m - start)
+            s = _draw_uniforms(s, z, chunk, count)
+            _gumbel_perturb(z, table)
+            _argmax(z, best, top)
+            for i in range(count):
+                total += best[i]
+        out[j] = total
