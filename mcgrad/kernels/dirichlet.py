@@ -77,7 +77,8 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             log_big[k] = log_h(d[k], v) + log_sum
             total += gk
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                dbig[k], cor[k] = rsvi_terms(gk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
+                dbig[k], cor[k] = rsvi_terms(gk, log_h(d[k], v), e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
+                                             log_sum_sq)
         for k in range(k_dim):
             x[k] = big[k] / total
         fx = evaluate_vector(user_path, code, p, user, 1, x[:n_eval], grad[:n_eval])

@@ -29,8 +29,9 @@ import numpy as np
 from numba import literally, prange, types
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row, pair_row
-from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector
+from .elementary import exp_nonpositive, log_positive
+from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row
+from .objectives import SQUARE, USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector, quadratic_form
 from .rng import block_state, next_double_open, next_normal
 from .special import digamma, dlog_quantile_da, gammainc_lower, tetragamma, trigamma
 
@@ -49,12 +50,19 @@ SIGNATURE = types.void(
 )
 
 
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
 @jit(inline=True)
 def marsaglia_tsang(s, d, c):
     """One accepted Marsaglia-Tsang draw for shape alpha' = d + 1/3 >= 1 at unit rate.
 
     Returns ``(state, h, eps, v, proposals)``: the draw h = d v^3, the accepted normal eps,
     v = 1 + c eps, and the number of proposals it took (v <= 0 counts as a rejected proposal).
+    The log test (about 10% of proposals at shape 2.5) uses the inlined
+    :func:`~mcgrad.kernels.elementary.log_positive`: a library call there made the compiler spill
+    registers around it on every proposal.  v^3 below the smallest normal number is rejected
+    without it, as the test would (its right side is then below -700 d while log u > -38).
     """
     proposals = 0
     while True:
@@ -66,7 +74,9 @@ def marsaglia_tsang(s, d, c):
         v3 = v * v * v
         s, u = next_double_open(s)
         e2 = e * e
-        if u < 1.0 - 0.0331 * e2 * e2 or math.log(u) < 0.5 * e2 + d * (1.0 - v3 + math.log(v3)):
+        if u < 1.0 - 0.0331 * e2 * e2:
+            return s, d * v3, e, v, proposals
+        if v3 >= _SMALLEST_NORMAL and log_positive(u) < 0.5 * e2 + d * (1.0 - v3 + log_positive(v3)):
             return s, d * v3, e, v, proposals
 
 
@@ -92,12 +102,15 @@ def gamma_draw(s, alpha, boost, d, c):
     for i in range(boost):
         s, u = next_double_open(s)
         w = 1.0 / (alpha + i)
-        lu = math.log(u)
+        lu = log_positive(u)
         log_sum += lu * w
         log_sum_sq += lu * w * w
     if boost == 0:
         return s, h, h, e, v, 0.0, 0.0, proposals
-    return s, h * math.exp(log_sum), h, e, v, log_sum, log_sum_sq, proposals
+    return s, h * exp_nonpositive(log_sum), h, e, v, log_sum, log_sum_sq, proposals
+
+
+ROUND = 128  # samples per round of the D = 1 loop: drawn one by one, then processed by vector loops
 
 
 @jit
@@ -166,13 +179,16 @@ def log_h(d, v):
 
 
 @jit(inline=True)
-def rsvi_terms(unit, h, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
-    """rsvi at unit rate: ``(dZ/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = f' dZ/beta + f * cor."""
+def rsvi_terms(unit, log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
+    """rsvi at unit rate: ``(dZ/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = f' dZ/beta + f * cor.
+
+    ``log_h_value`` is log h = log(d v^3) (:func:`log_h`, or a vectorised logarithm in batched loops).
+    """
     inv_v = 1.0 / v
     shape = 1.0 - 0.5 * c * e
     h_a = v * v * shape
     h_a_over_h = shape * inv_v / d  # h_a / h with h = d v^3: one division per sample
-    cor = (log_h(d, v) + (alpha + boost - 1.0) * h_a_over_h - h_a - psi_boosted + 0.5 / d
+    cor = (log_h_value + (alpha + boost - 1.0) * h_a_over_h - h_a - psi_boosted + 0.5 / d
            - 9.0 * e * c * c * c * inv_v)
     return unit * (h_a_over_h - log_sum_sq), cor
 
@@ -428,9 +444,12 @@ def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
 @jit
 def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, tables, s, m, row, counters, j,
               count_nonfinite):
-    """Scalar loop for one Gamma (D = 1), compiled per estimator; returns the non-finite count.
+    """Loop for one Gamma (D = 1) on the batched sampler, compiled per estimator; returns the non-finite count.
 
-    ``tables``: :func:`implicit_tables` of the concentration (implicit only; indexed in the loop, never sliced).
+    ROUND samples at a time are drawn one by one (:func:`gamma_draw`, the stream order of every Gamma
+    loop), then go through vector loops: log Z with a branch-free logarithm, f and f' (branch-free for
+    quadratic built-ins), the estimator's terms; then the power sums in sample order.
+    ``tables``: :func:`implicit_tables` of the concentration (implicit only; indexed, never sliced).
     """
     literally(estimator)
     literally(user_path)
@@ -440,40 +459,80 @@ def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, tables, 
     psi1 = trigamma(alpha)
     psi2 = tetragamma(alpha)
     inv_beta = 1.0 / beta
-    c0 = 0.0
-    c1 = 0.0
-    sums0 = (0.0, 0.0, 0.0, 0.0)
-    sums1 = (0.0, 0.0, 0.0, 0.0)
+    alpha_over_beta = alpha * inv_beta
+    log_d = math.log(d)
+    eps = np.empty(ROUND)
+    vs = np.empty(ROUND)
+    log_sum = np.zeros(ROUND)
+    log_sum_sq = np.zeros(ROUND)
+    unit = np.empty(ROUND)
+    log_hs = np.empty(ROUND)
+    log_unit = np.empty(ROUND)
+    fx = np.empty(ROUND)
+    dfx = np.empty(ROUND)
+    g0 = np.empty(ROUND)
+    g1 = np.empty(ROUND)
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    constant = p if code == SQUARE else 0.0
+    lanes = np.zeros((2, 4, LANES))
+    shift = np.zeros(2)
     bad = 0
     proposals = 0
-    for i in range(m):
-        s, unit, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha, boost, d, c)
-        proposals += tries
-        z = unit * inv_beta
-        fx, dfx = evaluate_1d(user_path, code, p, user1, z)
-        if estimator == SCORE:
-            g0 = fx * (log_h(d, v) + log_sum - psi)
-            g1 = fx * (alpha * inv_beta - z)
+    done = 0
+    while done < m:
+        count = min(ROUND, m - done)
+        if boost == 0:  # log_sum and log_sum_sq stay 0
+            for t in range(count):
+                s, _, eps[t], vs[t], tries = marsaglia_tsang(s, d, c)
+                proposals += tries
+            for t in range(count):  # vector
+                v = vs[t]
+                unit[t] = d * (v * v * v)
         else:
-            g1 = -dfx * z * inv_beta
-            if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                dunit, cor = rsvi_terms(unit, h, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq)
-                g0 = dfx * dunit * inv_beta
-                if estimator == RSVI:
-                    g0 += fx * cor
-            elif estimator == IMPLICIT:
-                g0 = dfx * implicit_dz_table(tables, 0, alpha, unit, log_h(d, v) + log_sum) * inv_beta
+            for t in range(count):
+                s, unit[t], _, eps[t], vs[t], log_sum[t], log_sum_sq[t], tries = gamma_draw(s, alpha, boost, d, c)
+                proposals += tries
+        for t in range(count):  # vector
+            log_hs[t] = log_d + 3.0 * log_positive(vs[t])
+            log_unit[t] = log_hs[t] + log_sum[t]
+        if quadratic and not user_path:
+            for t in range(count):  # vector
+                z = unit[t] * inv_beta
+                r = z - centre
+                fx[t] = w * (r * r) + slope * z + constant
+                dfx[t] = 2.0 * w * r + slope
+        else:
+            for t in range(count):
+                fx[t], dfx[t] = evaluate_1d(user_path, code, p, user1, unit[t] * inv_beta)
+        for t in range(count):  # vector, except implicit's table look-up
+            z = unit[t] * inv_beta
+            if estimator == SCORE:
+                g0[t] = fx[t] * (log_unit[t] - psi)
+                g1[t] = fx[t] * (alpha_over_beta - z)
             else:
-                dunit, cor = grep_terms(unit, log_h(d, v) + log_sum, alpha, psi, psi1, psi2)
-                g0 = dfx * dunit * inv_beta + fx * cor
-        if i == 0:
-            c0 = g0
-            c1 = g1
-        sums0 = add_powers(sums0[0], sums0[1], sums0[2], sums0[3], g0 - c0)
-        sums1 = add_powers(sums1[0], sums1[1], sums1[2], sums1[3], g1 - c1)
-        if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
-            bad += 1
-    pair_row(sums0, sums1, c0, c1, m, row)
+                g1[t] = -dfx[t] * z * inv_beta
+                if estimator == RSVI or estimator == RSVI_REP_ONLY:
+                    dunit, cor = rsvi_terms(unit[t], log_hs[t], eps[t], vs[t], d, c, alpha, boost,
+                                            psi_boosted, log_sum_sq[t])
+                    g0[t] = dfx[t] * dunit * inv_beta
+                    if estimator == RSVI:
+                        g0[t] += fx[t] * cor
+                elif estimator == IMPLICIT:
+                    g0[t] = dfx[t] * implicit_dz_table(tables, 0, alpha, unit[t], log_unit[t]) * inv_beta
+                else:
+                    dunit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
+                    g0[t] = dfx[t] * dunit * inv_beta + fx[t] * cor
+        if done == 0:
+            shift[0] = g0[0]
+            shift[1] = g1[0]
+        add_lanes(lanes[0], g0, shift[0], count, done)
+        add_lanes(lanes[1], g1, shift[1], count, done)
+        if count_nonfinite:
+            for t in range(count):
+                if not (math.isfinite(g0[t]) and math.isfinite(g1[t])):
+                    bad += 1
+        done += count
+    lanes_row(lanes, shift, m, row)
     counters[1, j] = proposals
     return bad
 
@@ -523,7 +582,8 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
                 log_unit[k] = log_h(d[k], v) + log_sum
             z[k] = zk / beta[k]
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                dunit, cor[k] = rsvi_terms(zk, h, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k], log_sum_sq)
+                dunit, cor[k] = rsvi_terms(zk, log_h(d[k], v), e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
+                                           log_sum_sq)
                 dz[k] = dunit / beta[k]
         fx = evaluate_vector(user_path, code, p, user, 1, z, grad)
         for k in range(dim):

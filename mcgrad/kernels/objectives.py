@@ -88,7 +88,7 @@ def coordinate_term(code, p, classes, i, x):
 def quadratic_form(code, p, classes, i):
     """``(True, w, c, v)`` when coordinate ``i``'s term is ``w (x - c)^2 + v x``, else ``(False, 0, 0, 0)``.
 
-    square, quadratic, one_hot_quadratic and the categorical linear objective have this form; a
+    square, quadratic, one_hot_quadratic and linear have this form; a
     loop over many values of one coordinate then evaluates ``t = w (x - c)^2 + v x`` and
     ``t' = 2 w (x - c) + v`` without branches (the same operations as :func:`coordinate_term`
     when v = 0, and exactly v x, v when w = 0).
@@ -99,8 +99,8 @@ def quadratic_form(code, p, classes, i):
         return True, 1.0, p, 0.0
     if code == ONE_HOT_QUADRATIC:
         return True, 1.0, (1.0 if i % classes == int(p) else 0.0), 0.0
-    if code == LINEAR and classes > 1:
-        return True, 0.0, 0.0, p * (i % classes)
+    if code == LINEAR:
+        return True, 0.0, 0.0, (p * (i % classes) if classes > 1 else p)
     return False, 0.0, 0.0, 0.0
 
 
