@@ -31,7 +31,15 @@ from numba import literally, prange, types
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row
-from .objectives import SQUARE, USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_1d, evaluate_vector, quadratic_form
+from .objectives import (
+    SQUARE,
+    USER,
+    USER_FUNCTION,
+    USER_SCALAR_FUNCTION,
+    builtin_1d,
+    evaluate_vector,
+    quadratic_form,
+)
 from .rng import block_state, next_double_open, next_normal
 from .special import digamma, dlog_quantile_da, gammainc_lower, tetragamma, trigamma
 
@@ -441,39 +449,116 @@ def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
     return unit * t, (alpha - 1.0) * t - unit * t + (log_unit - psi) + t + psi2 / (2.0 * psi1)
 
 
-@jit
-def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, tables, s, m, row, counters, j,
-              count_nonfinite):
-    """Loop for one Gamma (D = 1) on the batched sampler, compiled per estimator; returns the non-finite count.
+# rows of the D = 1 loop's work array (one array, so a per-round call passes one reference)
+_EPS, _V, _LOG_SUM, _LOG_SUM_SQ, _UNIT, _LOG_H, _LOG_UNIT, _F, _DF, _G0, _G1 = range(11)
 
-    ROUND samples at a time are drawn one by one (:func:`gamma_draw`, the stream order of every Gamma
-    loop), then go through vector loops: log Z with a branch-free logarithm, f and f' (branch-free for
-    quadratic built-ins), the estimator's terms; then the power sums in sample order.
+
+@jit
+def _draw_round(s, alpha, boost, d, c, count, work):
+    """Draw ``count`` Gamma(alpha, 1) samples one by one (the stream order of every Gamma loop) into
+    the work rows eps, v, log_sum, log_sum_sq and Z; then log h and log Z in one vector loop.
+    Returns ``(state, proposals)``."""
+    eps = work[_EPS]
+    vs = work[_V]
+    unit = work[_UNIT]
+    log_sum = work[_LOG_SUM]
+    log_sum_sq = work[_LOG_SUM_SQ]
+    proposals = 0
+    if boost == 0:  # log_sum and log_sum_sq stay 0
+        for t in range(count):
+            s, _, eps[t], vs[t], tries = marsaglia_tsang(s, d, c)
+            proposals += tries
+        for t in range(count):  # vector
+            v = vs[t]
+            unit[t] = d * (v * v * v)
+    else:
+        for t in range(count):
+            s, unit[t], _, eps[t], vs[t], log_sum[t], log_sum_sq[t], tries = gamma_draw(s, alpha, boost, d, c)
+            proposals += tries
+    log_h_row = work[_LOG_H]
+    log_unit = work[_LOG_UNIT]
+    log_d = math.log(d)
+    for t in range(count):  # vector
+        log_h_row[t] = log_d + 3.0 * log_positive(vs[t])
+        log_unit[t] = log_h_row[t] + log_sum[t]
+    return s, proposals
+
+
+@jit
+def _objective_round(code, p, inv_beta, count, work):
+    """f and f' of a built-in objective at z = Z / beta: one branch-free vector loop for quadratic terms."""
+    unit = work[_UNIT]
+    fx = work[_F]
+    dfx = work[_DF]
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    if quadratic:
+        constant = p if code == SQUARE else 0.0
+        for t in range(count):  # vector
+            z = unit[t] * inv_beta
+            r = z - centre
+            fx[t] = w * (r * r) + slope * z + constant
+            dfx[t] = 2.0 * w * r + slope
+    else:
+        for t in range(count):
+            fx[t], dfx[t] = builtin_1d(code, p, unit[t] * inv_beta)
+
+
+@jit
+def _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, count, work):
+    """The per-sample gradients ``(g_alpha, g_beta)`` of one estimator into the work rows g0, g1: one loop
+    per estimator, without branches inside (implicit's table look-up aside).  ``constants`` =
+    (psi(alpha + B), psi(alpha), psi1(alpha), psi2(alpha))."""
+    psi_boosted, psi, psi1, psi2 = constants
+    inv_beta = 1.0 / beta
+    eps = work[_EPS]
+    vs = work[_V]
+    log_sum_sq = work[_LOG_SUM_SQ]
+    unit = work[_UNIT]
+    log_h_row = work[_LOG_H]
+    log_unit = work[_LOG_UNIT]
+    fx = work[_F]
+    dfx = work[_DF]
+    g0 = work[_G0]
+    g1 = work[_G1]
+    if estimator == SCORE:
+        alpha_over_beta = alpha * inv_beta
+        for t in range(count):  # vector
+            g0[t] = fx[t] * (log_unit[t] - psi)
+            g1[t] = fx[t] * (alpha_over_beta - unit[t] * inv_beta)
+        return
+    for t in range(count):  # vector
+        g1[t] = -dfx[t] * (unit[t] * inv_beta) * inv_beta
+    if estimator == RSVI or estimator == RSVI_REP_ONLY:
+        for t in range(count):  # vector
+            dunit, cor = rsvi_terms(unit[t], log_h_row[t], eps[t], vs[t], d, c, alpha, boost, psi_boosted,
+                                    log_sum_sq[t])
+            g0[t] = dfx[t] * dunit * inv_beta
+            if estimator == RSVI:  # loop-invariant: the compiler keeps a loop per case
+                g0[t] += fx[t] * cor
+    elif estimator == IMPLICIT:
+        for t in range(count):
+            g0[t] = dfx[t] * implicit_dz_table(tables, 0, alpha, unit[t], log_unit[t]) * inv_beta
+    else:
+        for t in range(count):  # vector
+            dunit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
+            g0[t] = dfx[t] * dunit * inv_beta + fx[t] * cor
+
+
+@jit
+def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, counters, j, count_nonfinite):
+    """Loop for one Gamma (D = 1) and a built-in objective; returns the non-finite count.
+
+    ROUND samples at a time are drawn one by one (:func:`_draw_round`), then go through vector loops
+    (:func:`_objective_round`, :func:`_gradient_round`) and into lane power sums.  The hot loops sit in
+    per-round functions compiled once, not per estimator, which keeps the kernel's compile time down.
     ``tables``: :func:`implicit_tables` of the concentration (implicit only; indexed, never sliced).
     """
-    literally(estimator)
-    literally(user_path)
     d, c = mt_constants(alpha, boost)
-    psi_boosted = digamma(alpha + boost)
-    psi = digamma(alpha)
-    psi1 = trigamma(alpha)
-    psi2 = tetragamma(alpha)
+    constants = (digamma(alpha + boost), digamma(alpha), trigamma(alpha), tetragamma(alpha))
     inv_beta = 1.0 / beta
-    alpha_over_beta = alpha * inv_beta
-    log_d = math.log(d)
-    eps = np.empty(ROUND)
-    vs = np.empty(ROUND)
-    log_sum = np.zeros(ROUND)
-    log_sum_sq = np.zeros(ROUND)
-    unit = np.empty(ROUND)
-    log_hs = np.empty(ROUND)
-    log_unit = np.empty(ROUND)
-    fx = np.empty(ROUND)
-    dfx = np.empty(ROUND)
-    g0 = np.empty(ROUND)
-    g1 = np.empty(ROUND)
-    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
-    constant = p if code == SQUARE else 0.0
+    work = np.zeros((11, ROUND))
+    g0 = work[_G0]
+    g1 = work[_G1]
     lanes = np.zeros((2, 4, LANES))
     shift = np.zeros(2)
     bad = 0
@@ -481,47 +566,10 @@ def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, tables, 
     done = 0
     while done < m:
         count = min(ROUND, m - done)
-        if boost == 0:  # log_sum and log_sum_sq stay 0
-            for t in range(count):
-                s, _, eps[t], vs[t], tries = marsaglia_tsang(s, d, c)
-                proposals += tries
-            for t in range(count):  # vector
-                v = vs[t]
-                unit[t] = d * (v * v * v)
-        else:
-            for t in range(count):
-                s, unit[t], _, eps[t], vs[t], log_sum[t], log_sum_sq[t], tries = gamma_draw(s, alpha, boost, d, c)
-                proposals += tries
-        for t in range(count):  # vector
-            log_hs[t] = log_d + 3.0 * log_positive(vs[t])
-            log_unit[t] = log_hs[t] + log_sum[t]
-        if quadratic and not user_path:
-            for t in range(count):  # vector
-                z = unit[t] * inv_beta
-                r = z - centre
-                fx[t] = w * (r * r) + slope * z + constant
-                dfx[t] = 2.0 * w * r + slope
-        else:
-            for t in range(count):
-                fx[t], dfx[t] = evaluate_1d(user_path, code, p, user1, unit[t] * inv_beta)
-        for t in range(count):  # vector, except implicit's table look-up
-            z = unit[t] * inv_beta
-            if estimator == SCORE:
-                g0[t] = fx[t] * (log_unit[t] - psi)
-                g1[t] = fx[t] * (alpha_over_beta - z)
-            else:
-                g1[t] = -dfx[t] * z * inv_beta
-                if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                    dunit, cor = rsvi_terms(unit[t], log_hs[t], eps[t], vs[t], d, c, alpha, boost,
-                                            psi_boosted, log_sum_sq[t])
-                    g0[t] = dfx[t] * dunit * inv_beta
-                    if estimator == RSVI:
-                        g0[t] += fx[t] * cor
-                elif estimator == IMPLICIT:
-                    g0[t] = dfx[t] * implicit_dz_table(tables, 0, alpha, unit[t], log_unit[t]) * inv_beta
-                else:
-                    dunit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
-                    g0[t] = dfx[t] * dunit * inv_beta + fx[t] * cor
+        s, tries = _draw_round(s, alpha, boost, d, c, count, work)
+        proposals += tries
+        _objective_round(code, p, inv_beta, count, work)
+        _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, count, work)
         if done == 0:
             shift[0] = g0[0]
             shift[1] = g1[0]
@@ -541,22 +589,11 @@ def _block_1d(estimator, user_path, alpha, beta, boost, code, p, user1, tables, 
 def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, user1, tables, s, m, row, counters,
            j, count_nonfinite):
     literally(user_path)
-    # The scalar D = 1 loops are compiled for built-in objectives only (each specialisation costs
-    # compile time); user functions take the general loop.
+    # The D = 1 loop serves built-in objectives only; user functions take the general loop.
     if user_path == 0 and alpha_shared.shape[0] == 1:
         a = alpha_shared[0]
         b = beta_shared[0]
-        if estimator == SCORE:
-            return _block_1d(SCORE, 0, a, b, boost, code, p, user1, tables, s, m, row, counters, j, count_nonfinite)
-        if estimator == RSVI:
-            return _block_1d(RSVI, 0, a, b, boost, code, p, user1, tables, s, m, row, counters, j, count_nonfinite)
-        if estimator == RSVI_REP_ONLY:
-            return _block_1d(RSVI_REP_ONLY, 0, a, b, boost, code, p, user1, tables, s, m, row, counters, j,
-                             count_nonfinite)
-        if estimator == IMPLICIT:
-            return _block_1d(IMPLICIT, 0, a, b, boost, code, p, user1, tables, s, m, row, counters, j,
-                             count_nonfinite)
-        return _block_1d(GREP, 0, a, b, boost, code, p, user1, tables, s, m, row, counters, j, count_nonfinite)
+        return _block_1d(estimator, a, b, boost, code, p, tables, s, m, row, counters, j, count_nonfinite)
     alpha = alpha_shared.copy()
     beta = beta_shared.copy()
     dim = alpha.shape[0]
