@@ -118,7 +118,7 @@ def gamma_draw(s, alpha, boost, d, c):
     return s, h * exp_nonpositive(log_sum), h, e, v, log_sum, log_sum_sq, proposals
 
 
-ROUND = 128  # samples per round of the D = 1 loop: drawn one by one, then processed by vector loops
+ROUND = 256  # samples per round of the D = 1 loop: drawn one by one, then processed by vector loops
 
 
 @jit
