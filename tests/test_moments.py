@@ -16,6 +16,25 @@ def _rows(x, block_size):
     return rows
 
 
+@pytest.mark.parametrize("batches", [[256, 256, 100], [12] * 50 + [7], [1, 15, 33, 64, 3, 500]])
+def test_lane_sums_match_numpy_central_moments(batches):
+    """add_lanes over batches of any size (aligned to the lanes or not), then lanes_row."""
+    x = np.random.default_rng(1).gamma(2.0, size=sum(batches)) * 3.0 + 7.0
+    sums = np.zeros((1, 4, moments.LANES))
+    shift = np.array([x[0]])
+    start = 0
+    for size in batches:
+        moments.add_lanes(sums[0], x[start:start + size], shift[0], size, start)
+        start += size
+    row = np.empty((1, moments.ROW))
+    moments.lanes_row(sums, shift, len(x), row)
+    centred = x - x.mean()
+    assert row[0, 0] == len(x)
+    np.testing.assert_allclose(row[0, 1], x.mean(), rtol=1e-13)
+    for k in (2, 3, 4):
+        np.testing.assert_allclose(row[0, k], (centred**k).sum(), rtol=1e-10)
+
+
 def test_block_rows_match_numpy_central_moments():
     rng = np.random.default_rng(0)
     x = rng.gamma(2.0, size=(10_000, 3)) * np.array([1.0, 10.0, 0.1]) + np.array([0.0, 5.0, -3.0])
