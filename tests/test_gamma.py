@@ -35,6 +35,18 @@ def test_sampler_matches_scipy_gamma(alpha):
     assert stats.kstest(z, stats.gamma(alpha).cdf).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("alpha,boost", [(2.5, 0), (1.0, 0), (0.3, 1), (100.0, 0), (2.5, 2)])
+def test_round_sampler_takes_the_one_at_a_time_draws(alpha, boost):
+    """fill_gamma runs the rounds of the D = 1 estimators (B = 0 calls marsaglia_tsang directly and forms Z
+    afterwards); its draws must be those of gamma_draw one at a time."""
+    n = 20_000
+    z = np.empty(n)
+    gk.fill_gamma(rng.run_key(4), 0, alpha, boost, z)
+    one_at_a_time = np.empty(1)
+    gk.sum_gamma_blocks(rng.run_key(4), alpha, boost, n, n, one_at_a_time)
+    np.testing.assert_allclose(math.fsum(z), one_at_a_time[0], rtol=1e-9)  # a diverged stream is ~1% off
+
+
 @pytest.mark.parametrize("alpha", ALPHAS)
 @pytest.mark.parametrize("objective", ["identity", "log", "square"])
 def test_unbiased_estimators_match_closed_forms(alpha, objective):

@@ -9,6 +9,7 @@ CASES = [
     (mcgrad.Normal([0.5, -1.0], [1.0, 0.3]), "grep", {"transform": 2}),
     (mcgrad.Normal(0.2, 0.7), "measure_valued", {}),
     (mcgrad.Gamma(2.5, 1.5), "rsvi", {}),
+    (mcgrad.Gamma(2.5, 1.5), "rsvi", {"boost": 0}),  # rounds of 256 samples, lane power sums
     (mcgrad.Gamma([0.5, 4.0], 2.0), "implicit", {"boost": 2}),
     (mcgrad.Gamma(3.0), "implicit", {}),
     (mcgrad.Dirichlet([0.7, 2.0, 3.0]), "implicit", {}),

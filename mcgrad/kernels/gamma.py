@@ -673,11 +673,17 @@ def gamma_blocks(estimator, boost, alpha, beta, code, p, user, user1,
 
 @jit
 def fill_gamma(key, block, alpha, boost, out):
-    """Fill ``out`` with Gamma(alpha, 1) draws from block ``block``'s stream (njit-callable sampler use)."""
+    """Fill ``out`` with Gamma(alpha, 1) draws from block ``block``'s stream: the rounds of the D = 1
+    estimators (njit-callable sampler use), the same draws as :func:`gamma_draw` one at a time."""
     s = block_state(key, block)
     d, c = mt_constants(alpha, boost)
-    for i in range(out.shape[0]):
-        s, out[i], _, _, _, _, _, _ = gamma_draw(s, alpha, boost, d, c)
+    work = np.zeros((11, ROUND))
+    done = 0
+    while done < out.shape[0]:
+        count = min(ROUND, out.shape[0] - done)
+        s, _ = _draw_round(s, alpha, boost, d, c, count, work)
+        out[done:done + count] = work[_UNIT, :count]
+        done += count
 
 
 @jit

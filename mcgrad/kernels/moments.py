@@ -75,25 +75,32 @@ def add_lanes(sums, values, shift, count, start):
     """Add ``values[0..count-1]`` -- samples ``start ..`` of a block, one component -- to its lane sums.
 
     ``sums[q, lane]`` = sum (value - shift)^(q+1) over the samples whose block index is ``lane`` mod
-    LANES.  With ``start`` a multiple of LANES the full groups run as one loop without carried
-    dependencies (vectorised); the lane of a sample never depends on how the block was batched.
+    LANES.  After the samples up to the next lane-0 one, the full groups run as one loop without
+    carried dependencies (vectorised); the lane of a sample never depends on how the block was batched.
     """
     s1 = sums[0]
     s2 = sums[1]
     s3 = sums[2]
     s4 = sums[3]
-    first = 0
-    if start % LANES == 0:
-        for group in range(count // LANES):
-            for lane in range(LANES):
-                v = values[group * LANES + lane] - shift
-                v2 = v * v
-                s1[lane] += v
-                s2[lane] += v2
-                s3[lane] += v2 * v
-                s4[lane] += v2 * v2
-        first = count - count % LANES
-    for i in range(first, count):
+    head = min(count, (LANES - start % LANES) % LANES)  # samples before the first lane-0 sample
+    for i in range(head):
+        lane = (start + i) % LANES
+        v = values[i] - shift
+        v2 = v * v
+        s1[lane] += v
+        s2[lane] += v2
+        s3[lane] += v2 * v
+        s4[lane] += v2 * v2
+    aligned = values[head:count]
+    for group in range(aligned.shape[0] // LANES):
+        for lane in range(LANES):
+            v = aligned[group * LANES + lane] - shift
+            v2 = v * v
+            s1[lane] += v
+            s2[lane] += v2
+            s3[lane] += v2 * v
+            s4[lane] += v2 * v2
+    for i in range(head + (count - head) // LANES * LANES, count):
         lane = (start + i) % LANES
         v = values[i] - shift
         v2 = v * v
