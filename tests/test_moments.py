@@ -24,7 +24,7 @@ def test_lane_sums_match_numpy_central_moments(batches):
     shift = np.array([x[0]])
     start = 0
     for size in batches:
-        moments.add_lanes(sums[0], x[start:start + size], shift[0], size, start)
+        moments.add_lanes(sums, shift, x[start:start + size].reshape(1, size), size, size, start)
         start += size
     row = np.empty((1, moments.ROW))
     moments.lanes_row(sums, shift, len(x), row)

@@ -26,7 +26,7 @@ from numba import literally, prange
 from ._jit import jit
 from .discrete import GUMBEL_SOFTMAX, REBAR, RELAX, SCORE, STRAIGHT_THROUGH, complements, log_softmax
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, lanes_row
+from .moments import LANES, add_lanes, lanes_row
 from .objectives import SQUARE, USER, coordinate_term, quadratic_form
 from .rng import block_state, next_double_open
 
@@ -257,6 +257,17 @@ def _user(func, code, p, x, grad, chunk, count, f, xv, gv):
 
 
 @jit
+def _objective(user_path, user, code, p, x, grad, per_column, chunk, count, f, xv, gv):
+    """f per sample into ``f`` and grad f per entry into ``grad`` at the columns of ``x``: the user
+    function sample by sample when ``user_path`` (a compile-time literal), else the built-in."""
+    literally(user_path)
+    if user_path:
+        _user(user, code, p, x, grad, chunk, count, f, xv, gv)
+    else:
+        _builtin(code, p, x, grad, per_column, chunk, count, f)
+
+
+@jit
 def _per_column(values, chunk, out):
     """Spread per-sample ``values[j]`` over the batch's columns: ``out[d C + j] = values[j]``."""
     dim = out.shape[0] // chunk
@@ -304,47 +315,16 @@ def _accumulate(acc, shift, g, factor, chunk, count, start):
     """Add the batch's samples (block indices start .. start + count - 1) to the per-lane power sums.
 
     Component c = d K + k of sample j is ``factor[k, d C + j] g[k, d C + j]``.  ``acc[c, q, lane]``
-    holds sum (g_c - shift_c)^(q+1) over the block's samples whose index is ``lane`` mod LANES;
-    :func:`~mcgrad.kernels.moments.lanes_row` combines the lanes.  The lanes make the update a loop
-    without carried dependencies (vectorised), and the sums still follow a fixed order.
+    holds sum (g_c - shift_c)^(q+1) over the block's samples whose index is ``lane`` mod LANES
+    (:func:`~mcgrad.kernels.moments.add_lanes`); :func:`~mcgrad.kernels.moments.lanes_row` combines
+    the lanes.
     """
-    classes = g.shape[0]
-    dim = g.shape[1] // chunk
-    for k in range(classes):
+    for k in range(g.shape[0]):
         gk = g[k]
         fk = factor[k]
         for col in range(g.shape[1]):
             gk[col] *= fk[col]
-    for d in range(dim):
-        for k in range(classes):
-            c = d * classes + k
-            values = g[k, d * chunk:d * chunk + count]
-            if start == 0:
-                shift[c] = values[0]
-            sh = shift[c]
-            s1 = acc[c, 0]
-            s2 = acc[c, 1]
-            s3 = acc[c, 2]
-            s4 = acc[c, 3]
-            j = 0
-            if start % LANES == 0:
-                for group in range(count // LANES):
-                    for lane in range(LANES):
-                        v = values[group * LANES + lane] - sh
-                        v2 = v * v
-                        s1[lane] += v
-                        s2[lane] += v2
-                        s3[lane] += v2 * v
-                        s4[lane] += v2 * v2
-                j = count - count % LANES
-            for jj in range(j, count):
-                lane = (start + jj) % LANES
-                v = values[jj] - sh
-                v2 = v * v
-                s1[lane] += v
-                s2[lane] += v2
-                s3[lane] += v2 * v
-                s4[lane] += v2 * v2
+    add_lanes(acc, shift, g, chunk, count, start)
 
 
 @jit
@@ -413,17 +393,11 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _softmax(z, top, inv_lam, soft, column)
         if estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
             _one_hot(best, onehot)
-            if user_path:
-                _user(user, code, p, onehot, grad, chunk, count, fb, xv, gv)
-            else:
-                _builtin(code, p, onehot, grad, column, chunk, count, fb)
+            _objective(user_path, user, code, p, onehot, grad, column, chunk, count, fb, xv, gv)
         if estimator == STRAIGHT_THROUGH:
             _softmax_backward(soft, grad, inv_lam, g, column)
         elif estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z)
-            if user_path:
-                _user(user, code, p, soft, grad, chunk, count, column2, xv, gv)
-            else:
-                _builtin(code, p, soft, grad, column, chunk, count, column2)
+            _objective(user_path, user, code, p, soft, grad, column, chunk, count, column2, xv, gv)
             if estimator == GUMBEL_SOFTMAX:
                 _softmax_backward(soft, grad, inv_lam, g, column)
             else:
@@ -434,10 +408,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                 for col in range(cols):
                     top[col] = zt[best[col], col]
                 _softmax(zt, top, inv_lam, soft, column)
-                if user_path:
-                    _user(user, code, p, soft, grad, chunk, count, ct, xv, gv)
-                else:
-                    _builtin(code, p, soft, grad, column, chunk, count, ct)
+                _objective(user_path, user, code, p, soft, grad, column, chunk, count, ct, xv, gv)
                 for j in range(count):
                     ct[j] *= eta
                 _softmax_backward(soft, grad, eta * inv_lam, dct, column)

@@ -570,11 +570,7 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, counter
         proposals += tries
         _objective_round(code, p, inv_beta, count, work)
         _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, count, work)
-        if done == 0:
-            shift[0] = g0[0]
-            shift[1] = g1[0]
-        add_lanes(lanes[0], g0, shift[0], count, done)
-        add_lanes(lanes[1], g1, shift[1], count, done)
+        add_lanes(lanes, shift, work[_G0:_G1 + 1], ROUND, count, done)
         if count_nonfinite:
             for t in range(count):
                 if not (math.isfinite(g0[t]) and math.isfinite(g1[t])):

@@ -71,43 +71,39 @@ def pair_row(sums0, sums1, shift0, shift1, n, out):
 
 
 @jit
-def add_lanes(sums, values, shift, count, start):
-    """Add ``values[0..count-1]`` -- samples ``start ..`` of a block, one component -- to its lane sums.
+def add_lanes(acc, shift, values, segment, count, start):
+    """Add a batch -- samples ``start .. start + count - 1`` of a block -- to per-lane power sums.
 
-    ``sums[q, lane]`` = sum (value - shift)^(q+1) over the samples whose block index is ``lane`` mod
-    LANES.  After the samples up to the next lane-0 one, the full groups run as one loop without
-    carried dependencies (vectorised); the lane of a sample never depends on how the block was batched.
+    ``values[r, q segment + i]`` is component ``c = q R + r`` of the batch's sample i (R rows, one
+    segment of ``segment`` columns per group of R components).  ``acc[c, power, lane]`` = sum
+    (value - shift_c)^(power+1) over the samples whose block index is ``lane`` mod LANES; the block's
+    first sample becomes ``shift[c]``.  When ``start`` is a multiple of LANES the full groups run as
+    one loop without carried dependencies (vectorised); other batches go sample by sample.  The lane
+    of a sample never depends on how the block was batched; :func:`lanes_row` adds the lanes in order.
+    One call per batch: a call per component cost 7-15% of the Categorical kernels in
+    reference-count updates (measured).
     """
-    s1 = sums[0]
-    s2 = sums[1]
-    s3 = sums[2]
-    s4 = sums[3]
-    head = min(count, (LANES - start % LANES) % LANES)  # samples before the first lane-0 sample
-    for i in range(head):
-        lane = (start + i) % LANES
-        v = values[i] - shift
-        v2 = v * v
-        s1[lane] += v
-        s2[lane] += v2
-        s3[lane] += v2 * v
-        s4[lane] += v2 * v2
-    aligned = values[head:count]
-    for group in range(aligned.shape[0] // LANES):
-        for lane in range(LANES):
-            v = aligned[group * LANES + lane] - shift
-            v2 = v * v
-            s1[lane] += v
-            s2[lane] += v2
-            s3[lane] += v2 * v
-            s4[lane] += v2 * v2
-    for i in range(head + (count - head) // LANES * LANES, count):
-        lane = (start + i) % LANES
-        v = values[i] - shift
-        v2 = v * v
-        s1[lane] += v
-        s2[lane] += v2
-        s3[lane] += v2 * v
-        s4[lane] += v2 * v2
+    rows = values.shape[0]
+    grouped = count - count % LANES if start % LANES == 0 else 0  # samples taken group by group
+    for q in range(values.shape[1] // segment):
+        for r in range(rows):
+            c = q * rows + r
+            component = values[r, q * segment:q * segment + count]
+            if start == 0:
+                shift[c] = component[0]
+            sh = shift[c]
+            s1 = acc[c, 0]
+            s2 = acc[c, 1]
+            s3 = acc[c, 2]
+            s4 = acc[c, 3]
+            for group in range(grouped // LANES):
+                for lane in range(LANES):
+                    v = component[group * LANES + lane] - sh
+                    s1[lane], s2[lane], s3[lane], s4[lane] = add_powers(s1[lane], s2[lane], s3[lane], s4[lane], v)
+            for i in range(grouped, count):
+                lane = (start + i) % LANES
+                s1[lane], s2[lane], s3[lane], s4[lane] = add_powers(s1[lane], s2[lane], s3[lane], s4[lane],
+                                                                    component[i] - sh)
 
 
 @jit
