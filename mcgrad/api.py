@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, engine, estimators
+from . import _validate, engine, estimators, variance_reduction
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -92,19 +92,34 @@ def estimate(
     objective.check(size)
     if opts.get("control") is not None:
         opts["control"].check(size)
+    plan = None
+    width = engine.width_of(dist)
     if spec.name == "exact":
         exact = engine.enumerate_gradient(dist, objective)  # refuses supports above the documented size
         launch = engine.exact_launcher(exact, n, block_size)
+    elif spec.name in estimators.VARIANCE_REDUCED:
+        exact = _exact_gradient(dist, objective)
+        with engine.threads(threads):
+            plan = variance_reduction.Plan(dist, objective, spec, opts, seed, block_size, n)
+        launch = plan.launch()
+        width = plan.main_width
     else:
         exact = _exact_gradient(dist, objective)
         launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
     with engine.threads(threads):
-        acc, counters, seconds = engine.run_blocks(launch, engine.width_of(dist), block_range)
+        acc, counters, seconds = engine.run_blocks(launch, width, block_range)
     nonfinite = int(counters[0])
     diagnostics = {}
+    reference = None
+    fitted = {}
+    if plan is not None:
+        acc, reference = plan.split(acc)
+        fitted = {"baseline": plan.baseline, "coefficient": plan.coefficient}
+        diagnostics.update(draws_per_sample=plan.group, pilot_samples=plan.pilot_samples,
+                           pilot_seconds=plan.pilot_seconds)
     if counters[1]:
         per_sample = dist.concentration.size if hasattr(dist, "concentration") else dist.dim
-        draws = acc.total()[0, 0] * per_sample
+        draws = acc.total()[0, 0] * per_sample * (plan.group if plan is not None else 1)
         diagnostics["acceptance_rate"] = float(draws / counters[1])
     result = Estimate(
         estimator=estimators.label(spec.name, opts),
@@ -122,6 +137,8 @@ def estimate(
         options=opts,
         n_total=n,
         diagnostics=diagnostics,
+        reference=reference,
+        fitted=fitted,
     )
     var_defined = result.n >= 2  # a block range of one sample has a mean but no variance
     if nonfinite or not (np.all(np.isfinite(result.mean)) and (not var_defined or np.all(np.isfinite(result.var)))):

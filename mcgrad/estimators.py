@@ -151,6 +151,65 @@ for _specs in REGISTRY.values():
                                             _g.summary, dict(_g.options), dict(_g.choices))
 
 
+def _baseline(key: str, name: str, value):
+    if value == "optimal":
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{key} for estimator {name!r} must be a finite number or 'optimal', got {value!r}")
+    return float(value)
+
+
+def _coefficient(key: str, name: str, value):
+    if value == "estimated":
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{key} for estimator {name!r} must be a finite number or 'estimated', got {value!r}")
+    return float(value)
+
+
+def _pilot(key: str, name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
+        raise ValueError(f"{key} for estimator {name!r} must be an integer >= 2 (pilot samples) or None, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _group(key: str, name: str, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 2 <= value <= 4096:
+        raise ValueError(f"{key} for estimator {name!r} must be an integer in [2, 4096], got {value!r}")
+    return int(value)
+
+
+_ALL_FAMILIES = ("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical")
+_GAMMA_FAMILIES = ("gamma", "beta", "dirichlet")
+VARIANCE_REDUCED = ("score_baseline", "rloo", "score_delta")
+
+
+def _variance_reduced(name, summary, options, choices, families=_ALL_FAMILIES):
+    specs = {}
+    for fam in families:
+        opts, checks = dict(options), dict(choices)
+        if fam in _GAMMA_FAMILIES:
+            opts.update(_BOOST)
+            checks.update(_BOOST_CHOICES)
+        specs[fam] = EstimatorSpec(name, (fam,), 0, name == "score_delta", False, summary, opts, checks)
+    return specs
+
+
+REGISTRY["score_baseline"] = _variance_reduced(
+    "score_baseline", "score function with a baseline: (f - b) grad log p; b constant or optimal (pilot pass)",
+    {"baseline": "optimal", "pilot": None}, {"baseline": _baseline, "pilot": _pilot})
+REGISTRY["rloo"] = _variance_reduced(
+    "rloo", "leave-one-out baseline over K draws (RLOO, Kool et al. 2019)", {"samples": 4}, {"samples": _group})
+REGISTRY["score_delta"] = _variance_reduced(
+    "score_delta", "score function with the delta-method control variate (second-order Taylor expansion of f)",
+    {"coefficient": 1.0, "baseline": 0.0, "pilot": None},
+    {"coefficient": _coefficient, "baseline": _baseline, "pilot": _pilot},
+    families=("normal",))
+
+
 def lookup(name, family: str) -> EstimatorSpec:
     """The spec of ``name`` for ``family``; errors name what is allowed."""
     if not isinstance(name, str):
@@ -187,5 +246,6 @@ def label(name: str, options: dict) -> str:
     """Table label, e.g. ``grep[transform=2]``."""
     if not options:
         return name
-    shown = (f"{k}={v:g}" if isinstance(v, float) else f"{k}={getattr(v, 'name', v)}" for k, v in options.items())
+    shown = (f"{k}={v:g}" if isinstance(v, float) else f"{k}={getattr(v, 'name', v)}" for k, v in options.items()
+             if v is not None)
     return name + "[" + ",".join(shown) + "]"

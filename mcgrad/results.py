@@ -53,6 +53,17 @@ class Accumulator:
         out.end_block = other.end_block
         return out
 
+    def select(self, columns) -> Accumulator:
+        """The accumulator of the listed components only (their nodes are independent of the others')."""
+        columns = list(columns)
+        out = Accumulator(len(columns), self.first_block)
+        out.end_block = self.end_block
+        out.starts[:] = self.starts
+        out.levels[:] = self.levels
+        out.values[:] = self.values[:, columns]
+        out.count = self.count
+        return out
+
     def copy(self) -> Accumulator:
         out = Accumulator(self.width, self.first_block)
         out.end_block = self.end_block
@@ -71,9 +82,11 @@ class Accumulator:
 
 
 def _merge_diagnostics(a, b) -> dict:
-    """Sample-weighted combination of rate-type diagnostics (acceptance rates)."""
-    out = {}
-    for key in a.diagnostics.keys() & b.diagnostics.keys():
+    """Diagnostics of two adjacent ranges: acceptance rates combined through their proposal counts; the
+    rest (the pilot pass, the draws per sample) belong to the run and are the same in both."""
+    out = dict(a.diagnostics)
+    key = "acceptance_rate"
+    if key in a.diagnostics and key in b.diagnostics:
         # acceptance = draws / proposals: combine the proposal counts, not the rates
         proposals = a.n / a.diagnostics[key] + b.n / b.diagnostics[key]
         out[key] = (a.n + b.n) / proposals
@@ -103,7 +116,14 @@ class Estimate:
         Exact gradient when the objective's closed form is known.
     diagnostics : dict
         Estimator diagnostics, e.g. ``acceptance_rate`` of the Marsaglia-Tsang sampler
-        (accepted draws / proposals, a proposal with v <= 0 counting as rejected).
+        (accepted draws / proposals, a proposal with v <= 0 counting as rejected), and for the
+        variance-reduced score estimators ``pilot_samples``, ``pilot_seconds`` and ``draws_per_sample``.
+    reference : Accumulator or None
+        Variance-reduced score estimators only: plain ``score`` on the same draws (with the sum and
+        difference of the two estimators), from which :attr:`variance_reduction` is computed.
+    fitted : dict
+        Variance-reduced score estimators only: the ``baseline`` and control ``coefficient`` used, per
+        component.
     """
 
     estimator: str
@@ -121,6 +141,8 @@ class Estimate:
     options: dict = field(default_factory=dict)
     n_total: int = 0
     diagnostics: dict = field(default_factory=dict)
+    reference: Accumulator | None = field(default=None, repr=False)
+    fitted: dict = field(default_factory=dict)
 
     def __post_init__(self):
         summary = self.accumulator.total()
@@ -141,6 +163,23 @@ class Estimate:
     @property
     def samples_per_second(self) -> float:
         return self.n / self.seconds if self.seconds > 0 else math.inf
+
+    @property
+    def variance_reduction(self) -> np.ndarray | None:
+        """Var(plain score) / Var(this estimator) per component, on the same draws (None without a reference)."""
+        from .variance_reduction import variance_ratio
+
+        return None if self.reference is None else variance_ratio(self.reference, self.accumulator)[0]
+
+    @property
+    def variance_reduction_interval(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """95% interval of :attr:`variance_reduction` (delta method on the log ratio)."""
+        from .variance_reduction import variance_ratio
+
+        if self.reference is None:
+            return None
+        _, low, high = variance_ratio(self.reference, self.accumulator)
+        return low, high
 
     @property
     def bias(self) -> np.ndarray | None:
@@ -170,6 +209,7 @@ class Estimate:
             self.block_size, self.accumulator.merge(other.accumulator), self.seconds + other.seconds,
             self.biased, self.nonfinite + other.nonfinite, self.exact, self.options, self.n_total,
             _merge_diagnostics(self, other),
+            None if self.reference is None else self.reference.merge(other.reference), self.fitted,
         )
 
     def to_frame(self) -> pandas.DataFrame:
@@ -192,6 +232,13 @@ class Estimate:
             frame["z"] = self.z
         frame["n"] = self.n
         frame["biased"] = self.biased
+        if self.reference is not None:
+            low, high = self.variance_reduction_interval
+            frame["baseline"] = self.fitted["baseline"]
+            frame["coefficient"] = self.fitted["coefficient"]
+            frame["variance_reduction"] = self.variance_reduction
+            frame["vr_low"] = low
+            frame["vr_high"] = high
         for key, value in self.diagnostics.items():
             frame[key] = value
         frame["seconds"] = self.seconds

@@ -1,0 +1,374 @@
+"""Score-function estimators with baselines and control variates, for every family.
+
+Every sample gives the objective value f = f(x), the score s_j = d log p(x) / d theta_j of each gradient
+component j and, for the Normal delta-method control, the value h(x) of the second-order Taylor
+polynomial of f around the mean:
+
+    h(x) = a_0 + sum_d [a_d (x_d - mu_d) + (1/2) H_d (x_d - mu_d)^2].
+
+With a baseline b_j, a control coefficient beta_j and the control's exact expected gradient
+m_j = d E[h] / d theta_j, the reduced estimator is
+
+    g_j = (f - b_j) s_j - beta_j (h s_j - m_j),
+
+unbiased for any b_j and beta_j fixed before the run (E[s_j] = 0, E[h s_j] = m_j).  The leave-one-out
+baseline (RLOO, Kool et al. 2019) works on groups of K draws:
+
+    g_j = (1 / (K - 1)) sum_k (f_k - fbar) s_kj,   fbar = (1/K) sum_k f_k,
+
+each draw's baseline being the mean of the other K - 1 values of f.
+
+Modes of :func:`score_blocks`:
+
+* ``PILOT``: the 5 W components ``[s_j^2, s_j c_j, c_j^2, y_j s_j, y_j c_j]`` (y_j = f s_j, c_j = h s_j - m_j),
+  whose means are the second moments from which the optimal baseline and coefficient are solved;
+* ``MAIN``: the 4 W components ``[g0_j, g_j, g0_j + g_j, g0_j - g_j]`` where g0_j is plain score on the
+  same draws (averaged over the group for RLOO).  The sum and difference give, by polarisation, the
+  joint fourth moment E[a^2 b^2] of the centred pair that the variance-ratio interval needs.
+
+Families (``family``): Normal (a = loc, b = scale), Gamma (a = concentration, b = rate), Dirichlet
+(a = concentration; ``first_only`` for Beta, whose objective sees x_0), Bernoulli and Categorical
+(``logits`` of shape (D, K), K = 1 for Bernoulli; ``b`` = the chain factor d logit / d parameter).
+A sample draws from the block's stream exactly as the family's plain ``score`` kernel does for
+Normal, Gamma, Dirichlet and Bernoulli (D normals, D Marsaglia-Tsang draws, D uniforms in order);
+a Categorical draws one uniform per variable and inverts its CDF.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import literally, prange, types
+
+from ._jit import jit
+from .discrete import sigmoid_pair
+from .gamma import gamma_constants, gamma_draw, log_h
+from .moments import accumulate_sample, block_row
+from .objectives import USER, USER_FUNCTION, evaluate_vector
+from .rng import block_state, next_double, next_double_open, next_normal
+from .special import digamma
+
+NORMAL = 0
+GAMMA = 1
+DIRICHLET = 2
+BERNOULLI = 3
+CATEGORICAL = 4
+
+PILOT = 0
+MAIN = 1
+PILOT_TERMS = 5
+MAIN_TERMS = 4
+
+SIGNATURE = types.void(
+    types.int64, types.int64, types.int64,  # mode, group size K, boost
+    types.boolean,  # first_only (Beta)
+    types.float64[::1], types.float64[::1], types.float64[:, ::1],  # a, b, logits
+    types.int64, types.float64, USER_FUNCTION,  # objective: code, parameter, user function
+    types.float64[::1], types.float64[::1], types.float64[::1], types.float64[::1],  # baseline, beta, m, taylor
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n (estimates)
+    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
+)
+
+
+@jit
+def _normal(s, loc, scale, x, score):
+    dim = loc.shape[0]
+    for d in range(dim):
+        s, e = next_normal(s)
+        x[d] = loc[d] + scale[d] * e
+        score[d] = e / scale[d]
+        score[dim + d] = (e * e - 1.0) / scale[d]
+    return s
+
+
+@jit
+def _gamma(s, alpha, rate, boost, d, c, psi, x, score):
+    dim = alpha.shape[0]
+    proposals = 0
+    for k in range(dim):
+        s, unit, _, _, v, log_sum, _, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
+        proposals += tries
+        x[k] = unit / rate[k]
+        score[k] = log_h(d[k], v) + log_sum - psi[k]  # log(rate z) - psi(alpha)
+        score[dim + k] = alpha[k] / rate[k] - x[k]
+    return s, proposals
+
+
+@jit
+def objective_at(code, p, user, x, grad):
+    """f(x), writing grad f(x) into ``grad`` (the delta method's expansion point, called from Python)."""
+    if code == USER:
+        return evaluate_vector(1, code, p, user, 1, x, grad)
+    return evaluate_vector(0, code, p, user, 1, x, grad)
+
+
+OBJECTIVE_AT_SIGNATURE = types.float64(types.int64, types.float64, USER_FUNCTION, types.float64[::1],
+                                       types.float64[::1])
+
+
+@jit
+def _dirichlet(s, alpha, boost, d, c, psi, psi0, x, score):
+    dim = alpha.shape[0]
+    proposals = 0
+    total = 0.0
+    for k in range(dim):
+        s, unit, _, _, _, _, _, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
+        proposals += tries
+        x[k] = unit
+        total += unit
+    for k in range(dim):
+        x[k] /= total
+        score[k] = math.log(x[k]) + psi0 - psi[k]
+    return s, proposals
+
+
+@jit
+def _bernoulli(s, theta, theta_bar, factor, x, score):
+    for d in range(theta.shape[0]):
+        s, u = next_double_open(s)
+        one = u > theta_bar[d]
+        x[d] = 1.0 if one else 0.0
+        score[d] = (theta_bar[d] if one else -theta[d]) * factor[d]
+    return s
+
+
+@jit
+def _categorical(s, theta, factor, x, score):
+    dim, classes = theta.shape
+    for d in range(dim):
+        s, u = next_double(s)
+        pick = classes - 1
+        cumulative = 0.0
+        for k in range(classes - 1):
+            cumulative += theta[d, k]
+            if u < cumulative:
+                pick = k
+                break
+        for k in range(classes):
+            i = d * classes + k
+            x[i] = 1.0 if k == pick else 0.0
+            score[i] = (x[i] - theta[d, k]) * factor[i]
+    return s
+
+
+@jit
+def _softmax_rows(logits):
+    theta = np.empty_like(logits)
+    for d in range(logits.shape[0]):
+        top = logits[d].max()
+        total = 0.0
+        for k in range(logits.shape[1]):
+            theta[d, k] = math.exp(logits[d, k] - top)
+            total += theta[d, k]
+        for k in range(logits.shape[1]):
+            theta[d, k] /= total
+    return theta
+
+
+@jit
+def _taylor(loc, taylor, x):
+    """The delta-method control h(x): the quadratic Taylor polynomial of f around the mean."""
+    dim = loc.shape[0]
+    h = taylor[0]
+    for d in range(dim):
+        e = x[d] - loc[d]
+        h += e * (taylor[1 + d] + 0.5 * taylor[1 + dim + d] * e)
+    return h
+
+
+@jit
+def _pilot_terms(f, h, score, m, out):
+    width = score.shape[0]
+    for j in range(width):
+        sj = score[j]
+        y = f * sj
+        cj = h * sj - m[j]
+        out[j] = sj * sj
+        out[width + j] = sj * cj
+        out[2 * width + j] = cj * cj
+        out[3 * width + j] = y * sj
+        out[4 * width + j] = y * cj
+
+
+@jit
+def _main_terms(f, h, score, baseline, beta, m, out):
+    width = score.shape[0]
+    for j in range(width):
+        plain = f * score[j]
+        g = plain - baseline[j] * score[j] - beta[j] * (h * score[j] - m[j])
+        out[j] = plain
+        out[width + j] = g
+        out[2 * width + j] = plain + g
+        out[3 * width + j] = plain - g
+
+
+@jit
+def _loo_terms(fs, scores, out):
+    """RLOO over a group of K draws, with plain score averaged over the same group."""
+    group, width = scores.shape
+    fbar = 0.0
+    for k in range(group):
+        fbar += fs[k]
+    fbar /= group
+    for j in range(width):
+        plain = 0.0
+        g = 0.0
+        for k in range(group):
+            plain += fs[k] * scores[k, j]
+            g += (fs[k] - fbar) * scores[k, j]
+        plain /= group
+        g /= group - 1
+        out[j] = plain
+        out[width + j] = g
+        out[2 * width + j] = plain + g
+        out[3 * width + j] = plain - g
+
+
+@jit
+def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared, logits_shared, code, p, user,
+           baseline_shared, beta_shared, m_shared, taylor_shared, s, m, row, counters, j, count_nonfinite):
+    """One block of ``m`` estimates (each of ``group`` draws); returns the non-finite count when counting."""
+    literally(family)
+    literally(user_path)
+    a = a_shared.copy()
+    b = b_shared.copy()
+    baseline = baseline_shared.copy()
+    beta = beta_shared.copy()
+    mean_grad = m_shared.copy()
+    taylor = taylor_shared.copy()
+    width = baseline.shape[0]
+    if family == CATEGORICAL or family == BERNOULLI:
+        logits = logits_shared.copy()
+        size = logits.shape[0] * logits.shape[1]
+    else:
+        logits = np.empty((1, 1))
+        size = a.shape[0]
+    n_eval = 1 if first_only else size
+    x = np.empty(size)
+    grad = np.empty(size)
+    score = np.empty(width)
+    fs = np.empty(group)
+    scores = np.empty((group, width))
+    out = np.empty(width * (PILOT_TERMS if mode == PILOT else MAIN_TERMS))
+    acc = np.zeros((4, out.shape[0]))
+    shift = np.empty(out.shape[0])
+    if family == GAMMA or family == DIRICHLET:
+        d_mt, c_mt, _, psi, _, _ = gamma_constants(a, boost)
+        psi0 = digamma(a.sum())
+    else:
+        d_mt = c_mt = psi = np.empty(1)
+        psi0 = 0.0
+    theta = _softmax_rows(logits) if family == CATEGORICAL else np.empty((1, 1))
+    theta_1 = np.empty(size)
+    theta_bar = np.empty(size)
+    if family == BERNOULLI:
+        for d in range(size):
+            theta_1[d] = sigmoid_pair(logits[d, 0])[0]
+            theta_bar[d] = sigmoid_pair(-logits[d, 0])[0]
+    bad = 0
+    proposals = 0
+    for i in range(m):
+        for k in range(group):
+            if family == NORMAL:
+                s = _normal(s, a, b, x, score)
+            elif family == GAMMA:
+                s, tries = _gamma(s, a, b, boost, d_mt, c_mt, psi, x, score)
+                proposals += tries
+            elif family == DIRICHLET:
+                s, tries = _dirichlet(s, a, boost, d_mt, c_mt, psi, psi0, x, score)
+                proposals += tries
+            elif family == BERNOULLI:
+                s = _bernoulli(s, theta_1, theta_bar, b, x, score)
+            else:
+                s = _categorical(s, theta, b, x, score)
+            classes = logits.shape[1] if family == CATEGORICAL else 1
+            f = evaluate_vector(user_path, code, p, user, classes, x[:n_eval], grad[:n_eval])
+            h = _taylor(a, taylor, x) if family == NORMAL and taylor.shape[0] > 0 else 0.0
+            if mode == PILOT:
+                _pilot_terms(f, h, score, mean_grad, out)
+            elif group == 1:
+                _main_terms(f, h, score, baseline, beta, mean_grad, out)
+            else:
+                fs[k] = f
+                scores[k] = score
+        if mode == MAIN and group > 1:
+            _loo_terms(fs, scores, out)
+        bad += accumulate_sample(acc, shift, out, i == 0, count_nonfinite)
+    block_row(acc.T, shift, m, row)
+    counters[1, j] = proposals
+    return bad
+
+
+def _launch_doc(family: str) -> str:
+    return (f"Fill ``rows[j]`` with the summaries of block ``first_block + j`` for the {family} family "
+            "(``n`` counts estimates, each of ``group`` draws); ``counters`` as in the family kernels.")
+
+
+@jit
+def _run(family, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+         key, block, block_size, n, row, counters, j):
+    """One block, run again counting non-finite samples when its summaries come out non-finite."""
+    literally(family)
+    m = min(block_size, n - block * block_size)
+    s = block_state(key, block)
+    for counting in (False, True):
+        if code == USER:
+            bad = _block(family, 1, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
+                         m_grad, taylor, s, m, row, counters, j, counting)
+        else:
+            bad = _block(family, 0, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
+                         m_grad, taylor, s, m, row, counters, j, counting)
+        counters[0, j] = bad
+        if counting or np.all(np.isfinite(row)):
+            return
+
+
+@jit(parallel=True)
+def normal_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+                        key, first_block, block_size, n, rows, counters):
+    for j in prange(rows.shape[0]):
+        _run(NORMAL, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+             key, first_block + j, block_size, n, rows[j], counters, j)
+
+
+@jit(parallel=True)
+def gamma_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+                       key, first_block, block_size, n, rows, counters):
+    for j in prange(rows.shape[0]):
+        _run(GAMMA, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+             key, first_block + j, block_size, n, rows[j], counters, j)
+
+
+@jit(parallel=True)
+def dirichlet_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
+                           taylor, key, first_block, block_size, n, rows, counters):
+    for j in prange(rows.shape[0]):
+        _run(DIRICHLET, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+             key, first_block + j, block_size, n, rows[j], counters, j)
+
+
+@jit(parallel=True)
+def bernoulli_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
+                           taylor, key, first_block, block_size, n, rows, counters):
+    for j in prange(rows.shape[0]):
+        _run(BERNOULLI, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
+             key, first_block + j, block_size, n, rows[j], counters, j)
+
+
+@jit(parallel=True)
+def categorical_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
+                             taylor, key, first_block, block_size, n, rows, counters):
+    for j in prange(rows.shape[0]):
+        _run(CATEGORICAL, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
+             taylor, key, first_block + j, block_size, n, rows[j], counters, j)
+
+
+for _family, _kernel in (("Normal", normal_score_blocks), ("Gamma", gamma_score_blocks),
+                         ("Beta/Dirichlet", dirichlet_score_blocks), ("Bernoulli", bernoulli_score_blocks),
+                         ("Categorical", categorical_score_blocks)):
+    _kernel.__doc__ = _launch_doc(_family)
+
+KERNELS = {"normal": normal_score_blocks, "gamma": gamma_score_blocks, "beta": dirichlet_score_blocks,
+           "dirichlet": dirichlet_score_blocks, "bernoulli": bernoulli_score_blocks,
+           "categorical": categorical_score_blocks}
