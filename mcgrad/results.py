@@ -259,6 +259,12 @@ class Estimate:
                 "bias": None if self.exact is None else float(self.bias[i]),
                 "z": None if self.exact is None else float(self.z[i]),
             }
+            if self.reference is not None:
+                low, high = self.variance_reduction_interval
+                row.update(baseline=float(self.fitted["baseline"][i]),
+                           coefficient=float(self.fitted["coefficient"][i]),
+                           variance_reduction=float(self.variance_reduction[i]),
+                           variance_reduction_interval=[float(low[i]), float(high[i])])
             comps.append(row)
         return {
             "estimator": self.estimator,
