@@ -18,6 +18,7 @@ from .objectives import (
     toy,
     user_objective,
 )
+from .optimisation import Trajectory, optimise, scale_collapse_study
 from .results import Accumulator, Estimate
 
 __version__ = "0.1.0"
@@ -33,6 +34,7 @@ __all__ = [
     "Gamma",
     "Normal",
     "Objective",
+    "Trajectory",
     "compare",
     "component",
     "cos",
@@ -43,7 +45,9 @@ __all__ = [
     "log",
     "log_component",
     "one_hot_quadratic",
+    "optimise",
     "quadratic",
+    "scale_collapse_study",
     "square",
     "temperature_sweep",
     "toy",

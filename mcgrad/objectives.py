@@ -45,6 +45,7 @@ class Objective:
     exact: dict | Callable | None = field(default=None, repr=False, compare=False)
     vector: bool = False
     domain: str = "real"
+    normal_value: Callable | None = field(default=None, repr=False, compare=False)
 
     def kernel_functions(self):
         """The first-class functions the kernels call for ``code == -1``: (vector, scalar D = 1)."""
@@ -63,6 +64,13 @@ class Objective:
         else:
             out = self.exact(dist)
         return None if out is None else np.asarray(out, dtype=np.float64)
+
+    def normal_expectation(self, loc, scale) -> np.ndarray | None:
+        """E[f(x)] under N(loc, diag(scale^2)), vectorised over rows of ``loc``/``scale`` (None when unknown)."""
+        if self.normal_value is None:
+            return None
+        loc, scale = np.atleast_2d(loc), np.atleast_2d(scale)
+        return self.normal_value(loc, scale).sum(axis=-1) + (self.param if self.code == kobj.SQUARE else 0.0)
 
     def check_domain(self, dist) -> None:
         """Refuse an objective on a distribution whose support it does not fit."""
@@ -138,14 +146,15 @@ def square(c: float = 0.0) -> Objective:
     return Objective(f"square(c={c:g})", kobj.SQUARE, c, exact={
         "normal": _normal(lambda m, s: (2 * m, 2 * s)),
         "gamma": _gamma(lambda a, b: ((2 * a + 1) / b**2, -2 * a * (a + 1) / b**3)),
-    })
+    }, normal_value=lambda m, s: m * m + s * s)
 
 
 def quadratic(k: float = 0.0) -> Objective:
     """f(x) = sum_i (x_i - k)^2.  Under N(mu, sigma^2): dE/dmu = 2 (mu - k), dE/dsigma = 2 sigma."""
     k = real_scalar("k", k)
     return Objective(f"quadratic(k={k:g})", kobj.QUADRATIC, k,
-                     exact={"normal": _normal(lambda m, s: (2 * (m - k), 2 * s))})
+                     exact={"normal": _normal(lambda m, s: (2 * (m - k), 2 * s))},
+                     normal_value=lambda m, s: (m - k) ** 2 + s * s)
 
 
 def cos(k: float = 1.0) -> Objective:
@@ -156,7 +165,8 @@ def cos(k: float = 1.0) -> Objective:
         damp = np.exp(-0.5 * k * k * s * s)
         return -k * np.sin(k * m) * damp, -k * k * s * np.cos(k * m) * damp
 
-    return Objective(f"cos(k={k:g})", kobj.COS, k, exact={"normal": _normal(grads)})
+    return Objective(f"cos(k={k:g})", kobj.COS, k, exact={"normal": _normal(grads)},
+                     normal_value=lambda m, s: np.cos(k * m) * np.exp(-0.5 * k * k * s * s))
 
 
 def gaussian_bump(k: float = 1.0) -> Objective:
@@ -168,7 +178,12 @@ def gaussian_bump(k: float = 1.0) -> Objective:
         e = np.exp(-k * m * m / t) / np.sqrt(t)
         return e * (-2.0 * k * m / t), e * (-2.0 * k * s / t + 4.0 * k * k * m * m * s / (t * t))
 
-    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k, exact={"normal": _normal(grads)})
+    def value(m, s):
+        t = 1.0 + 2.0 * k * s * s
+        return np.exp(-k * m * m / t) / np.sqrt(t)
+
+    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k, exact={"normal": _normal(grads)},
+                     normal_value=value)
 
 
 def linear(a: float = 1.0) -> Objective:
@@ -181,7 +196,7 @@ def linear(a: float = 1.0) -> Objective:
     return Objective(f"linear(a={a:g})", kobj.LINEAR, a, exact={
         "normal": _normal(lambda m, s: (a + 0 * m, 0 * s)),
         "gamma": _gamma(lambda c, b: (a / b + 0 * c, -a * c / b**2)),
-    })
+    }, normal_value=lambda m, s: a * m)
 
 
 def identity() -> Objective:
