@@ -112,3 +112,23 @@ def test_discrete_estimate_and_compare(capsys):
     with pytest.raises(SystemExit):
         main(["estimate", "--dist", "categorical", "--estimator", "arm", "-n", "1e4"])
     assert "does not apply to the categorical family" in capsys.readouterr().err
+
+
+def test_optimise_and_the_sgd_demo_table(capsys):
+    main(["demo", "--table", "optimisation"])
+    out = capsys.readouterr().out
+    assert "SGD example" in out and "grep[transform=2]" in out and "pathwise" in out
+    main(["optimise", "--loc", "1", "--scale", "1", "--param", "1", "--estimator", "grep", "--transform", "2",
+          "--steps", "200", "--format", "csv"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "estimator,step,loc,scale,loss,expected_loss,baseline" and len(lines) == 202
+    with pytest.raises(SystemExit) as exc:
+        main(["optimise", "--dist", "gamma"])
+    assert exc.value.code == 2
+
+
+def test_variance_reduced_estimators_from_the_cli(capsys):
+    main(["compare", "--objective", "cos", "--estimators",
+          "score_baseline,rloo:samples=3,score_delta:coefficient=estimated", "-n", "1e5", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert "variance_reduction" in out.splitlines()[0] and "rloo[samples=3]" in out
