@@ -33,6 +33,7 @@ def estimate(
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     blocks: tuple[int, int] | None = None,
     threads: int | None = None,
+    progress: bool | None = None,
     **options,
 ) -> Estimate:
     """Mean and variance of a gradient estimator of ∇θ E_{x~dist}[f(x)] over n samples.
@@ -59,6 +60,9 @@ def estimate(
         :meth:`Estimate.merge` to get exactly the full run's result.
     threads : int, optional
         Numba threads for this call (results do not depend on it).
+    progress : bool, optional
+        A tqdm bar on stderr for runs that last over 2 s: by default only when stderr is a
+        terminal; ``False`` never, ``True`` also in pipes.
     **options
         Estimator options, e.g. ``transform=2`` for ``grep``.
 
@@ -106,8 +110,14 @@ def estimate(
     else:
         exact = _exact_gradient(dist, objective)
         launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
-    with engine.threads(threads):
-        acc, counters, seconds = engine.run_blocks(launch, width, block_range)
+    update, bar = engine.progress_bar(block_range, block_size, n, progress,
+                                      description=estimators.label(spec.name, opts))
+    try:
+        with engine.threads(threads):
+            acc, counters, seconds = engine.run_blocks(launch, width, block_range, update)
+    finally:
+        if bar is not None:
+            bar.close()
     nonfinite = int(counters[0])
     diagnostics = {}
     reference = None
@@ -186,6 +196,7 @@ def compare(
     *,
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
+    progress: bool | None = None,
 ) -> pandas.DataFrame:
     """Run several estimators on the same problem; one row per estimator × gradient component.
 
@@ -213,7 +224,7 @@ def compare(
     seed = _validate.seed(seed)
     frames = []
     for name, opts in _estimator_entries(estimators):
-        result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, **opts)
+        result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, progress=progress, **opts)
         frames.append(result.to_frame())
     return pd.concat(frames, ignore_index=True)
 
@@ -228,6 +239,7 @@ def temperature_sweep(
     *,
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
+    progress: bool | None = None,
     **options,
 ) -> pandas.DataFrame:
     """Relaxed estimators over a grid of temperatures: one row per temperature × estimator × component.
@@ -263,7 +275,7 @@ def temperature_sweep(
     frames = []
     for lam in temps:
         frame = compare(dist, f, [(name, {"temperature": lam, **options}) for name in names], n, seed,
-                        block_size=block_size, threads=threads)
+                        block_size=block_size, threads=threads, progress=progress)
         frame.insert(0, "temperature", lam)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

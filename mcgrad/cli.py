@@ -81,6 +81,8 @@ def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed in [0, 2**64)")
     p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="never draw a progress bar (by default runs over 2 s draw one when stderr is a terminal)")
 
 
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
@@ -186,8 +188,8 @@ def _emit(results, frame: pd.DataFrame, fmt: str, title: str | None = None) -> N
 
 def _run_estimators(args, entries):
     dist, objective = _dist(args), _objective(args)
-    results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads, **opts)
-               for name, opts in entries]
+    results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
+                            progress=args.progress, **opts) for name, opts in entries]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
     _emit(results, frame, args.format, title)
@@ -199,7 +201,7 @@ def _gaussian_table(args):
     for mu, sigma, c in DEMO_POINTS:
         for name, opts in DEMO_ESTIMATORS:
             r = api.estimate(Normal(mu, sigma), BUILTINS["square"](c), name, args.n, args.seed,
-                             threads=args.threads, **opts)
+                             threads=args.threads, progress=args.progress, **opts)
             results.append(r)
             exact_var = normal_square_variance(name, mu, sigma, c, opts.get("transform", 1))
             for i, comp in enumerate(r.components):
@@ -222,7 +224,7 @@ def _gamma_table(args):
             if alpha + boost < 1:
                 continue
             r = api.estimate(Gamma(alpha), BUILTINS["log"](), name, args.gamma_n, args.seed,
-                             threads=args.threads, boost=boost)
+                             threads=args.threads, progress=args.progress, boost=boost)
             results.append(r)
             rows.append({
                 "alpha": alpha, "estimator": name, "boost": boost, "mean": r.mean[0], "exact": r.exact[0],
@@ -241,7 +243,7 @@ def _toy_table(args):
     for t in DEMO_TOY_TS:
         for name, opts in DEMO_TOY_ESTIMATORS:
             r = api.estimate(Bernoulli(logits=0.0), BUILTINS["toy"](t), name, args.n, args.seed,
-                             threads=args.threads, **opts)
+                             threads=args.threads, progress=args.progress, **opts)
             results.append(r)
             rows.append({
                 "t": t, "estimator": r.estimator, "biased": r.biased, "mean": r.mean[0], "exact": r.exact[0],

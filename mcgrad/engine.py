@@ -9,6 +9,7 @@ block for at most ``CHUNK_BLOCKS`` blocks; memory is O(CHUNK_BLOCKS x components
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 
@@ -46,6 +47,37 @@ def threads(n: int | None):
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: quick runs never show one
+
+
+def progress_bar(blocks: tuple[int, int], block_size: int, n: int, progress: bool | None, file=None,
+                 delay: float = PROGRESS_DELAY, description: str = ""):
+    """A ``progress(k)`` callback for :func:`run_blocks` drawing a tqdm bar in samples, and the bar.
+
+    ``progress=None`` shows the bar only when ``file`` (default stderr) is a terminal; ``False`` never;
+    ``True`` always.  Either way the bar appears only once the run has lasted ``delay`` seconds.
+    Returns ``(None, None)`` when no bar is wanted.
+    """
+    file = sys.stderr if file is None else file
+    wanted = progress if progress is not None else bool(getattr(file, "isatty", lambda: False)())
+    if not wanted:
+        return None, None
+    from tqdm import tqdm
+
+    first, end = blocks
+    total = min(end * block_size, n) - first * block_size
+    bar = tqdm(total=total, unit="samples", unit_scale=True, delay=delay, file=file, desc=description,
+               leave=False, dynamic_ncols=True)
+    done = [first]
+
+    def update(k: int) -> None:
+        start = done[0]
+        done[0] = start + k
+        bar.update(min(done[0] * block_size, n) - start * block_size)
+
+    return update, bar
 
 
 def block_count(n: int, block_size: int) -> int:
