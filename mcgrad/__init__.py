@@ -20,6 +20,7 @@ from .objectives import (
 )
 from .optimisation import Trajectory, optimise, scale_collapse_study
 from .results import Accumulator, Estimate
+from .sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "quadratic",
     "scale_collapse_study",
     "square",
+    "sweep",
     "temperature_sweep",
     "toy",
     "user_objective",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,6 +79,41 @@ def estimate(
     is (1/(n-1)) Σ (g_i - mean)^2, computed by per-block shifted power sums merged in block
     order (Chan/Pébay), so billions of samples use constant memory.
     """
+    job = prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options)
+    update, bar = engine.progress_bar(job.blocks, job.block_size, job.n, progress, description=job.label)
+    try:
+        with engine.threads(threads):
+            acc, counters, seconds = engine.run_blocks(job.launch, job.width, job.blocks, update)
+    finally:
+        if bar is not None:
+            bar.close()
+    return finish(job, acc, counters, seconds)
+
+
+@dataclass
+class Job:
+    """A validated run, ready to launch: what :func:`estimate` (and a sweep, many at once) executes."""
+
+    dist: object
+    objective: Objective
+    spec: estimators.EstimatorSpec
+    options: dict
+    seed: int
+    n: int
+    block_size: int
+    blocks: tuple[int, int]
+    launch: Callable
+    width: int
+    exact: np.ndarray | None
+    plan: variance_reduction.Plan | None = None
+
+    @property
+    def label(self) -> str:
+        return estimators.label(self.spec.name, self.options)
+
+
+def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -> Job:
+    """Validate one run and build its launcher (the variance-reduced estimators run their pilot pass here)."""
     _check_dist(dist)
     objective = resolve(f)
     spec = estimators.lookup(estimator, dist.family)
@@ -110,14 +146,12 @@ def estimate(
     else:
         exact = _exact_gradient(dist, objective)
         launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
-    update, bar = engine.progress_bar(block_range, block_size, n, progress,
-                                      description=estimators.label(spec.name, opts))
-    try:
-        with engine.threads(threads):
-            acc, counters, seconds = engine.run_blocks(launch, width, block_range, update)
-    finally:
-        if bar is not None:
-            bar.close()
+    return Job(dist, objective, spec, opts, seed, n, block_size, block_range, launch, width, exact, plan)
+
+
+def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Estimate:
+    """The Estimate of a run from its merged accumulator and counters; warns about non-finite results."""
+    dist, plan = job.dist, job.plan
     nonfinite = int(counters[0])
     diagnostics = {}
     reference = None
@@ -132,20 +166,20 @@ def estimate(
         draws = acc.total()[0, 0] * per_sample * (plan.group if plan is not None else 1)
         diagnostics["acceptance_rate"] = float(draws / counters[1])
     result = Estimate(
-        estimator=estimators.label(spec.name, opts),
+        estimator=job.label,
         family=dist.family,
-        objective=objective.name,
+        objective=job.objective.name,
         components=dist.components,
         parameters={k: v.copy() for k, v in dist.parameters.items()},
-        seed=seed,
-        block_size=block_size,
+        seed=job.seed,
+        block_size=job.block_size,
         accumulator=acc,
         seconds=seconds,
-        biased=spec.biased,
+        biased=job.spec.biased,
         nonfinite=nonfinite,
-        exact=exact,
-        options=opts,
-        n_total=n,
+        exact=job.exact,
+        options=job.options,
+        n_total=job.n,
         diagnostics=diagnostics,
         reference=reference,
         fitted=fitted,
@@ -154,10 +188,10 @@ def estimate(
     if nonfinite or not (np.all(np.isfinite(result.mean)) and (not var_defined or np.all(np.isfinite(result.var)))):
         warnings.warn(
             f"{nonfinite} of {result.n} per-sample gradients of {result.estimator} were NaN or infinite "
-            f"(f={objective.name}); mean or var is not finite"
+            f"(f={job.objective.name}); mean or var is not finite"
             + ("" if nonfinite else " because the power sums overflowed (values beyond ~1e77)"),
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     return result
 

@@ -129,6 +129,81 @@ def run_blocks(
     return acc, totals, time.perf_counter() - t0
 
 
+def _chunks(blocks: tuple[int, int], size: int):
+    first, end = blocks
+    for start in range(first, end, size):
+        yield start, min(size, end - start)
+
+
+def run_many(
+    jobs: list[tuple[Callable[[int, np.ndarray, np.ndarray], None], int, tuple[int, int]]],
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[Accumulator, np.ndarray, float]]:
+    """Run many ``(launch, width, blocks)`` jobs at once: every (job, chunk of blocks) is one work unit.
+
+    ``threads`` Python workers (default: Numba's thread count) each run units with one Numba thread, so
+    the grid points of a sweep run side by side even when each has fewer blocks than there are threads.
+    Each unit fills its own rows, and every job's rows are pushed in block order, so each result is
+    bitwise the one :func:`run_blocks` gives for that job alone.  ``progress(k)`` gets finished blocks.
+    Returns ``(accumulator, counters, seconds)`` per job, seconds being the time its units ran.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = numba.get_num_threads() if threads is None else count("threads", threads)
+    units = []
+    for i, (_, _, blocks) in enumerate(jobs):
+        span = blocks[1] - blocks[0]
+        size = max(1, min(CHUNK_BLOCKS, -(-span // workers)))
+        units.extend((i, start, k) for start, k in _chunks(blocks, size))
+    accs = [Accumulator(width, blocks[0]) for _, width, blocks in jobs]
+    totals = [np.zeros(COUNTERS, np.int64) for _ in jobs]
+    seconds = [0.0] * len(jobs)
+
+    def work(unit):
+        i, start, k = unit
+        launch, width, _ = jobs[i]
+        rows = np.empty((k, width, moments.ROW))
+        counters = np.zeros((COUNTERS, k), np.int64)
+        t0 = time.perf_counter()
+        launch(start, rows, counters)
+        return rows, counters.sum(axis=1), time.perf_counter() - t0
+
+    def single_threaded():
+        numba.set_num_threads(1)
+
+    def collect(batch, results):
+        for (i, _, k), (rows, counted, spent) in zip(batch, results, strict=True):
+            accs[i].push_rows(rows)
+            totals[i] += counted
+            seconds[i] += spent
+            if progress is not None:
+                progress(k)
+
+    if not units:
+        return []
+    collect(units[:1], [work(units[0])])  # in this thread: it also starts Numba's threading layer
+    rest = units[1:]
+    if workers == 1 or not _threadsafe_layer():
+        for unit in rest:
+            collect([unit], [work(unit)])
+    else:
+        window = 4 * workers  # units in flight: bounds the rows held while earlier units finish
+        with ThreadPoolExecutor(max_workers=workers, initializer=single_threaded) as pool:
+            for lo in range(0, len(rest), window):
+                batch = rest[lo:lo + window]
+                collect(batch, pool.map(work, batch))
+    return list(zip(accs, totals, seconds, strict=True))
+
+
+def _threadsafe_layer() -> bool:
+    """Whether parallel kernels may be launched from several threads at once (not so with workqueue)."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # no parallel kernel has run yet (e.g. only the exact estimator)
+        return False
+
+
 def _launcher(kernel, signature, head: tuple, objective, seed: int, block_size: int, n: int,
               counters_row: int | None = None):
     """A ``launch(first_block, rows, counters)`` calling ``kernel(*head, objective..., key, ...)``.
