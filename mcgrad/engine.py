@@ -80,6 +80,9 @@ def progress_bar(blocks: tuple[int, int], block_size: int, n: int, progress: boo
     return update, bar
 
 
+_numba_threads = threads  # for functions whose own argument is called ``threads``
+
+
 def block_count(n: int, block_size: int) -> int:
     """Number of blocks of an n-sample run."""
     return -(-n // block_size)
@@ -142,8 +145,9 @@ def run_many(
 ) -> list[tuple[Accumulator, np.ndarray, float]]:
     """Run many ``(launch, width, blocks)`` jobs at once: every (job, chunk of blocks) is one work unit.
 
-    ``threads`` Python workers (default: Numba's thread count) each run units with one Numba thread, so
-    the grid points of a sweep run side by side even when each has fewer blocks than there are threads.
+    Jobs with at least one block per thread run one after another, each chunk over all threads (as
+    :func:`run_blocks`); the smaller ones go to ``threads`` Python workers (default: Numba's thread
+    count) that each run units with one Numba thread, so small grid points run side by side.
     Each unit fills its own rows, and every job's rows are pushed in block order, so each result is
     bitwise the one :func:`run_blocks` gives for that job alone.  ``progress(k)`` gets finished blocks.
     Returns ``(accumulator, counters, seconds)`` per job, seconds being the time its units ran.
@@ -153,9 +157,7 @@ def run_many(
     workers = numba.get_num_threads() if threads is None else count("threads", threads)
     units = []
     for i, (_, _, blocks) in enumerate(jobs):
-        span = blocks[1] - blocks[0]
-        size = max(1, min(CHUNK_BLOCKS, -(-span // workers)))
-        units.extend((i, start, k) for start, k in _chunks(blocks, size))
+        units.extend((i, start, k) for start, k in _chunks(blocks, CHUNK_BLOCKS))
     accs = [Accumulator(width, blocks[0]) for _, width, blocks in jobs]
     totals = [np.zeros(COUNTERS, np.int64) for _ in jobs]
     seconds = [0.0] * len(jobs)
@@ -180,14 +182,21 @@ def run_many(
             if progress is not None:
                 progress(k)
 
-    if not units:
-        return []
-    collect(units[:1], [work(units[0])])  # in this thread: it also starts Numba's threading layer
-    rest = units[1:]
-    if workers == 1 or not _threadsafe_layer():
-        for unit in rest:
+    # Jobs with at least one block per worker run here, their chunks spread over all threads by prange
+    # (measured faster than one-thread units side by side); the rest go to the single-threaded workers.
+    big = {i for i, (_, _, blocks) in enumerate(jobs) if blocks[1] - blocks[0] >= workers}
+    rest = [u for u in units if u[0] not in big]
+    with _numba_threads(None if threads is None else workers):
+        for unit in (u for u in units if u[0] in big):
             collect([unit], [work(unit)])
-    else:
+        if rest:  # one unit here first: it also starts Numba's threading layer, which is checked next
+            collect(rest[:1], [work(rest[0])])
+            rest = rest[1:]
+        if workers == 1 or not _threadsafe_layer():
+            for unit in rest:
+                collect([unit], [work(unit)])
+            rest = []
+    if rest:
         window = 4 * workers  # units in flight: bounds the rows held while earlier units finish
         with ThreadPoolExecutor(max_workers=workers, initializer=single_threaded) as pool:
             for lo in range(0, len(rest), window):

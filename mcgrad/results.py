@@ -212,38 +212,33 @@ class Estimate:
             None if self.reference is None else self.reference.merge(other.reference), self.fitted,
         )
 
+    def columns(self) -> dict[str, np.ndarray | list | float | str]:
+        """The columns of :meth:`to_frame` (arrays per component, scalars shared by every row)."""
+        cols: dict = {
+            "estimator": self.estimator,
+            "component": list(self.components),
+            "mean": self.mean,
+            "stderr": self.stderr,
+            "var": self.var,
+            "var_stderr": self.var_stderr,
+        }
+        if self.exact is not None:
+            cols.update(exact=self.exact, bias=self.bias, z=self.z)
+        cols.update(n=self.n, biased=self.biased)
+        if self.reference is not None:
+            ratio, low, high = self.variance_reduction, *self.variance_reduction_interval
+            cols.update(baseline=self.fitted["baseline"], coefficient=self.fitted["coefficient"],
+                        variance_reduction=ratio, vr_low=low, vr_high=high)
+        cols.update(self.diagnostics)
+        cols.update(seconds=self.seconds, samples_per_second=self.samples_per_second)
+        return cols
+
     def to_frame(self) -> pandas.DataFrame:
         """One row per gradient component."""
         import pandas as pd  # imported on use: pandas adds ~30 MB to every process
 
-        frame = pd.DataFrame(
-            {
-                "estimator": self.estimator,
-                "component": self.components,
-                "mean": self.mean,
-                "stderr": self.stderr,
-                "var": self.var,
-                "var_stderr": self.var_stderr,
-            }
-        )
-        if self.exact is not None:
-            frame["exact"] = self.exact
-            frame["bias"] = self.bias
-            frame["z"] = self.z
-        frame["n"] = self.n
-        frame["biased"] = self.biased
-        if self.reference is not None:
-            low, high = self.variance_reduction_interval
-            frame["baseline"] = self.fitted["baseline"]
-            frame["coefficient"] = self.fitted["coefficient"]
-            frame["variance_reduction"] = self.variance_reduction
-            frame["vr_low"] = low
-            frame["vr_high"] = high
-        for key, value in self.diagnostics.items():
-            frame[key] = value
-        frame["seconds"] = self.seconds
-        frame["samples_per_second"] = self.samples_per_second
-        return frame
+        return pd.DataFrame({k: np.broadcast_to(v, len(self.components)) if np.ndim(v) == 0 else v
+                             for k, v in self.columns().items()})
 
     def to_dict(self) -> dict:
         """Plain-Python form used by the JSON output (see README, "JSON output")."""

@@ -91,8 +91,6 @@ def sweep(
         One row per point x estimator x component: the swept parameters' columns, then the columns of
         :meth:`Estimate.to_frame`.  ``seconds`` is the time a row's blocks took on their threads.
     """
-    import pandas as pd
-
     if not (isinstance(family, type) and issubclass(family, FAMILIES)):
         raise TypeError(f"family must be one of {[c.__name__ for c in FAMILIES]} (the class, e.g. mcgrad.Normal), "
                         f"got {family!r}")
@@ -124,10 +122,27 @@ def sweep(
     finally:
         if bar is not None:
             bar.close()
-    frames = []
+    tables = []
     for job, label, (acc, counters, seconds) in zip(jobs, labels, runs, strict=True):
-        frame = api.finish(job, acc, counters, seconds).to_frame()
-        for i, (key, value) in enumerate(label.items()):
-            frame.insert(i, key, [value] * len(frame))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        cols = api.finish(job, acc, counters, seconds).columns()
+        tables.append(({**label, **cols}, len(job.dist.components)))
+    return _frame(tables)
+
+
+def _frame(tables: list[tuple[dict, int]]) -> pandas.DataFrame:
+    """One frame from many runs' columns (a run without a column gets NaN there); built once, since a
+    pandas frame per grid point would cost more than a small point's sampling."""
+    import pandas as pd
+
+    keys = list(dict.fromkeys(k for cols, _ in tables for k in cols))
+    data = {}
+    for key in keys:
+        column = []
+        for cols, rows in tables:
+            value = cols.get(key, np.nan)
+            if isinstance(value, (list, np.ndarray)):
+                column.extend(value)
+            else:
+                column.extend([value] * rows)
+        data[key] = column
+    return pd.DataFrame(data)
