@@ -1,5 +1,6 @@
 """mcgrad: Numba-accelerated Monte Carlo measurement of gradient estimators' mean and variance."""
 
+from . import plots
 from .api import compare, estimate, temperature_sweep
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
@@ -46,6 +47,7 @@ __all__ = [
     "log",
     "log_component",
     "one_hot_quadratic",
+    "plots",
     "optimise",
     "quadratic",
     "scale_collapse_study",

@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--every", type=int, default=100, help="print every this many steps (table format)")
     opt.add_argument("--seed", type=int, default=0, help="seed in [0, 2**64)")
     opt.add_argument("--format", choices=("table", "csv"), default="table")
+    plot = sub.add_parser("plot", help="figures (needs the plot extra): variance against k as in Mohamed et al. "
+                                       "2020, or the SGD scale-collapse study")
+    plot.add_argument("figure", choices=("variance", "optimisation"))
+    plot.add_argument("--out", required=True, help="output file, .png or .svg")
+    plot.add_argument("-n", "--n", type=_count, default=1_000_000, help="samples per point (variance figure)")
+    plot.add_argument("--seed", type=int, default=0, help="seed in [0, 2**64)")
     return parser
 
 
@@ -284,6 +290,18 @@ def optimise(args) -> None:
                               f"learning rate {args.lr:g}, seed {args.seed} ({tr.seconds:.3f} s)")
 
 
+def plot(args) -> None:
+    """Draw one of the figures and say where it went."""
+    from . import plots
+
+    if args.figure == "variance":
+        path, frame = plots.mohamed_variance_figure(args.out, n=args.n, seed=args.seed)
+        print(f"wrote {path}: {len(frame)} (f, k, estimator, component) variances")
+    else:
+        path, runs = plots.scale_collapse_figure(args.out, seed=args.seed)
+        print(f"wrote {path}: {len(runs)} SGD runs of {runs[0].steps} steps")
+
+
 def demo(args) -> None:
     """Print the demo tables (Gaussian, Gamma and toy)."""
     t0 = time.perf_counter()
@@ -316,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             demo(args)
         elif args.command == "optimise":
             optimise(args)
+        elif args.command == "plot":
+            plot(args)
         elif args.command == "estimate":
             given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
                      ("eta", args.eta))
@@ -323,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             _run_estimators(args, [(args.estimator, opts)])
         else:
             _run_estimators(args, args.estimators)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         parser.exit(2, f"mcgrad {args.command}: error: {exc}\n")
     return 0
 

@@ -191,6 +191,8 @@ def scale_collapse_study(loc: float = 1.0, scale: float = 1.0, c: float = 1.0, s
     f(x) (eps^2 - 1) / scale, whose variance grows like 2 (loc^2 + c)^2 / scale^2 as the scale shrinks, so
     their iterates keep being thrown away from 0 and never settle; pathwise's (2 x, 2 x eps) and grep
     transform 2's scale component 2 x eps have variances that vanish at the optimum, and they converge.
+    (grep transform 2's loc component f'(x)(1 - scale) + f(x) eps keeps the variance (loc^2 + c)^2 at
+    scale = 0, so with a constant step its loc, and through it E[f], keep a small noise floor.)
     """
     return [optimise(Normal(loc, scale), square(c), name, steps, samples, learning_rate, seed, **opts)
             for name, opts in STUDY_ESTIMATORS]
