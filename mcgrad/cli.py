@@ -126,10 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--estimators", type=_estimator_list, default=_estimator_list("score,pathwise"),
                       help="comma list; options after a colon, e.g. score,grep:transform=2")
     _add_run_options(cmp_, 1_000_000)
-    opt = sub.add_parser("optimise", help="SGD on a Normal's (loc, scale) with one estimator; prints the trajectory")
+    opt = sub.add_parser("optimise", help="SGD on a distribution's parameters with one estimator; prints the "
+                                          "trajectory")
     _add_problem_options(opt)
-    opt.add_argument("--estimator", default="pathwise", help="score, pathwise, grep or measure_valued")
-    opt.add_argument("--transform", type=int, choices=(1, 2), default=None, help="grep transform")
+    opt.add_argument("--estimator", default=None, help="any sampling estimator of the family (default: pathwise "
+                                                        "for normal, rsvi for gamma/beta/dirichlet, score otherwise)")
+    opt.add_argument("--transform", type=int, choices=(1, 2), default=None, help="grep transform (Normal)")
+    opt.add_argument("--boost", type=int, default=None, help="shape augmentations B (Gamma estimators)")
+    opt.add_argument("--temperature", type=float, default=None, help="relaxation temperature")
+    opt.add_argument("--eta", type=float, default=None, help="control-variate weight (rebar)")
     opt.add_argument("--baseline", choices=("moving_average",), default=None, help="score only")
     opt.add_argument("--decay", type=float, default=0.9, help="the moving average's decay")
     opt.add_argument("--steps", type=_count, default=2000, help="SGD steps")
@@ -275,11 +280,12 @@ def _optimisation_table(args):
 
 def optimise(args) -> None:
     """Run one SGD trajectory and print it."""
-    if args.dist != "normal":
-        raise ValueError(f"optimise runs on the Normal family only, got --dist {args.dist}")
-    opts = {} if args.transform is None else {"transform": args.transform}
-    tr = optimisation.optimise(_dist(args), _objective(args), args.estimator, args.steps, args.samples, args.lr,
-                               args.seed, baseline=args.baseline, decay=args.decay, **opts)
+    given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
+             ("eta", args.eta))
+    opts = {k: v for k, v in given if v is not None}
+    default = {"normal": "pathwise", "gamma": "rsvi", "beta": "rsvi", "dirichlet": "rsvi"}.get(args.dist, "score")
+    tr = optimisation.optimise(_dist(args), _objective(args), args.estimator or default, args.steps, args.samples,
+                               args.lr, args.seed, baseline=args.baseline, decay=args.decay, **opts)
     frame = tr.to_frame()
     if args.format == "csv":
         print(frame.to_csv(index=False), end="")

@@ -1,11 +1,13 @@
-"""Optimisation runs: SGD on a Normal's (loc, scale) driven by one gradient estimator, and the study that
-reproduces how score, pathwise and the two grep transforms behave as the scale shrinks."""
+"""Optimisation runs: SGD on a distribution's parameters driven by one gradient estimator, and the study
+that reproduces how score, pathwise and the two grep transforms behave as the Normal scale shrinks."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -94,18 +96,22 @@ def optimise(
     *,
     baseline: str | None = None,
     decay: float = 0.9,
+    floor: float = 1e-3,
     **options,
 ) -> Trajectory:
-    """Minimise E_{N(loc, scale^2)}[f(x)] by SGD with ``samples`` draws of ``estimator`` per step.
+    """Minimise E_{x ~ dist}[f(x)] over dist's parameters by SGD with ``samples`` draws of ``estimator`` per step.
 
     Parameters
     ----------
-    dist : Normal
-        The starting point (loc, scale).
+    dist : mcgrad distribution
+        The starting point.  Normal: (loc, scale); Gamma: (concentration, rate); Beta / Dirichlet:
+        concentrations; Bernoulli / Categorical: the logits (whatever parameterisation was given).
     f : Objective or str
         The objective (built-in or user function).
     estimator : str
-        A Normal estimator: ``score``, ``pathwise``, ``grep`` (``transform=1`` or ``2``), ``measure_valued``.
+        Any sampling estimator of the family, with its options (``transform``, ``boost``, ``temperature``,
+        ``eta``, ``control``); not ``exact`` nor the variance-reduced score estimators (use
+        ``baseline="moving_average"`` with ``score``).
     steps : int
         Number of SGD steps.
     samples : int
@@ -118,6 +124,9 @@ def optimise(
         ``score`` only: subtract b_t = decay b_{t-1} + (1 - decay) fbar_{t-1}, built from earlier steps.
     decay : float
         The moving average's decay in [0, 1).
+    floor : float
+        Concentrations and rates are projected onto [floor, inf) after each step (and onto
+        [1 - boost, inf) where that is higher: the sampler needs concentration + boost >= 1).
 
     Returns
     -------
@@ -125,15 +134,20 @@ def optimise(
 
     Notes
     -----
-    theta_{t+1} = theta_t - learning_rate (1/K) sum_k g(x_k; theta_t).  The scale is iterated as a real number
-    (x = loc + scale eps is N(loc, scale^2) for either sign), so a step across zero is followed, not clipped.
+    theta_{t+1} = theta_t - learning_rate (1/K) sum_k g(x_k; theta_t), the average being block t of the
+    family kernel (so it equals ``estimate(..., n=K * steps, block_size=K, blocks=(t, t + 1)).mean`` at
+    theta_t).  The Normal scale is iterated as a real number (x = loc + scale eps is N(loc, scale^2) for
+    either sign), so a step across zero is followed, not clipped.  ``loss`` (the observed mean of f) is
+    recorded by the Normal kernel and by moving-average runs, NaN otherwise; ``expected_loss`` is exact
+    where E[f] has a closed form or the discrete support has at most 4096 outcomes.
     """
-    if not isinstance(dist, Normal):
-        raise TypeError(f"optimise runs SGD on a Normal's (loc, scale); got {type(dist).__name__}")
+    if getattr(dist, "family", None) not in FAMILIES:
+        raise TypeError(f"dist must be an mcgrad distribution (the starting point), got {type(dist).__name__}")
     objective = resolve(f)
     spec = estimators.lookup(estimator, dist.family)
-    if spec.name not in ("score", "pathwise", "grep", "measure_valued"):
-        raise ValueError(f"optimise supports the estimators score, pathwise, grep and measure_valued; got "
+    if spec.name in NOT_FOR_SGD:
+        allowed = sorted(n for n, specs in estimators.REGISTRY.items() if dist.family in specs and n not in NOT_FOR_SGD)
+        raise ValueError(f"optimise takes the sampling estimators of the {dist.family} family {allowed}; got "
                          f"{spec.name!r}")
     opts = estimators.resolve_options(spec, options)
     if spec.needs_derivative and not objective.has_derivative:
@@ -143,6 +157,7 @@ def optimise(
         raise ValueError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}")
     samples = _validate.count("samples", samples)
     learning_rate = _positive("learning_rate", learning_rate)
+    floor = _positive("floor", floor)
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}")
     if baseline is not None and spec.name != "score":
@@ -151,31 +166,137 @@ def optimise(
         raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
     seed = _validate.seed(seed)
     objective.check_domain(dist)
-    objective.check(dist.dim)
-    dim = dist.dim
-    out = np.empty((steps + 1, 2 * dim + 2))
-    kernel = exact_signature(kernels.normal_sgd, kernels.SIGNATURE)
+    if "boost" in opts:
+        floor = max(floor, 1.0 - opts["boost"])  # Marsaglia-Tsang needs concentration + boost >= 1
+        if np.any(dist.concentration < floor):
+            raise ValueError(f"concentration must be >= {floor:g} (the floor; boost={opts['boost']}), got "
+                             f"{dist.concentration.min():g}")
+    size = getattr(dist, "size", dist.dim)
+    objective.check(size)
+    if opts.get("control") is not None:
+        opts["control"].check(size)
+    moving = baseline is not None
+    components, args, kernel, signature = _sgd_call(dist, objective, spec, opts, moving, float(decay), floor)
+    width = len(components)
+    out = np.empty((steps + 1, width + 2))
+    kernel = exact_signature(kernel, signature)
     t0 = time.perf_counter()
-    kernel(spec.code, int(opts.get("transform", 1)), baseline is not None, float(decay), dist.loc.copy(),
-           dist.scale.copy(), objective.code, objective.param, objective.kernel_functions()[0], run_key(seed),
-           samples, learning_rate, out)
+    kernel(*args, run_key(seed), samples, learning_rate, out)
     seconds = time.perf_counter() - t0
-    parameters = out[:, :2 * dim].copy()
+    parameters = out[:, :width].copy()
+    if not np.all(np.isfinite(parameters)):
+        warnings.warn(f"SGD with {spec.name} left non-finite parameters (a non-finite gradient or a divergent step)",
+                      RuntimeWarning, stacklevel=2)
     label = estimators.label(spec.name, opts)
-    if baseline is not None:
+    if moving:
         label += f"+{baseline}(decay={decay:g})"
     return Trajectory(
         estimator=label,
         objective=objective.name,
-        components=dist.components,
+        components=components,
         parameters=parameters,
-        loss=out[:-1, 2 * dim].copy(),
-        expected_loss=objective.normal_expectation(parameters[:, :dim], parameters[:, dim:]),
-        baseline=out[:-1, 2 * dim + 1].copy(),
+        loss=out[:-1, width].copy(),
+        expected_loss=expected_loss(dist, objective, parameters),
+        baseline=out[:-1, width + 1].copy(),
         settings=dict(steps=steps, samples=samples, learning_rate=learning_rate, seed=seed, baseline=baseline,
-                      decay=decay, start=dist.parameters),
+                      decay=decay, floor=floor, start=dist.parameters),
         seconds=seconds,
     )
+
+
+FAMILIES = ("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical")
+NOT_FOR_SGD = ("exact", *estimators.VARIANCE_REDUCED)
+
+
+def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: float):
+    """(component names, leading kernel arguments, kernel, signature) of one family's SGD kernel."""
+    user, user1 = objective.kernel_functions()
+    f_args = (objective.code, objective.param, user)
+    family = dist.family
+    if family == "normal":
+        return (dist.components, (spec.code, int(opts.get("transform", 1)), moving, decay, dist.loc.copy(),
+                                  dist.scale.copy(), *f_args), kernels.normal_sgd, kernels.SIGNATURE)
+    if family == "gamma":
+        return (dist.components, (spec.code, int(opts["boost"]), moving, decay, dist.concentration.copy(),
+                                  dist.rate.copy(), floor, *f_args, user1), kernels.gamma_sgd,
+                kernels.GAMMA_SIGNATURE)
+    if family in ("beta", "dirichlet"):
+        return (dist.components, (spec.code, int(opts["boost"]), family == "beta", moving, decay,
+                                  dist.concentration.copy(), floor, *f_args), kernels.dirichlet_sgd,
+                kernels.DIRICHLET_SIGNATURE)
+    control = opts.get("control")
+    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
+    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1), dtype=float).copy()
+    names = type(dist)(logits=dist.logits).components  # SGD runs on the logits, whatever was given
+    kernel = kernels.categorical_sgd if family == "categorical" else kernels.bernoulli_sgd
+    return (names, (spec.code, moving, decay, logits, float(opts.get("temperature", 1.0)),
+                    float(opts.get("eta", 0.0)), *f_args, user1, cv, cv1), kernel, kernels.DISCRETE_SIGNATURE)
+
+
+MAX_OUTCOMES = 4096  # discrete supports up to this size get their expected loss by enumeration
+
+
+def expected_loss(dist, objective, parameters: np.ndarray) -> np.ndarray | None:
+    """E[f] at every iterate (rows of ``parameters``) where it has a closed form or a small support."""
+    from .kernels import objectives as codes
+
+    family, code, p = dist.family, objective.code, objective.param
+    if family == "normal":
+        dim = dist.dim
+        return objective.normal_expectation(parameters[:, :dim], parameters[:, dim:])
+    if family == "gamma":
+        dim = dist.dim
+        a, b = parameters[:, :dim], parameters[:, dim:]
+        if code == codes.SQUARE:
+            return (a * (a + 1) / b**2).sum(axis=1) + p
+        if code == codes.LINEAR:
+            return (p * a / b).sum(axis=1)
+        if code == codes.LOG:
+            return (_digamma(a) - np.log(b)).sum(axis=1)
+        return None
+    if family in ("beta", "dirichlet"):
+        if code not in (codes.COMPONENT, codes.LOG_COMPONENT):
+            return None
+        i = int(p)
+        a0 = parameters.sum(axis=1)
+        if code == codes.COMPONENT:
+            return parameters[:, i] / a0
+        return _digamma(parameters[:, i]) - _digamma(a0)
+    return _enumerated_loss(dist, objective, parameters)
+
+
+def _digamma(a: np.ndarray) -> np.ndarray:
+    from .kernels.special import digamma
+
+    return np.vectorize(digamma, otypes=[float])(a)
+
+
+def _enumerated_loss(dist, objective, parameters):
+    from .kernels.score_vr import OBJECTIVE_AT_SIGNATURE, objective_at
+
+    classes = 2 if dist.family == "bernoulli" else dist.classes
+    dim = dist.dim
+    if classes**dim > MAX_OUTCOMES:
+        return None
+    evaluate = exact_signature(objective_at, OBJECTIVE_AT_SIGNATURE)
+    user = objective.kernel_functions()[0]
+    outcomes = np.array(list(itertools.product(range(classes), repeat=dim)))  # (outcomes, D)
+    grad = np.empty(dim if dist.family == "bernoulli" else dim * classes)
+    values = np.empty(len(outcomes))
+    for r, outcome in enumerate(outcomes):
+        x = outcome.astype(float) if dist.family == "bernoulli" else np.eye(classes)[outcome].ravel()
+        values[r] = evaluate(objective.code, objective.param, user, 1 if dist.family == "bernoulli" else classes,
+                             np.ascontiguousarray(x), grad)
+    logits = parameters.reshape(parameters.shape[0], dim, -1)
+    if dist.family == "bernoulli":
+        log_p1 = -np.logaddexp(0.0, -logits[:, :, 0])
+        log_p0 = -np.logaddexp(0.0, logits[:, :, 0])
+        log_prob = np.where(outcomes[None, :, :] == 1, log_p1[:, None, :], log_p0[:, None, :]).sum(axis=2)
+    else:
+        top = logits.max(axis=2, keepdims=True)
+        log_theta = logits - top - np.log(np.exp(logits - top).sum(axis=2, keepdims=True))
+        log_prob = np.take_along_axis(log_theta[:, None, :, :], outcomes[None, :, :, None], axis=3)[..., 0].sum(2)
+    return np.exp(log_prob) @ values
 
 
 STUDY_ESTIMATORS = (("score", {}), ("grep", {"transform": 1}), ("pathwise", {}), ("grep", {"transform": 2}))

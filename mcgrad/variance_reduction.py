@@ -58,16 +58,16 @@ def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
     loc = np.ascontiguousarray(dist.loc, dtype=float)
     dim = loc.size
     grad = np.empty(dim)
-    value = compiled(objective.code, objective.param, user, loc.copy(), grad)
+    value = compiled(objective.code, objective.param, user, 1, loc.copy(), grad)
     hess = np.empty(dim)
     up, down = np.empty(dim), np.empty(dim)
     for d in range(dim):
         step = 1e-4 * max(1.0, abs(loc[d]))
         point = loc.copy()
         point[d] = loc[d] + step
-        compiled(objective.code, objective.param, user, point, up)
+        compiled(objective.code, objective.param, user, 1, point, up)
         point[d] = loc[d] - step
-        compiled(objective.code, objective.param, user, point, down)
+        compiled(objective.code, objective.param, user, 1, point, down)
         hess[d] = (up[d] - down[d]) / (2.0 * step)
     taylor = np.concatenate([[value], grad, hess])
     if not np.all(np.isfinite(taylor)):
@@ -137,8 +137,8 @@ class Plan:
 
     @property
     def main_width(self) -> int:
-        """Components of the main pass: plain score, reduced, their sum and difference."""
-        return score_vr.MAIN_TERMS * self.width
+        """Components of the main pass: plain score, reduced, their sum and difference, then f."""
+        return score_vr.MAIN_TERMS * self.width + 1
 
     def launch(self):
         """The engine's ``launch(first_block, rows, counters)`` of the main pass."""

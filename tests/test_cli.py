@@ -122,8 +122,11 @@ def test_optimise_and_the_sgd_demo_table(capsys):
           "--steps", "200", "--format", "csv"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "estimator,step,loc,scale,loss,expected_loss,baseline" and len(lines) == 202
+    main(["optimise", "--dist", "bernoulli", "--estimator", "rebar", "--steps", "300", "--lr", "1", "--every", "100"])
+    out = capsys.readouterr().out
+    assert "SGD with rebar" in out and "logits" in out
     with pytest.raises(SystemExit) as exc:
-        main(["optimise", "--dist", "gamma"])
+        main(["optimise", "--dist", "bernoulli", "--estimator", "exact"])
     assert exc.value.code == 2
 
 

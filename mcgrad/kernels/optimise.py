@@ -1,4 +1,4 @@
-"""Stochastic gradient descent on a Normal's parameters, the whole loop inside one kernel.
+"""Stochastic gradient descent on a distribution's parameters, the whole loop inside one kernel.
 
 Step t draws K samples from block t's stream (so a run depends only on the seed and the settings),
 averages the estimator over them and moves (loc, scale) by ``-learning_rate`` times that average.
@@ -18,10 +18,14 @@ import math
 import numpy as np
 from numba import literally, types
 
+from . import categorical as categorical_kernels
+from . import dirichlet, discrete, gamma, score_vr
 from ._jit import jit
+from .gamma import implicit_tables
 from .normal import MEASURE_VALUED, SCORE, _measure_valued, _reparam_pair
-from .objectives import USER, USER_FUNCTION, evaluate_vector
+from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
 from .rng import block_state, next_normal
+from .score_vr import BERNOULLI, CATEGORICAL, DIRICHLET, GAMMA
 
 SIGNATURE = types.void(
     types.int64, types.int64,  # estimator, option (grep transform)
@@ -89,3 +93,217 @@ def normal_sgd(estimator, option, moving, decay, loc0, scale0, code, p, user, ke
         _path(estimator, option, 1, moving, decay, loc0, scale0, code, p, user, key, group, lr, out)
     else:
         _path(estimator, option, 0, moving, decay, loc0, scale0, code, p, user, key, group, lr, out)
+
+
+# --- every other family: each step runs the family's own block function on K samples -------------------
+#
+# Step t evaluates block t of the family kernel at the current parameters, so its gradient is exactly
+# what ``estimate(..., n=K * steps, block_size=K, blocks=(t, t + 1))`` returns there.  Concentrations and
+# rates are projected onto [floor, inf) after each step; logits are free.  ``score`` with a moving-average
+# baseline runs through the variance-reduced score kernel, whose last column is the mean of f.
+
+GAMMA_SIGNATURE = types.void(
+    types.int64, types.int64, types.boolean, types.float64,  # estimator, boost, moving average, decay
+    types.float64[::1], types.float64[::1], types.float64,  # starting concentration, rate; floor
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective
+    types.uint64, types.int64, types.float64, types.float64[:, ::1],  # key, K, learning rate, out
+)
+DIRICHLET_SIGNATURE = types.void(
+    types.int64, types.int64, types.boolean, types.boolean, types.float64,  # estimator, boost, Beta, moving, decay
+    types.float64[::1], types.float64,  # starting concentration, floor
+    types.int64, types.float64, USER_FUNCTION,  # objective
+    types.uint64, types.int64, types.float64, types.float64[:, ::1],
+)
+DISCRETE_SIGNATURE = types.void(
+    types.int64, types.boolean, types.float64,  # estimator, moving average, decay
+    types.float64[:, ::1], types.float64, types.float64,  # starting logits (D, K), temperature, eta
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective
+    USER_FUNCTION, USER_SCALAR_FUNCTION,  # control variate (relax)
+    types.uint64, types.int64, types.float64, types.float64[:, ::1],
+)
+
+
+@jit
+def _record(out, t, params, loss, baseline):
+    width = params.shape[0]
+    out[t, :width] = params
+    out[t, width] = loss
+    out[t, width + 1] = baseline
+
+
+@jit
+def _score_step(family, user_path, boost, first_only, a, b, logits, code, p, user, baseline, s, group, row,
+                counters):
+    """One step of score with the baseline ``baseline`` (every component) through the variance-reduced kernel."""
+    literally(family)
+    literally(user_path)
+    width = row.shape[0] // score_vr.MAIN_TERMS
+    shift = np.full(width, baseline)
+    zero = np.zeros(width)
+    score_vr._block(family, user_path, score_vr.MAIN, 1, boost, first_only, a, b, logits, code, p, user, shift,
+                    zero, zero, np.zeros(0), s, group, row, counters, 0, False)
+
+
+@jit
+def _moving(baseline, t, decay, f_mean):
+    return f_mean if t == 0 else decay * baseline + (1.0 - decay) * f_mean
+
+
+@jit
+def gamma_sgd(estimator, boost, moving, decay, alpha0, rate0, floor, code, p, user, user1, key, group, lr, out):
+    """SGD on Gamma (concentration, rate); ``out[t]`` = (parameters before step t, mean f or NaN, baseline)."""
+    alpha = alpha0.copy()
+    rate = rate0.copy()
+    dim = alpha.shape[0]
+    params = np.empty(2 * dim)
+    row = np.empty((2 * dim * score_vr.MAIN_TERMS + 1 if moving else 2 * dim, 5))
+    counters = np.zeros((2, 1), np.int64)
+    b = np.empty((1, 1))
+    baseline = 0.0
+    steps = out.shape[0] - 1
+    for t in range(steps + 1):
+        params[:dim] = alpha
+        params[dim:] = rate
+        if t == steps:
+            _record(out, t, params, math.nan, baseline)
+            break
+        s = block_state(key, t)
+        f_mean = math.nan
+        if moving:
+            if code == USER:
+                _score_step(GAMMA, 1, boost, False, alpha, rate, b, code, p, user, baseline, s, group,
+                            row, counters)
+            else:
+                _score_step(GAMMA, 0, boost, False, alpha, rate, b, code, p, user, baseline, s, group,
+                            row, counters)
+            grad = row[2 * dim:4 * dim, 1]
+            f_mean = row[row.shape[0] - 1, 1]
+        else:
+            tables = implicit_tables(alpha, estimator == gamma.IMPLICIT)
+            if code == USER:
+                gamma._block(estimator, boost, 1, alpha, rate, code, p, user, user1, tables, s, group, row, counters,
+                             0, False)
+            else:
+                gamma._block(estimator, boost, 0, alpha, rate, code, p, user, user1, tables, s, group, row, counters,
+                             0, False)
+            grad = row[:, 1]
+        _record(out, t, params, f_mean, baseline)
+        for d in range(dim):
+            alpha[d] = max(alpha[d] - lr * grad[d], floor)
+            rate[d] = max(rate[d] - lr * grad[dim + d], floor)
+        if moving:
+            baseline = _moving(baseline, t, decay, f_mean)
+
+
+@jit
+def dirichlet_sgd(estimator, boost, first_only, moving, decay, alpha0, floor, code, p, user, key, group, lr, out):
+    """SGD on Beta / Dirichlet concentrations; ``out`` as :func:`gamma_sgd`."""
+    alpha = alpha0.copy()
+    dim = alpha.shape[0]
+    row = np.empty((dim * score_vr.MAIN_TERMS + 1 if moving else dim, 5))
+    counters = np.zeros((2, 1), np.int64)
+    empty = np.zeros(1)
+    b = np.empty((1, 1))
+    baseline = 0.0
+    steps = out.shape[0] - 1
+    for t in range(steps + 1):
+        if t == steps:
+            _record(out, t, alpha, math.nan, baseline)
+            break
+        s = block_state(key, t)
+        f_mean = math.nan
+        if moving:
+            if code == USER:
+                _score_step(DIRICHLET, 1, boost, first_only, alpha, empty, b, code, p, user, baseline, s,
+                            group, row, counters)
+            else:
+                _score_step(DIRICHLET, 0, boost, first_only, alpha, empty, b, code, p, user, baseline, s,
+                            group, row, counters)
+            grad = row[dim:2 * dim, 1]
+            f_mean = row[row.shape[0] - 1, 1]
+        else:
+            tables = implicit_tables(alpha, estimator == gamma.IMPLICIT)
+            if code == USER:
+                dirichlet._block(estimator, boost, first_only, 1, alpha, code, p, user, tables, s, group, row,
+                                 counters, 0, False)
+            else:
+                dirichlet._block(estimator, boost, first_only, 0, alpha, code, p, user, tables, s, group, row,
+                                 counters, 0, False)
+            grad = row[:, 1]
+        _record(out, t, alpha, f_mean, baseline)
+        for d in range(dim):
+            alpha[d] = max(alpha[d] - lr * grad[d], floor)
+        if moving:
+            baseline = _moving(baseline, t, decay, f_mean)
+
+
+@jit
+def _discrete_sgd(categorical, estimator, moving, decay, logits0, lam, eta, code, p, user, user1, cv, cv1, key,
+                  group, lr, out):
+    literally(categorical)
+    logits = logits0.copy()
+    flat = logits.ravel()
+    width = flat.shape[0]
+    factor = np.ones(width)
+    row = np.empty((width * score_vr.MAIN_TERMS + 1 if moving else width, 5))
+    counters = np.zeros((2, 1), np.int64)
+    empty = np.zeros(1)
+    baseline = 0.0
+    steps = out.shape[0] - 1
+    for t in range(steps + 1):
+        if t == steps:
+            _record(out, t, flat, math.nan, baseline)
+            break
+        s = block_state(key, t)
+        f_mean = math.nan
+        if moving:
+            if categorical:
+                if code == USER:
+                    _score_step(CATEGORICAL, 1, 0, False, empty, factor, logits, code, p, user, baseline, s, group,
+                                row, counters)
+                else:
+                    _score_step(CATEGORICAL, 0, 0, False, empty, factor, logits, code, p, user, baseline, s, group,
+                                row, counters)
+            elif code == USER:
+                _score_step(BERNOULLI, 1, 0, False, empty, factor, logits, code, p, user, baseline, s, group, row,
+                            counters)
+            else:
+                _score_step(BERNOULLI, 0, 0, False, empty, factor, logits, code, p, user, baseline, s, group, row,
+                            counters)
+            grad = row[width:2 * width, 1]
+            f_mean = row[row.shape[0] - 1, 1]
+        elif categorical:
+            if code == USER:
+                categorical_kernels._block(estimator, 1, logits, factor, lam, eta, code, p, user, cv, s, group, row,
+                                           False)
+            else:
+                categorical_kernels._block(estimator, 0, logits, factor, lam, eta, code, p, user, cv, s, group, row,
+                                           False)
+            grad = row[:, 1]
+        else:
+            if code == USER:
+                discrete._bernoulli_block(estimator, 1, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s,
+                                          group, row, False)
+            else:
+                discrete._bernoulli_block(estimator, 0, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s,
+                                          group, row, False)
+            grad = row[:, 1]
+        _record(out, t, flat, f_mean, baseline)
+        for c in range(width):
+            flat[c] -= lr * grad[c]
+        if moving:
+            baseline = _moving(baseline, t, decay, f_mean)
+
+
+@jit
+def bernoulli_sgd(estimator, moving, decay, logits0, lam, eta, code, p, user, user1, cv, cv1, key, group, lr, out):
+    """SGD on Bernoulli logits (shape (D, 1)); ``out`` as :func:`gamma_sgd`."""
+    _discrete_sgd(False, estimator, moving, decay, logits0, lam, eta, code, p, user, user1, cv, cv1, key, group, lr,
+                  out)
+
+
+@jit
+def categorical_sgd(estimator, moving, decay, logits0, lam, eta, code, p, user, user1, cv, cv1, key, group, lr, out):
+    """SGD on Categorical logits (shape (D, K)); ``out`` as :func:`gamma_sgd`."""
+    _discrete_sgd(True, estimator, moving, decay, logits0, lam, eta, code, p, user, user1, cv, cv1, key, group, lr,
+                  out)

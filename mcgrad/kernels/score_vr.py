@@ -22,9 +22,10 @@ Modes of :func:`score_blocks`:
 
 * ``PILOT``: the 5 W components ``[s_j^2, s_j c_j, c_j^2, y_j s_j, y_j c_j]`` (y_j = f s_j, c_j = h s_j - m_j),
   whose means are the second moments from which the optimal baseline and coefficient are solved;
-* ``MAIN``: the 4 W components ``[g0_j, g_j, g0_j + g_j, g0_j - g_j]`` where g0_j is plain score on the
-  same draws (averaged over the group for RLOO).  The sum and difference give, by polarisation, the
-  joint fourth moment E[a^2 b^2] of the centred pair that the variance-ratio interval needs.
+* ``MAIN``: the 4 W + 1 components ``[g0_j, g_j, g0_j + g_j, g0_j - g_j, f]`` where g0_j is plain score on
+  the same draws (averaged over the group for RLOO) and f the objective (the group's mean for RLOO).
+  The sum and difference give, by polarisation, the joint fourth moment E[a^2 b^2] of the centred pair
+  that the variance-ratio interval needs; the mean of f feeds moving-average baselines in SGD runs.
 
 Families (``family``): Normal (a = loc, b = scale), Gamma (a = concentration, b = rate), Dirichlet
 (a = concentration; ``first_only`` for Beta, whose objective sees x_0), Bernoulli and Categorical
@@ -96,14 +97,15 @@ def _gamma(s, alpha, rate, boost, d, c, psi, x, score):
 
 
 @jit
-def objective_at(code, p, user, x, grad):
-    """f(x), writing grad f(x) into ``grad`` (the delta method's expansion point, called from Python)."""
+def objective_at(code, p, user, classes, x, grad):
+    """f(x), writing grad f(x) into ``grad``, for Python callers (the delta method's expansion point, the
+    outcomes of a small discrete support); ``classes`` groups a flat Categorical outcome as in the kernels."""
     if code == USER:
-        return evaluate_vector(1, code, p, user, 1, x, grad)
-    return evaluate_vector(0, code, p, user, 1, x, grad)
+        return evaluate_vector(1, code, p, user, classes, x, grad)
+    return evaluate_vector(0, code, p, user, classes, x, grad)
 
 
-OBJECTIVE_AT_SIGNATURE = types.float64(types.int64, types.float64, USER_FUNCTION, types.float64[::1],
+OBJECTIVE_AT_SIGNATURE = types.float64(types.int64, types.float64, USER_FUNCTION, types.int64, types.float64[::1],
                                        types.float64[::1])
 
 
@@ -250,7 +252,7 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
     score = np.empty(width)
     fs = np.empty(group)
     scores = np.empty((group, width))
-    out = np.empty(width * (PILOT_TERMS if mode == PILOT else MAIN_TERMS))
+    out = np.empty(width * PILOT_TERMS if mode == PILOT else width * MAIN_TERMS + 1)
     acc = np.zeros((4, out.shape[0]))
     shift = np.empty(out.shape[0])
     if family == GAMMA or family == DIRICHLET:
@@ -289,11 +291,13 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
                 _pilot_terms(f, h, score, mean_grad, out)
             elif group == 1:
                 _main_terms(f, h, score, baseline, beta, mean_grad, out)
+                out[width * MAIN_TERMS] = f
             else:
                 fs[k] = f
                 scores[k] = score
         if mode == MAIN and group > 1:
             _loo_terms(fs, scores, out)
+            out[width * MAIN_TERMS] = fs.sum() / group
         bad += accumulate_sample(acc, shift, out, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     counters[1, j] = proposals
