@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--temperature", type=float, default=None,
                      help="relaxation temperature (gumbel_softmax, straight_through, rebar)")
     est.add_argument("--eta", type=float, default=None, help="control-variate weight (rebar)")
+    est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                     help="any other estimator option, repeatable (e.g. --option baseline=optimal, "
+                          "--option samples=8 for rloo)")
     _add_run_options(est, 1_000_000)
     cmp_ = sub.add_parser("compare", help="several estimators side by side")
     _add_problem_options(cmp_)
@@ -346,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
             given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
                      ("eta", args.eta))
             opts = {k: v for k, v in given if v is not None}
+            for pair in args.option:
+                key, sep, value = pair.partition("=")
+                if not sep or not key:
+                    raise ValueError(f"--option must be KEY=VALUE, got {pair!r}")
+                opts[key] = _option_value(value)
             _run_estimators(args, [(args.estimator, opts)])
         else:
             _run_estimators(args, args.estimators)

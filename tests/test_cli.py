@@ -135,3 +135,13 @@ def test_variance_reduced_estimators_from_the_cli(capsys):
           "score_baseline,rloo:samples=3,score_delta:coefficient=estimated", "-n", "1e5", "--format", "csv"])
     out = capsys.readouterr().out
     assert "variance_reduction" in out.splitlines()[0] and "rloo[samples=3]" in out
+
+
+def test_estimate_takes_any_option(capsys):
+    main(["estimate", "--estimator", "score_baseline", "--option", "baseline=0.5", "--option", "pilot=1000",
+          "-n", "1e5", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert "score_baseline[baseline=0.5,pilot=1000]" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate", "--option", "baseline"])
+    assert exc.value.code == 2
