@@ -1,6 +1,6 @@
 """mcgrad: Numba-accelerated Monte Carlo measurement of gradient estimators' mean and variance."""
 
-from . import plots
+from . import plots, streams
 from .api import compare, estimate, temperature_sweep
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
@@ -52,6 +52,7 @@ __all__ = [
     "quadratic",
     "scale_collapse_study",
     "square",
+    "streams",
     "sweep",
     "temperature_sweep",
     "toy",

@@ -118,6 +118,20 @@ def gamma_draw(s, alpha, boost, d, c):
     return s, h * exp_nonpositive(log_sum), h, e, v, log_sum, log_sum_sq, proposals
 
 
+@jit
+def next_gamma(s, alpha):
+    """One Gamma(alpha, 1) draw for other packages' njit code: ``(state, z)``.
+
+    Marsaglia-Tsang on the stream ``s`` with one shape augmentation when alpha < 1 (none otherwise);
+    the constants are recomputed per call, so hot loops with a fixed alpha should call
+    :func:`mt_constants` once and :func:`gamma_draw` per sample instead.
+    """
+    boost = 1 if alpha < 1.0 else 0
+    d, c = mt_constants(alpha, boost)
+    s, z, _, _, _, _, _, _ = gamma_draw(s, alpha, boost, d, c)
+    return s, z
+
+
 ROUND = 256  # samples per round of the D = 1 loop: drawn one by one, then processed by vector loops
 
 
