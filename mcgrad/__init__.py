@@ -1,7 +1,7 @@
 """mcgrad: Numba-accelerated Monte Carlo measurement of gradient estimators' mean and variance."""
 
 from . import plots, streams
-from .api import compare, estimate, temperature_sweep
+from .api import Interrupted, compare, estimate, temperature_sweep
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
 from .objectives import (
@@ -21,6 +21,7 @@ from .objectives import (
 )
 from .optimisation import Trajectory, optimise, scale_collapse_study
 from .results import Accumulator, Estimate
+from .storage import load_estimate as load
 from .sweep import sweep
 
 __version__ = "0.1.0"
@@ -34,6 +35,7 @@ __all__ = [
     "Dirichlet",
     "Estimate",
     "Gamma",
+    "Interrupted",
     "Normal",
     "Objective",
     "Trajectory",
@@ -44,6 +46,7 @@ __all__ = [
     "gaussian_bump",
     "identity",
     "linear",
+    "load",
     "log",
     "log_component",
     "one_hot_quadratic",

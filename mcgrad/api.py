@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, engine, estimators, variance_reduction
+from . import _validate, engine, estimators, storage, variance_reduction
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -35,6 +37,7 @@ def estimate(
     blocks: tuple[int, int] | None = None,
     threads: int | None = None,
     progress: bool | None = None,
+    checkpoint: str | os.PathLike | None = None,
     **options,
 ) -> Estimate:
     """Mean and variance of a gradient estimator of ∇θ E_{x~dist}[f(x)] over n samples.
@@ -64,6 +67,11 @@ def estimate(
     progress : bool, optional
         A tqdm bar on stderr for runs that last over 2 s: by default only when stderr is a
         terminal; ``False`` never, ``True`` also in pipes.
+    checkpoint : path, optional
+        A file where the run's progress (its accumulator state) is written every second and at the
+        end.  If it exists, the run resumes from it after checking that it was made with the same
+        settings (distribution, objective, estimator and options, seed, n, block_size, block range);
+        a checkpoint of other settings is refused with a ValueError naming what differs.
     **options
         Estimator options, e.g. ``transform=2`` for ``grep``.
 
@@ -73,6 +81,12 @@ def estimate(
         ``mean``, ``var``, ``stderr``, ``var_stderr`` per gradient component, plus ``n``,
         ``seconds``, ``samples_per_second`` and ``to_frame()``.
 
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, after the chunk of blocks in flight: ``.partial`` holds the finished blocks'
+        result (and the checkpoint, if any, is saved).
+
     Notes
     -----
     For every sample i the estimator gives a vector g_i; ``mean`` is (1/n) Σ g_i and ``var``
@@ -80,14 +94,88 @@ def estimate(
     order (Chan/Pébay), so billions of samples use constant memory.
     """
     job = prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options)
-    update, bar = engine.progress_bar(job.blocks, job.block_size, job.n, progress, description=job.label)
+    resume, on_chunk, todo = None, None, job.blocks
+    if checkpoint is not None:
+        resume, on_chunk = _checkpointing(job, checkpoint)
+        todo = (resume[0].end_block, job.blocks[1]) if resume is not None else job.blocks
+    update, bar = engine.progress_bar(todo, job.block_size, job.n, progress, description=job.label)
     try:
         with engine.threads(threads):
-            acc, counters, seconds = engine.run_blocks(job.launch, job.width, job.blocks, update)
+            acc, counters, seconds = engine.run_blocks(job.launch, job.width, todo, update, resume=resume,
+                                                       on_chunk=on_chunk)
+    except engine.Stopped as stop:
+        if checkpoint is not None:
+            storage.save_checkpoint(checkpoint, stop.acc, stop.totals, stop.seconds, fingerprint(job))
+        done = stop.acc.end_block > stop.acc.first_block
+        partial = finish(job, stop.acc, stop.totals, stop.seconds) if done else None
+        raise Interrupted(partial, checkpoint) from None
     finally:
         if bar is not None:
             bar.close()
+    if checkpoint is not None:
+        storage.save_checkpoint(checkpoint, acc, counters, seconds, fingerprint(job))
     return finish(job, acc, counters, seconds)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`estimate` between chunks of blocks.
+
+    Attributes
+    ----------
+    partial : Estimate or None
+        The result of the blocks finished before the interrupt (a block range starting at the run's
+        first block; finish the rest with ``blocks=(partial.blocks[1], end)`` and :meth:`Estimate.merge`).
+    checkpoint : path or None
+        Where the progress was saved, when the run had a checkpoint: the same call resumes from it.
+    """
+
+    def __init__(self, partial: Estimate | None, checkpoint=None):
+        done = 0 if partial is None else partial.n
+        super().__init__(f"interrupted after {done:,} samples" +
+                         (f"; progress saved to {checkpoint}" if checkpoint is not None else ""))
+        self.partial = partial
+        self.checkpoint = checkpoint
+
+
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while a run is going
+
+
+def fingerprint(job: Job) -> dict:
+    """The settings a checkpoint must share with the run that resumes it (floats as exact hex strings)."""
+    return {
+        "family": job.dist.family,
+        "parameters": {k: [float(x).hex() for x in np.ravel(v)] for k, v in job.dist.parameters.items()},
+        "objective": job.objective.name,
+        "objective_code": job.objective.code,
+        "objective_param": float(job.objective.param).hex(),
+        "estimator": job.label,
+        "seed": str(job.seed),
+        "n": job.n,
+        "block_size": job.block_size,
+        "first_block": job.blocks[0],
+        "width": job.width,
+    }
+
+
+def _checkpointing(job: Job, path):
+    """``(resume, on_chunk)`` of a checkpointed run: the saved progress (None for a new file) and a writer
+    that saves at most every :data:`CHECKPOINT_EVERY` seconds."""
+    import os
+
+    stamp = fingerprint(job)
+    resume = storage.load_checkpoint(path, stamp) if os.path.exists(path) else None
+    if resume is not None and not job.blocks[0] <= resume[0].end_block <= job.blocks[1]:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} covers blocks [{resume[0].first_block}, "
+                         f"{resume[0].end_block}), outside this run's {job.blocks}")
+    last = [time.perf_counter()]
+
+    def on_chunk(acc, totals, seconds):
+        now = time.perf_counter()
+        if now - last[0] >= CHECKPOINT_EVERY:
+            storage.save_checkpoint(path, acc, totals, seconds, stamp)
+            last[0] = now
+
+    return resume, on_chunk
 
 
 @dataclass

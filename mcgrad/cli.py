@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any other estimator option, repeatable (e.g. --option baseline=optimal, "
                           "--option samples=8 for rloo)")
+    est.add_argument("--checkpoint", default=None, metavar="FILE",
+                     help="save progress to FILE every second; run the same command again to resume from it")
     _add_run_options(est, 1_000_000)
     cmp_ = sub.add_parser("compare", help="several estimators side by side")
     _add_problem_options(cmp_)
@@ -202,8 +204,10 @@ def _emit(results, frame: pd.DataFrame, fmt: str, title: str | None = None) -> N
 
 def _run_estimators(args, entries):
     dist, objective = _dist(args), _objective(args)
+    checkpoint = getattr(args, "checkpoint", None)
+    extra = {} if checkpoint is None else {"checkpoint": checkpoint}
     results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
-                            progress=args.progress, **opts) for name, opts in entries]
+                            progress=args.progress, **extra, **opts) for name, opts in entries]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
     _emit(results, frame, args.format, title)
@@ -359,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
             _run_estimators(args, args.estimators)
     except (ValueError, TypeError, ImportError) as exc:
         parser.exit(2, f"mcgrad {args.command}: error: {exc}\n")
+    except api.Interrupted as stop:
+        hint = "; run the same command again to resume" if stop.checkpoint is not None else ""
+        parser.exit(130, f"mcgrad {args.command}: {stop}{hint}\n")
     return 0
 
 

@@ -102,34 +102,76 @@ def check_blocks(blocks, n: int, block_size: int) -> tuple[int, int]:
     return first, end
 
 
+class Stopped(Exception):
+    """Ctrl-C arrived during :func:`run_blocks`; carries the blocks finished before it."""
+
+    def __init__(self, acc: Accumulator, totals: np.ndarray, seconds: float):
+        super().__init__("interrupted")
+        self.acc, self.totals, self.seconds = acc, totals, seconds
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Turn Ctrl-C into a flag checked between chunks (main thread only), so a chunk is never half-merged."""
+    import signal
+    import threading
+
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag["stop"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_blocks(
     launch: Callable[[int, np.ndarray, np.ndarray], None],
     width: int,
     blocks: tuple[int, int],
     progress: Callable[[int], None] | None = None,
+    *,
+    resume: tuple[Accumulator, np.ndarray, float] | None = None,
+    on_chunk: Callable[[Accumulator, np.ndarray, float], None] | None = None,
 ) -> tuple[Accumulator, np.ndarray, float]:
     """Run ``launch(first_block, rows, counters)`` chunk by chunk over ``blocks``.
 
     ``counters[c, j]`` are per-block integer diagnostics (row 0: samples with a non-finite
     component; row 1: sampler proposals, where the family has a rejection sampler).
-    Returns the accumulator, the counters summed over blocks, and seconds.
+    Returns the accumulator, the counters summed over blocks, and seconds.  ``resume`` continues
+    ``(accumulator, counters, seconds)`` of the blocks before ``blocks``; ``on_chunk`` sees the state
+    after every chunk.  Ctrl-C stops the run after the chunk in flight and raises :class:`Stopped`
+    with everything finished so far.
     """
     first, end = blocks
-    acc = Accumulator(width, first)
+    if resume is None:
+        acc, totals, before = Accumulator(width, first), np.zeros(COUNTERS, np.int64), 0.0
+    else:
+        acc, totals, before = resume[0].copy(), np.array(resume[1], np.int64), resume[2]
     rows = np.empty((CHUNK_BLOCKS, width, moments.ROW))
     counters = np.zeros((COUNTERS, CHUNK_BLOCKS), np.int64)
-    totals = np.zeros(COUNTERS, np.int64)
     t0 = time.perf_counter()
-    for start in range(first, end, CHUNK_BLOCKS):
-        k = min(CHUNK_BLOCKS, end - start)
-        counters[:] = 0
-        chunk_counters = np.ascontiguousarray(counters[:, :k])
-        launch(start, rows[:k], chunk_counters)
-        acc.push_rows(rows[:k])
-        totals += chunk_counters.sum(axis=1)
-        if progress is not None:
-            progress(k)
-    return acc, totals, time.perf_counter() - t0
+    with _deferred_interrupt() as flag:
+        for start in range(first, end, CHUNK_BLOCKS):
+            k = min(CHUNK_BLOCKS, end - start)
+            counters[:] = 0
+            chunk_counters = np.ascontiguousarray(counters[:, :k])
+            launch(start, rows[:k], chunk_counters)
+            acc.push_rows(rows[:k])
+            totals += chunk_counters.sum(axis=1)
+            if progress is not None:
+                progress(k)
+            if on_chunk is not None:
+                on_chunk(acc, totals, before + time.perf_counter() - t0)
+            if flag["stop"] and start + k < end:
+                raise Stopped(acc, totals, before + time.perf_counter() - t0)
+    return acc, totals, before + time.perf_counter() - t0
 
 
 def _chunks(blocks: tuple[int, int], size: int):

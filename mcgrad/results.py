@@ -233,6 +233,13 @@ class Estimate:
         cols.update(seconds=self.seconds, samples_per_second=self.samples_per_second)
         return cols
 
+    def save(self, path) -> None:
+        """Write this result, accumulator state included (floats bit for bit), to ``path`` (``.npz``);
+        :func:`mcgrad.load` reads it back, and the loaded result merges like this one."""
+        from .storage import save_estimate
+
+        save_estimate(self, path)
+
     def to_frame(self) -> pandas.DataFrame:
         """One row per gradient component."""
         import pandas as pd  # imported on use: pandas adds ~30 MB to every process
