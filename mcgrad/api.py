@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, engine, estimators, storage, variance_reduction
+from . import _validate, distributed, engine, estimators, storage, variance_reduction
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -38,6 +38,7 @@ def estimate(
     threads: int | None = None,
     progress: bool | None = None,
     checkpoint: str | os.PathLike | None = None,
+    client=None,
     **options,
 ) -> Estimate:
     """Mean and variance of a gradient estimator of ∇θ E_{x~dist}[f(x)] over n samples.
@@ -72,6 +73,9 @@ def estimate(
         end.  If it exists, the run resumes from it after checking that it was made with the same
         settings (distribution, objective, estimator and options, seed, n, block_size, block range);
         a checkpoint of other settings is refused with a ValueError naming what differs.
+    client : dask.distributed.Client, optional
+        Spread the block range over the cluster's workers (two ranges per worker) and merge the
+        pieces in block order: bitwise the local result (needs the ``dask`` extra).
     **options
         Estimator options, e.g. ``transform=2`` for ``grep``.
 
@@ -94,6 +98,14 @@ def estimate(
     order (Chan/Pébay), so billions of samples use constant memory.
     """
     job = prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options)
+    if client is not None:
+        if checkpoint is not None:
+            raise ValueError("checkpoint and client cannot be combined: a cluster run keeps no local progress")
+        call = dict(dist=dist, f=job.objective, estimator=estimator, n=job.n, seed=job.seed,
+                    block_size=job.block_size, **options)
+        result = distributed.run(client, [call], [job.blocks])[0]
+        warn_nonfinite(result, job.objective.name, stacklevel=3)
+        return result
     resume, on_chunk, todo = None, None, job.blocks
     if checkpoint is not None:
         resume, on_chunk = _checkpointing(job, checkpoint)
@@ -272,16 +284,22 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
         reference=reference,
         fitted=fitted,
     )
+    warn_nonfinite(result, job.objective.name, stacklevel + 1)
+    return result
+
+
+def warn_nonfinite(result: Estimate, objective: str, stacklevel: int) -> None:
+    """A RuntimeWarning when samples were non-finite or the mean or variance is not finite."""
+    nonfinite = result.nonfinite
     var_defined = result.n >= 2  # a block range of one sample has a mean but no variance
     if nonfinite or not (np.all(np.isfinite(result.mean)) and (not var_defined or np.all(np.isfinite(result.var)))):
         warnings.warn(
             f"{nonfinite} of {result.n} per-sample gradients of {result.estimator} were NaN or infinite "
-            f"(f={job.objective.name}); mean or var is not finite"
+            f"(f={objective}); mean or var is not finite"
             + ("" if nonfinite else " because the power sums overflowed (values beyond ~1e77)"),
             RuntimeWarning,
             stacklevel=stacklevel,
         )
-    return result
 
 
 def _exact_gradient(dist, objective) -> np.ndarray | None:
@@ -319,6 +337,7 @@ def compare(
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
 ) -> pandas.DataFrame:
     """Run several estimators on the same problem; one row per estimator × gradient component.
 
@@ -346,7 +365,8 @@ def compare(
     seed = _validate.seed(seed)
     frames = []
     for name, opts in _estimator_entries(estimators):
-        result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, progress=progress, **opts)
+        result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, progress=progress,
+                          client=client, **opts)
         frames.append(result.to_frame())
     return pd.concat(frames, ignore_index=True)
 
@@ -362,6 +382,7 @@ def temperature_sweep(
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
     **options,
 ) -> pandas.DataFrame:
     """Relaxed estimators over a grid of temperatures: one row per temperature × estimator × component.
@@ -397,7 +418,7 @@ def temperature_sweep(
     frames = []
     for lam in temps:
         frame = compare(dist, f, [(name, {"temperature": lam, **options}) for name in names], n, seed,
-                        block_size=block_size, threads=threads, progress=progress)
+                        block_size=block_size, threads=threads, progress=progress, client=client)
         frame.insert(0, "temperature", lam)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, api, engine
+from . import _validate, api, distributed, engine
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import BUILTINS, Objective
 
@@ -63,6 +63,7 @@ def sweep(
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
 ) -> pandas.DataFrame:
     """Every estimator at every point of a parameter grid, run side by side: one tidy frame.
 
@@ -84,6 +85,9 @@ def sweep(
     threads : int, optional
         Worker threads (default: all of Numba's).  Work units are (point, estimator, chunk of blocks),
         each run on one thread, so small points run side by side instead of one at a time.
+    client : dask.distributed.Client, optional
+        Run every (point, estimator) as block ranges on the cluster's workers instead (all submitted at
+        once); rows are still bitwise the local ones.
 
     Returns
     -------
@@ -113,6 +117,11 @@ def sweep(
         for name, opts in entries:
             jobs.append(api.prepare(dist, objective, name, n, seed, block_size, None, threads, opts))
             labels.append({**{k: _cell(v) for k, v in dist_point.items()}, **{k: _cell(v) for k, v in f_point.items()}})
+    if client is not None:
+        calls = [dict(dist=job.dist, f=job.objective, estimator=job.spec.name, n=job.n, seed=job.seed,
+                      block_size=job.block_size, **job.options) for job in jobs]
+        results = distributed.run(client, calls, [job.blocks for job in jobs])
+        return _frame([({**label, **r.columns()}, len(r.components)) for label, r in zip(labels, results, strict=True)])
     # the bar counts whole blocks as block_size samples, so it is exact up to each run's last block
     total_blocks = sum(job.blocks[1] - job.blocks[0] for job in jobs)
     total = sum(min(job.blocks[1] * job.block_size, job.n) - job.blocks[0] * job.block_size for job in jobs)
