@@ -7,6 +7,7 @@ result has the keys of :meth:`mcgrad.Estimate.to_dict` (see README, "JSON output
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--estimators", type=_estimator_list, default=_estimator_list("score,pathwise"),
                       help="comma list; options after a colon, e.g. score,grep:transform=2")
     _add_run_options(cmp_, 1_000_000)
+    for p in (est, cmp_):
+        p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a Dask cluster (needs the dask extra), e.g. tcp://host:8786")
     opt = sub.add_parser("optimise", help="SGD on a distribution's parameters with one estimator; prints the "
                                           "trajectory")
     _add_problem_options(opt)
@@ -202,12 +206,33 @@ def _emit(results, frame: pd.DataFrame, fmt: str, title: str | None = None) -> N
             print(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
 
 
+@contextlib.contextmanager
+def _client(address):
+    """A dask.distributed Client connected to ``address`` for the duration (None without an address)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError("--scheduler needs dask.distributed: pip install 'mcgrad[dask]'") from None
+    try:
+        client = Client(address, timeout=30)
+    except OSError as exc:
+        raise ValueError(f"could not reach the Dask scheduler at {address!r}: {exc}") from None
+    with client:
+        yield client
+
+
 def _run_estimators(args, entries):
     dist, objective = _dist(args), _objective(args)
     checkpoint = getattr(args, "checkpoint", None)
     extra = {} if checkpoint is None else {"checkpoint": checkpoint}
-    results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
-                            progress=args.progress, **extra, **opts) for name, opts in entries]
+    with _client(args.scheduler) as client:
+        if client is not None:
+            extra["client"] = client
+        results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
+                                progress=args.progress, **extra, **opts) for name, opts in entries]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
     _emit(results, frame, args.format, title)

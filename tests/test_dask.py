@@ -1,5 +1,7 @@
 """Dask: block ranges on a LocalCluster of two worker processes give bitwise the local results."""
 
+import json
+
 import numba
 import numpy as np
 import pytest
@@ -66,3 +68,17 @@ def test_client_errors(client, tmp_path):
         mcgrad.estimate(mcgrad.Normal(0.0, 1.0), client="tcp://nowhere:1")
     with pytest.raises(ValueError, match="checkpoint and client cannot be combined"):
         mcgrad.estimate(mcgrad.Normal(0.0, 1.0), client=client, checkpoint=tmp_path / "c.npz")
+
+
+def test_cli_runs_on_a_scheduler(client, capsys):
+    from mcgrad.cli import main
+
+    args = ["estimate", "--loc", "1", "-n", "300000", "--format", "json"]
+    main(args)
+    local = capsys.readouterr().out
+    main(args + ["--scheduler", client.scheduler.address])
+    remote = capsys.readouterr().out
+    def moments(text):
+        return [(c["mean"], c["var"]) for c in json.loads(text)["results"][0]["components"]]
+
+    assert moments(local) == moments(remote)
