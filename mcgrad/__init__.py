@@ -20,7 +20,7 @@ from .objectives import (
     user_objective,
 )
 from .optimisation import Trajectory, optimise, scale_collapse_study
-from .results import Accumulator, Estimate
+from .results import Accumulator, Estimate, merge
 from .storage import load_estimate as load
 from .sweep import sweep
 
@@ -49,6 +49,7 @@ __all__ = [
     "load",
     "log",
     "log_component",
+    "merge",
     "one_hot_quadratic",
     "plots",
     "optimise",

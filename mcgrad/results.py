@@ -292,3 +292,22 @@ class Estimate:
                 f"{self.var_stderr[i]:.2g}" + ("" if self.exact is None else f"   exact {self.exact[i]: .6g}")
             )
         return "\n".join(lines)
+
+
+def merge(results) -> Estimate:
+    """One result from the results of block ranges of the same run, given in any order.
+
+    The ranges must tile a contiguous range of blocks (gaps and overlaps are errors); they are merged in
+    block order, so the result is bitwise the one a single call over the whole range gives.
+    """
+    items = sorted(results, key=lambda r: r.blocks)
+    if not items:
+        raise ValueError("merge needs at least one result")
+    out = items[0]
+    for item in items[1:]:
+        if item.blocks[0] != out.blocks[1]:
+            kind = "overlap" if item.blocks[0] < out.blocks[1] else "gap"
+            raise ValueError(f"block ranges must tile a contiguous range: {kind} between [{out.blocks[0]}, "
+                             f"{out.blocks[1]}) and [{item.blocks[0]}, {item.blocks[1]})")
+        out = out.merge(item)
+    return out

@@ -114,3 +114,18 @@ def test_cli_run_killed_midway_resumes_bitwise(tmp_path):
     assert resumed["n"] == n
     assert [c["mean"] for c in resumed["components"]] == whole.mean.tolist()
     assert [c["var"] for c in resumed["components"]] == whole.var.tolist()
+
+
+def test_merge_takes_pieces_in_any_order(tmp_path):
+    kw = dict(n=350_000, seed=2, block_size=50_000)
+    dist = mcgrad.Bernoulli([0.4, -1.0])
+    whole = mcgrad.estimate(dist, "toy", "disarm", **kw)
+    pieces = [mcgrad.estimate(dist, "toy", "disarm", blocks=b, **kw) for b in [(4, 7), (0, 1), (1, 4)]]
+    for i, piece in enumerate(pieces):
+        piece.save(tmp_path / f"{i}.npz")
+    merged = mcgrad.merge(mcgrad.load(tmp_path / f"{i}.npz") for i in range(3))
+    assert same(merged, whole) and merged.blocks == (0, 7)
+    with pytest.raises(ValueError, match="gap between"):
+        mcgrad.merge([pieces[0], pieces[1]])
+    with pytest.raises(ValueError, match="overlap between"):
+        mcgrad.merge([pieces[1], pieces[2], mcgrad.estimate(dist, "toy", "disarm", blocks=(3, 5), **kw)])
