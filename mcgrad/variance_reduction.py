@@ -125,15 +125,22 @@ class Plan:
         self.pilot_seconds = 0.0
         if baseline == "optimal" or coefficient == "estimated":
             self.pilot_samples = options.get("pilot") or default_pilot(n)
-            acc, _, self.pilot_seconds = engine.run_blocks(
-                self._launch(score_vr.PILOT, np.zeros(self.width), np.zeros(self.width), self.pilot_samples,
-                             run_key(seed) ^ PILOT_STREAM),
-                score_vr.PILOT_TERMS * self.width, (0, engine.block_count(self.pilot_samples, block_size)))
+            try:
+                acc, _, self.pilot_seconds = self._pilot(seed, block_size)
+            except engine.Stopped:
+                raise KeyboardInterrupt("interrupted during the pilot pass") from None
             pilot_means = acc.total()[:, 1]
             self.baseline, self.coefficient = solve_coefficients(pilot_means, self.width, baseline, coefficient)
         else:
             self.baseline = np.full(self.width, float(baseline))
             self.coefficient = np.full(self.width, float(coefficient))
+
+    def _pilot(self, seed: int, block_size: int):
+        """The pilot pass: second moments of the score and control terms on an independent stream."""
+        launch = self._launch(score_vr.PILOT, np.zeros(self.width), np.zeros(self.width), self.pilot_samples,
+                              run_key(seed) ^ PILOT_STREAM)
+        return engine.run_blocks(launch, score_vr.PILOT_TERMS * self.width,
+                                 (0, engine.block_count(self.pilot_samples, block_size)))
 
     @property
     def main_width(self) -> int:
