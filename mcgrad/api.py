@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, distributed, engine, estimators, storage, variance_reduction
+from . import _validate, distributed, engine, estimators, results, storage, variance_reduction
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -158,9 +158,9 @@ def fingerprint(job: Job) -> dict:
         "family": job.dist.family,
         "parameters": {k: [float(x).hex() for x in np.ravel(v)] for k, v in job.dist.parameters.items()},
         "objective": job.objective.name,
-        "objective_code": job.objective.code,
-        "objective_param": float(job.objective.param).hex(),
-        "estimator": job.label,
+        "objective_identity": job.objective.identity,
+        "estimator": job.spec.name,
+        "options": results.options_key(job.options, exact_objects=True),
         "seed": str(job.seed),
         "n": job.n,
         "block_size": job.block_size,

@@ -8,6 +8,7 @@ their pilot pass on every worker (the same draws, so the same coefficients).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from .results import Estimate
@@ -32,10 +33,30 @@ def _check_client(client) -> None:
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
 
 
+_LAUNCH = threading.Lock()  # serialises pieces in one worker process while the threading layer may be unsafe
+
+
 def _piece(kwargs: dict) -> Estimate:
+    """One block range on a worker, with the worker's share of Numba threads: a worker with T task threads
+    runs up to T pieces at once, so each takes NUMBA_NUM_THREADS // T threads (and, under Numba's
+    workqueue layer, which is not thread-safe, they take turns)."""
+    import numba
+
+    from . import engine
     from .api import estimate
 
-    return estimate(**kwargs)
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        slots = int(getattr(worker, "nthreads", None) or getattr(worker.state, "nthreads", 1))
+    except (ImportError, ValueError, AttributeError):
+        slots = 1
+    threads = max(1, numba.config.NUMBA_NUM_THREADS // max(1, slots))
+    if slots > 1 and not engine._threadsafe_layer():
+        with _LAUNCH:
+            return estimate(**kwargs, threads=threads)
+    return estimate(**kwargs, threads=threads)
 
 
 def run(client, calls: Sequence[dict], blocks: Sequence[tuple[int, int]]) -> list[Estimate]:

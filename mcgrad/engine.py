@@ -128,7 +128,8 @@ def _deferred_interrupt():
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:  # None: a handler not installed from Python, which cannot be restored
+            signal.signal(signal.SIGINT, previous)
 
 
 def run_blocks(
@@ -169,7 +170,7 @@ def run_blocks(
                 progress(k)
             if on_chunk is not None:
                 on_chunk(acc, totals, before + time.perf_counter() - t0)
-            if flag["stop"] and start + k < end:
+            if flag["stop"]:  # even after the last chunk: the caller asked to stop
                 raise Stopped(acc, totals, before + time.perf_counter() - t0)
     return acc, totals, before + time.perf_counter() - t0
 

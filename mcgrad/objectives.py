@@ -46,6 +46,15 @@ class Objective:
     vector: bool = False
     domain: str = "real"
     normal_value: Callable | None = field(default=None, repr=False, compare=False)
+    source: str = field(default="", repr=False, compare=False)
+
+    @property
+    def identity(self) -> str:
+        """What tells two objectives apart exactly: a built-in's code and parameter (as a hex float), or a
+        digest of a user function's compiled code, constants and names (so an edited function differs)."""
+        if self.code == kobj.USER:
+            return f"user:{self.source}"
+        return f"{self.code}:{float(self.param).hex()}"
 
     def kernel_functions(self):
         """The first-class functions the kernels call for ``code == -1``: (vector, scalar D = 1)."""
@@ -378,7 +387,26 @@ def user_objective(
     return Objective(
         label, kobj.USER, math.nan, has_derivative=derivative is not None, adapter=compiled, adapter_1d=compiled_1d,
         exact=exact_gradient, vector=vector, domain="positive" if positive else "real",
+        source=_digest(value, derivative, vector),
     )
+
+
+def _digest(value, derivative, vector: bool) -> str:
+    """A digest of the user's functions: bytecode, constants, names and closure values of each (and the
+    vector flag).  Globals they read are not included."""
+    import hashlib
+
+    h = hashlib.sha256(str(vector).encode())
+    for func in (value, derivative):
+        py_func = getattr(func, "py_func", func)
+        code = getattr(py_func, "__code__", None)
+        if code is not None:
+            h.update(code.co_code)
+            h.update(repr(code.co_consts).encode())
+            h.update(repr(code.co_names).encode())
+        for cell in getattr(py_func, "__closure__", None) or ():  # values captured from an enclosing scope
+            h.update(repr(cell.cell_contents).encode())
+    return h.hexdigest()[:32]
 
 
 def resolve(f) -> Objective:

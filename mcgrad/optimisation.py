@@ -125,8 +125,8 @@ def optimise(
     decay : float
         The moving average's decay in [0, 1).
     floor : float
-        Concentrations and rates are projected onto [floor, inf) after each step (and onto
-        [1 - boost, inf) where that is higher: the sampler needs concentration + boost >= 1).
+        Concentrations and rates are projected onto [floor, inf) after each step; concentrations onto
+        [1 - boost, inf) where that is higher (the sampler needs concentration + boost >= 1).
 
     Returns
     -------
@@ -166,17 +166,21 @@ def optimise(
         raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
     seed = _validate.seed(seed)
     objective.check_domain(dist)
+    rate_floor = floor
     if "boost" in opts:
         floor = max(floor, 1.0 - opts["boost"])  # Marsaglia-Tsang needs concentration + boost >= 1
         if np.any(dist.concentration < floor):
             raise ValueError(f"concentration must be >= {floor:g} (the floor; boost={opts['boost']}), got "
                              f"{dist.concentration.min():g}")
+    if np.any(getattr(dist, "rate", np.inf) < rate_floor):
+        raise ValueError(f"rate must be >= {rate_floor:g} (the floor), got {dist.rate.min():g}")
     size = getattr(dist, "size", dist.dim)
     objective.check(size)
     if opts.get("control") is not None:
         opts["control"].check(size)
     moving = baseline is not None
-    components, args, kernel, signature = _sgd_call(dist, objective, spec, opts, moving, float(decay), floor)
+    components, args, kernel, signature = _sgd_call(dist, objective, spec, opts, moving, float(decay), floor,
+                                                    rate_floor)
     width = len(components)
     out = np.empty((steps + 1, width + 2))
     kernel = exact_signature(kernel, signature)
@@ -208,7 +212,7 @@ FAMILIES = ("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical")
 NOT_FOR_SGD = ("exact", *estimators.VARIANCE_REDUCED)
 
 
-def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: float):
+def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: float, rate_floor: float):
     """(component names, leading kernel arguments, kernel, signature) of one family's SGD kernel."""
     user, user1 = objective.kernel_functions()
     f_args = (objective.code, objective.param, user)
@@ -218,7 +222,7 @@ def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: fl
                                   dist.scale.copy(), *f_args), kernels.normal_sgd, kernels.SIGNATURE)
     if family == "gamma":
         return (dist.components, (spec.code, int(opts["boost"]), moving, decay, dist.concentration.copy(),
-                                  dist.rate.copy(), floor, *f_args, user1), kernels.gamma_sgd,
+                                  dist.rate.copy(), floor, rate_floor, *f_args, user1), kernels.gamma_sgd,
                 kernels.GAMMA_SIGNATURE)
     if family in ("beta", "dirichlet"):
         return (dist.components, (spec.code, int(opts["boost"]), family == "beta", moving, decay,

@@ -81,6 +81,20 @@ class Accumulator:
         return out
 
 
+def options_key(options: dict, exact_objects: bool = False) -> dict:
+    """Options compared exactly: floats as hex strings; objectives (relax's control) by name, or by their
+    exact identity with ``exact_objects``."""
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, float):
+            out[key] = value.hex()
+        elif hasattr(value, "identity") and hasattr(value, "name"):
+            out[key] = value.identity if exact_objects else value.name
+        else:
+            out[key] = value
+    return out
+
+
 def _merge_diagnostics(a, b) -> dict:
     """Diagnostics of two adjacent ranges: acceptance rates combined through their proposal counts; the
     rest (the pilot pass, the draws per sample) belong to the run and are the same in both."""
@@ -199,7 +213,7 @@ class Estimate:
         """Combine with the result of the adjacent block range of the same run (bitwise exact)."""
         mine = (self.estimator, self.family, self.objective, self.seed, self.block_size, self.n_total)
         theirs = (other.estimator, other.family, other.objective, other.seed, other.block_size, other.n_total)
-        if mine != theirs or any(
+        if mine != theirs or options_key(self.options) != options_key(other.options) or any(
             not np.array_equal(self.parameters[k], other.parameters[k]) for k in self.parameters
         ):
             raise ValueError("can only merge block ranges of the same run (estimator, parameters, objective, "

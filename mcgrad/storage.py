@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,9 +27,15 @@ FORMAT = "mcgrad.state/1"
 def _write(path, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps({"format": FORMAT, **meta})), **arrays)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps({"format": FORMAT, **meta})), **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):  # an error or interrupt before the replace: the old file stays as it was
+            os.remove(tmp)
 
 
 def _read(path, kind: str) -> tuple[dict, dict]:
@@ -36,9 +43,12 @@ def _read(path, kind: str) -> tuple[dict, dict]:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
-    meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
+    try:
+        meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
     if meta.get("format") != FORMAT or meta.get("kind") != kind:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file (format {meta.get('format')!r}, "
                          f"kind {meta.get('kind')!r}; expected {FORMAT!r}, {kind!r})")

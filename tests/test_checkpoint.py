@@ -129,3 +129,57 @@ def test_merge_takes_pieces_in_any_order(tmp_path):
         mcgrad.merge([pieces[0], pieces[1]])
     with pytest.raises(ValueError, match="overlap between"):
         mcgrad.merge([pieces[1], pieces[2], mcgrad.estimate(dist, "toy", "disarm", blocks=(3, 5), **kw)])
+
+
+def test_ctrl_c_during_the_last_chunk_still_stops():
+    job = mcgrad.api.prepare(mcgrad.Normal(0.0, 1.0), "square", "score", 5 * 64, 0, 64, None, None, {})
+
+    def launch(first, rows, counters):
+        job.launch(first, rows, counters)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(engine.Stopped) as stop:
+        engine.run_blocks(launch, job.width, job.blocks)
+    assert stop.value.acc.end_block == 5  # complete, but the interrupt is not swallowed
+
+
+def test_checkpoints_and_merges_tell_close_options_and_edited_functions_apart(tmp_path):
+    import numba
+
+    path = tmp_path / "run.npz"
+    kw = dict(n=100_000, seed=1, block_size=40_000)
+    dist = mcgrad.Normal(0.5, 1.0)
+    mcgrad.estimate(dist, "cos", "score_baseline", baseline=1.0000001, checkpoint=path, **kw)
+    with pytest.raises(ValueError, match="options: checkpoint"):
+        mcgrad.estimate(dist, "cos", "score_baseline", baseline=1.0000002, checkpoint=path, **kw)
+    a = mcgrad.estimate(dist, "cos", "score_baseline", baseline=1.0000001, blocks=(0, 1), **kw)
+    b = mcgrad.estimate(dist, "cos", "score_baseline", baseline=1.0000002, blocks=(1, 3), **kw)
+    assert a.estimator == b.estimator  # the labels round to 6 digits, the merge check does not
+    with pytest.raises(ValueError, match="can only merge block ranges of the same run"):
+        a.merge(b)
+
+    def make(k):
+        @numba.njit
+        def f(x):
+            return x * k
+
+        return f
+
+    first, second = mcgrad.user_objective(make(2.0)), mcgrad.user_objective(make(3.0))
+    assert first.name == second.name == "f" and first.identity != second.identity
+    other = tmp_path / "user.npz"
+    mcgrad.estimate(dist, first, "score", checkpoint=other, **kw)
+    with pytest.raises(ValueError, match="objective_identity: checkpoint"):
+        mcgrad.estimate(dist, second, "score", checkpoint=other, **kw)
+    again = mcgrad.estimate(dist, mcgrad.user_objective(make(2.0)), "score", checkpoint=other, **kw)
+    assert again.n == kw["n"]  # the same function, wrapped again, is recognised
+
+
+def test_damaged_files_are_refused_cleanly(tmp_path):
+    r = mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", "score", 1000)
+    r.save(tmp_path / "r.npz")
+    data = (tmp_path / "r.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="is not an mcgrad estimate file"):
+        mcgrad.load(tmp_path / "cut.npz")
+    assert not list(tmp_path.glob("*.tmp*"))

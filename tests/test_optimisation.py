@@ -173,3 +173,11 @@ def test_rebar_toy_descends():
         # E f = 0.45^2 + 0.1 theta (enumerated by optimise): 0.2525 at the start, below 0.2294 once logit < -1
         assert tr.expected_loss[0] == pytest.approx(0.2525, rel=1e-12)
         assert tr.expected_loss[-1] < 0.2025 + 0.1 / (1 + np.e), name
+
+
+def test_gamma_rate_keeps_its_own_floor():
+    """boost = 0 lifts the concentration's floor to 1 (the sampler needs alpha + B >= 1), not the rate's."""
+    tr = mcgrad.optimise(mcgrad.Gamma(2.0, 0.5), "square", "score", steps=3, learning_rate=1e-6, boost=0)
+    np.testing.assert_allclose(tr.parameters[:, 1], 0.5, rtol=1e-3)
+    with pytest.raises(ValueError, match="rate must be >= 0.01"):
+        mcgrad.optimise(mcgrad.Gamma(2.0, 0.001), "square", "score", floor=0.01)

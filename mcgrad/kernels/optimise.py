@@ -104,7 +104,7 @@ def normal_sgd(estimator, option, moving, decay, loc0, scale0, code, p, user, ke
 
 GAMMA_SIGNATURE = types.void(
     types.int64, types.int64, types.boolean, types.float64,  # estimator, boost, moving average, decay
-    types.float64[::1], types.float64[::1], types.float64,  # starting concentration, rate; floor
+    types.float64[::1], types.float64[::1], types.float64, types.float64,  # concentration, rate; their floors
     types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective
     types.uint64, types.int64, types.float64, types.float64[:, ::1],  # key, K, learning rate, out
 )
@@ -150,7 +150,8 @@ def _moving(baseline, t, decay, f_mean):
 
 
 @jit
-def gamma_sgd(estimator, boost, moving, decay, alpha0, rate0, floor, code, p, user, user1, key, group, lr, out):
+def gamma_sgd(estimator, boost, moving, decay, alpha0, rate0, floor, rate_floor, code, p, user, user1, key, group, lr,
+              out):
     """SGD on Gamma (concentration, rate); ``out[t]`` = (parameters before step t, mean f or NaN, baseline)."""
     alpha = alpha0.copy()
     rate = rate0.copy()
@@ -190,7 +191,7 @@ def gamma_sgd(estimator, boost, moving, decay, alpha0, rate0, floor, code, p, us
         _record(out, t, params, f_mean, baseline)
         for d in range(dim):
             alpha[d] = max(alpha[d] - lr * grad[d], floor)
-            rate[d] = max(rate[d] - lr * grad[dim + d], floor)
+            rate[d] = max(rate[d] - lr * grad[dim + d], rate_floor)
         if moving:
             baseline = _moving(baseline, t, decay, f_mean)
 
