@@ -178,22 +178,23 @@ class Estimate:
     def samples_per_second(self) -> float:
         return self.n / self.seconds if self.seconds > 0 else math.inf
 
+    def _reduction(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(ratio, low, high)`` of the variance reduction, or None without a reference."""
+        from .variance_reduction import variance_ratio
+
+        return None if self.reference is None else variance_ratio(self.reference, self.accumulator)
+
     @property
     def variance_reduction(self) -> np.ndarray | None:
         """Var(plain score) / Var(this estimator) per component, on the same draws (None without a reference)."""
-        from .variance_reduction import variance_ratio
-
-        return None if self.reference is None else variance_ratio(self.reference, self.accumulator)[0]
+        reduction = self._reduction()
+        return None if reduction is None else reduction[0]
 
     @property
     def variance_reduction_interval(self) -> tuple[np.ndarray, np.ndarray] | None:
         """95% interval of :attr:`variance_reduction` (delta method on the log ratio)."""
-        from .variance_reduction import variance_ratio
-
-        if self.reference is None:
-            return None
-        _, low, high = variance_ratio(self.reference, self.accumulator)
-        return low, high
+        reduction = self._reduction()
+        return None if reduction is None else reduction[1:]
 
     @property
     def bias(self) -> np.ndarray | None:
@@ -240,7 +241,7 @@ class Estimate:
             cols.update(exact=self.exact, bias=self.bias, z=self.z)
         cols.update(n=self.n, biased=self.biased)
         if self.reference is not None:
-            ratio, low, high = self.variance_reduction, *self.variance_reduction_interval
+            ratio, low, high = self._reduction()
             cols.update(baseline=self.fitted["baseline"], coefficient=self.fitted["coefficient"],
                         variance_reduction=ratio, vr_low=low, vr_high=high)
         cols.update(self.diagnostics)
@@ -264,6 +265,7 @@ class Estimate:
     def to_dict(self) -> dict:
         """Plain-Python form used by the JSON output (see README, "JSON output")."""
         comps = []
+        reduction = self._reduction()
         for i, name in enumerate(self.components):
             row = {
                 "name": name,
@@ -275,11 +277,11 @@ class Estimate:
                 "bias": None if self.exact is None else float(self.bias[i]),
                 "z": None if self.exact is None else float(self.z[i]),
             }
-            if self.reference is not None:
-                low, high = self.variance_reduction_interval
+            if reduction is not None:
+                ratio, low, high = reduction
                 row.update(baseline=float(self.fitted["baseline"][i]),
                            coefficient=float(self.fitted["coefficient"][i]),
-                           variance_reduction=float(self.variance_reduction[i]),
+                           variance_reduction=float(ratio[i]),
                            variance_reduction_interval=[float(low[i]), float(high[i])])
             comps.append(row)
         return {
