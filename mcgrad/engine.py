@@ -298,7 +298,7 @@ def discrete_launcher(dist, objective, spec, options, seed: int, block_size: int
     """The Bernoulli / Categorical kernel for one sampling estimator (``exact`` uses :func:`exact_launcher`)."""
     control = options.get("control")
     cv, cv1 = control.kernel_functions() if control is not None else objective.kernel_functions()
-    head = (spec.code, dist.family == "categorical", _logits_2d(dist), dist.chain_factor(),
+    head = (spec.code, dist.family == "categorical", logits_2d(dist), dist.chain_factor(),
             float(options.get("temperature", 1.0)), float(options.get("eta", 0.0)), cv, cv1)
     categorical = dist.family == "categorical"
     kernel = categorical_kernels.categorical_blocks if categorical else discrete_kernels.bernoulli_blocks
@@ -313,7 +313,7 @@ def support_size(dist) -> int:
     return (2 if dist.family == "bernoulli" else dist.classes) ** dist.dim
 
 
-def _logits_2d(dist) -> np.ndarray:
+def logits_2d(dist) -> np.ndarray:
     """The logits as the kernels take them: shape (D, K), Bernoulli K = 1."""
     return np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
 
@@ -329,7 +329,7 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
                          f"{type(dist).__name__} has {size:,}")
     compiled = exact_signature(discrete_kernels.enumerate_gradient, discrete_kernels.ENUMERATE_SIGNATURE)
     out = np.empty(dist.logits.size)
-    compiled(dist.family == "categorical", _logits_2d(dist), objective.code, objective.param,
+    compiled(dist.family == "categorical", logits_2d(dist), objective.code, objective.param,
              objective.kernel_functions()[0], out)
     return out * dist.chain_factor()
 

@@ -97,10 +97,13 @@ def _temperature(key: str, name: str, value) -> float:
     return float(value)
 
 
-def _eta(key: str, name: str, value) -> float:
+def _finite(key: str, name: str, value, allowed: str = "a finite real number") -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{key} for estimator {name!r} must be a finite real number, got {value!r}")
+        raise ValueError(f"{key} for estimator {name!r} must be {allowed}, got {value!r}")
     return float(value)
+
+
+_eta = _finite
 
 
 def _control(key: str, name: str, value):
@@ -151,20 +154,17 @@ for _specs in REGISTRY.values():
                                             _g.summary, dict(_g.options), dict(_g.choices))
 
 
-def _baseline(key: str, name: str, value):
-    if value == "optimal":
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{key} for estimator {name!r} must be a finite number or 'optimal', got {value!r}")
-    return float(value)
+def _number_or(word: str):
+    """A validator taking a finite number or the string ``word`` (which selects a fitted value)."""
+
+    def check(key: str, name: str, value):
+        return value if value == word else _finite(key, name, value, f"a finite number or {word!r}")
+
+    return check
 
 
-def _coefficient(key: str, name: str, value):
-    if value == "estimated":
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{key} for estimator {name!r} must be a finite number or 'estimated', got {value!r}")
-    return float(value)
+_baseline = _number_or("optimal")
+_coefficient = _number_or("estimated")
 
 
 def _pilot(key: str, name: str, value):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, estimators
+from . import _validate, engine, estimators
 from .distributions import Normal
 from .kernels import optimise as kernels
 from .kernels._jit import exact_signature
@@ -230,7 +230,7 @@ def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: fl
                 kernels.DIRICHLET_SIGNATURE)
     control = opts.get("control")
     cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
-    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1), dtype=float).copy()
+    logits = engine.logits_2d(dist).copy()
     names = type(dist)(logits=dist.logits).components  # SGD runs on the logits, whatever was given
     kernel = kernels.categorical_sgd if family == "categorical" else kernels.bernoulli_sgd
     return (names, (spec.code, moving, decay, logits, float(opts.get("temperature", 1.0)),

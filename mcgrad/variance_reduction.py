@@ -41,8 +41,7 @@ def _arguments(dist) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         return dist.concentration, dist.rate, no_logits, False
     if family in ("beta", "dirichlet"):
         return dist.concentration, empty, no_logits, family == "beta"
-    logits = np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
-    return empty, np.ascontiguousarray(dist.chain_factor(), dtype=float), logits, False
+    return empty, np.ascontiguousarray(dist.chain_factor(), dtype=float), engine.logits_2d(dist), False
 
 
 def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
