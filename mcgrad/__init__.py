@@ -1,6 +1,7 @@
 """mcgrad: Numba-accelerated Monte Carlo measurement of gradient estimators' mean and variance."""
 
 from . import plots, streams
+from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
@@ -20,8 +21,8 @@ from .objectives import (
     user_objective,
 )
 from .optimisation import Trajectory, optimise, scale_collapse_study
-from .results import Accumulator, Estimate, merge
-from .storage import load_estimate as load
+from .results import Estimate, merge
+from .results import load_estimate as load
 from .sweep import sweep
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, distributed, engine, estimators, results, storage, variance_reduction
+from . import _validate, distributed, engine, estimators, families, results, storage, variance_reduction
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _check_dist(dist) -> None:
-    if getattr(dist, "family", None) not in engine.LAUNCHERS:
+    if getattr(dist, "family", None) not in families.MODULES:
         raise TypeError(
             f"dist must be an mcgrad distribution (e.g. mcgrad.Normal(loc, scale)), got {type(dist).__name__}"
         )
@@ -103,7 +103,7 @@ def estimate(
             raise ValueError("checkpoint and client cannot be combined: a cluster run keeps no local progress")
         call = dict(dist=dist, f=job.objective, estimator=estimator, n=job.n, seed=job.seed,
                     block_size=job.block_size, **options)
-        result = distributed.run(client, [call], [job.blocks])[0]
+        result = distributed.run(client, estimate, [call], [job.blocks])[0]
         warn_nonfinite(result, job.objective.name, stacklevel=3)
         return result
     resume, on_chunk, todo = None, None, job.blocks
@@ -234,10 +234,10 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -
         opts["control"].check(size)
     plan = None
     width = engine.width_of(dist)
-    if spec.name == "exact":
+    if spec.kind == estimators.EXACT:
         exact = engine.enumerate_gradient(dist, objective)  # refuses supports above the documented size
         launch = engine.exact_launcher(exact, n, block_size)
-    elif spec.name in estimators.VARIANCE_REDUCED:
+    elif spec.kind == estimators.VARIANCE_REDUCED:
         exact = _exact_gradient(dist, objective)
         with engine.threads(threads):
             plan = variance_reduction.Plan(dist, objective, spec, opts, seed, block_size, n)
@@ -245,7 +245,7 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -
         width = plan.main_width
     else:
         exact = _exact_gradient(dist, objective)
-        launch = engine.LAUNCHERS[dist.family](dist, objective, spec, opts, seed, block_size, n)
+        launch = engine.launcher(dist, objective, spec, opts, seed, block_size, n)
     return Job(dist, objective, spec, opts, seed, n, block_size, block_range, launch, width, exact, plan)
 
 

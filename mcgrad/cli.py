@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import api, estimators, optimisation
+from . import api, estimators, families, optimisation
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .exact import normal_square_variance
 from .objectives import BUILTINS
@@ -87,7 +87,7 @@ def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
 
 
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dist", choices=("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical"),
+    p.add_argument("--dist", choices=tuple(families.MODULES),
                    default="normal", help="distribution family")
     p.add_argument("--loc", type=_floats, default=[0.0], help="Normal means (comma list for D > 1)")
     p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations")
@@ -105,6 +105,30 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
                         "one_hot_quadratic (identity and log take none)")
 
 
+def _add_estimator_options(p: argparse.ArgumentParser, specs) -> None:
+    """One ``--NAME`` flag per option the registry declares for ``specs`` (``control`` needs Python: API only)."""
+    takers: dict[str, tuple] = {}
+    for spec in specs:
+        for option in spec.declared:
+            if option.name != "control":
+                first, names = takers.get(option.name, (option, []))
+                takers[option.name] = (first, names + [spec.name])
+    for name, (option, names) in takers.items():
+        p.add_argument(f"--{name}", dest=f"option_{name}", type=_option_value, default=None, metavar="VALUE",
+                       help=f"{option.allowed}; taken by {', '.join(dict.fromkeys(names))}")
+
+
+def _estimator_options(args) -> dict:
+    """The options given with the registry's ``--NAME`` flags and ``--option KEY=VALUE``."""
+    opts = {k[len("option_"):]: v for k, v in vars(args).items() if k.startswith("option_") and v is not None}
+    for pair in getattr(args, "option", []):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option must be KEY=VALUE, got {pair!r}")
+        opts[key] = _option_value(value)
+    return opts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcgrad", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,14 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(demo, 10_000_000)
     est = sub.add_parser("estimate", help="one estimator's mean and variance")
     _add_problem_options(est)
-    est.add_argument("--estimator", default="score", help=f"one of {sorted(estimators.REGISTRY)}")
-    est.add_argument("--transform", type=int, choices=(1, 2), default=None, help="grep transform (Normal)")
-    est.add_argument("--boost", type=int, default=None, help="shape augmentations B (Gamma estimators)")
-    est.add_argument("--temperature", type=float, default=None,
-                     help="relaxation temperature (gumbel_softmax, straight_through, rebar)")
-    est.add_argument("--eta", type=float, default=None, help="control-variate weight (rebar)")
+    est.add_argument("--estimator", default="score", help=f"one of {sorted(estimators.REGISTRY)} (each family's: "
+                                                          "see the README's estimator table)")
+    _add_estimator_options(est, estimators.declarations())
     est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                     help="any other estimator option, repeatable (e.g. --option baseline=optimal, "
+                     help="any estimator option, repeatable (e.g. --option baseline=optimal, "
                           "--option samples=8 for rloo)")
     est.add_argument("--checkpoint", default=None, metavar="FILE",
                      help="save progress to FILE every second; run the same command again to resume from it")
@@ -140,10 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_options(opt)
     opt.add_argument("--estimator", default=None, help="any sampling estimator of the family (default: pathwise "
                                                         "for normal, rsvi for gamma/beta/dirichlet, score otherwise)")
-    opt.add_argument("--transform", type=int, choices=(1, 2), default=None, help="grep transform (Normal)")
-    opt.add_argument("--boost", type=int, default=None, help="shape augmentations B (Gamma estimators)")
-    opt.add_argument("--temperature", type=float, default=None, help="relaxation temperature")
-    opt.add_argument("--eta", type=float, default=None, help="control-variate weight (rebar)")
+    _add_estimator_options(opt, [d for d in estimators.declarations() if d.kind == estimators.SAMPLING])
     opt.add_argument("--baseline", choices=("moving_average",), default=None, help="score only")
     opt.add_argument("--decay", type=float, default=0.9, help="the moving average's decay")
     opt.add_argument("--steps", type=_count, default=2000, help="SGD steps")
@@ -312,9 +330,7 @@ def _optimisation_table(args):
 
 def optimise(args) -> None:
     """Run one SGD trajectory and print it."""
-    given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
-             ("eta", args.eta))
-    opts = {k: v for k, v in given if v is not None}
+    opts = _estimator_options(args)
     default = {"normal": "pathwise", "gamma": "rsvi", "beta": "rsvi", "dirichlet": "rsvi"}.get(args.dist, "score")
     tr = optimisation.optimise(_dist(args), _objective(args), args.estimator or default, args.steps, args.samples,
                                args.lr, args.seed, baseline=args.baseline, decay=args.decay, **opts)
@@ -375,15 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "plot":
             plot(args)
         elif args.command == "estimate":
-            given = (("transform", args.transform), ("boost", args.boost), ("temperature", args.temperature),
-                     ("eta", args.eta))
-            opts = {k: v for k, v in given if v is not None}
-            for pair in args.option:
-                key, sep, value = pair.partition("=")
-                if not sep or not key:
-                    raise ValueError(f"--option must be KEY=VALUE, got {pair!r}")
-                opts[key] = _option_value(value)
-            _run_estimators(args, [(args.estimator, opts)])
+            _run_estimators(args, [(args.estimator, _estimator_options(args))])
         else:
             _run_estimators(args, args.estimators)
     except (ValueError, TypeError, ImportError) as exc:

@@ -36,14 +36,13 @@ def _check_client(client) -> None:
 _LAUNCH = threading.Lock()  # serialises pieces in one worker process while the threading layer may be unsafe
 
 
-def _piece(kwargs: dict) -> Estimate:
+def _piece(estimate, kwargs: dict) -> Estimate:
     """One block range on a worker, with the worker's share of Numba threads: a worker with T task threads
     runs up to T pieces at once, so each takes NUMBA_NUM_THREADS // T threads (and, under Numba's
     workqueue layer, which is not thread-safe, they take turns)."""
     import numba
 
     from . import engine
-    from .api import estimate
 
     try:
         from distributed import get_worker
@@ -59,8 +58,10 @@ def _piece(kwargs: dict) -> Estimate:
     return estimate(**kwargs, threads=threads)
 
 
-def run(client, calls: Sequence[dict], blocks: Sequence[tuple[int, int]]) -> list[Estimate]:
+def run(client, estimate, calls: Sequence[dict], blocks: Sequence[tuple[int, int]]) -> list[Estimate]:
     """Run every ``estimate(**call)`` over its block range on the cluster; one merged Estimate per call.
+
+    ``estimate`` is :func:`mcgrad.estimate` (passed in, so this module sits below the API).
 
     All pieces of all calls are submitted at once, so the points of a sweep share the workers.
     """
@@ -69,7 +70,8 @@ def run(client, calls: Sequence[dict], blocks: Sequence[tuple[int, int]]) -> lis
     submitted = []
     for call, span in zip(calls, blocks, strict=True):
         ranges = split(span, PIECES_PER_WORKER * workers)
-        futures = [client.submit(_piece, {**call, "blocks": r, "progress": False}, pure=False) for r in ranges]
+        futures = [client.submit(_piece, estimate, {**call, "blocks": r, "progress": False}, pure=False)
+                   for r in ranges]
         submitted.append(futures)
     results = []
     for futures in submitted:

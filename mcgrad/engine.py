@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable
 
 import numba
 import numpy as np
 
+from . import families
 from ._validate import count
-from .kernels import categorical as categorical_kernels
-from .kernels import dirichlet as dirichlet_kernels
+from .accumulator import Accumulator
 from .kernels import discrete as discrete_kernels
-from .kernels import gamma as gamma_kernels
-from .kernels import moments
-from .kernels import normal as normal_kernels
+from .kernels import driver, moments
 from .kernels._jit import exact_signature
 from .kernels.rng import run_key
-from .results import Accumulator
 
 DEFAULT_BLOCK_SIZE = 1 << 16
 CHUNK_BLOCKS = 256
@@ -256,53 +254,51 @@ def _threadsafe_layer() -> bool:
         return False
 
 
-def _launcher(kernel, signature, head: tuple, objective, seed: int, block_size: int, n: int,
-              counters_row: int | None = None):
-    """A ``launch(first_block, rows, counters)`` calling ``kernel(*head, objective..., key, ...)``.
+_compiled: dict = {}
+_compiled_lock = threading.Lock()
 
-    ``counters_row`` passes a single row of the counters (kernels that report only non-finite counts).
-    """
-    compiled = exact_signature(kernel, signature)
-    key = run_key(seed)
+
+def compiled(key, make, signature):
+    """``exact_signature(make(), signature)``, made once per process for ``key``."""
+    with _compiled_lock:
+        if key not in _compiled:
+            _compiled[key] = exact_signature(make(), signature)
+        return _compiled[key]
+
+
+def block_function(spec):
+    """The compiled block function of a sampling estimator (compiled or loaded from the cache on first use)."""
+    return compiled(("block", spec.family, spec.name), spec.block, driver.BLOCK_SIGNATURE)
+
+
+def setup_function(spec):
+    """The compiled setup function of an estimator (:func:`~mcgrad.kernels.driver.no_tables` when it has none)."""
+    make = spec.setup if spec.setup is not None else (lambda: driver.no_tables)
+    return compiled(("setup", spec.family, spec.name), make, driver.SETUP_SIGNATURE)
+
+
+def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, objective, control,
+                    key, block_size: int, n: int):
+    """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver."""
+    run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE)
     user, user1 = objective.kernel_functions()
-    f_args = (objective.code, objective.param, user, user1)
+    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
+    args = (block, setup, np.ascontiguousarray(params, dtype=float), np.ascontiguousarray(extra, dtype=float),
+            np.ascontiguousarray(options, dtype=float), objective.code, objective.param, user, user1, cv, cv1,
+            np.uint64(key))
 
     def launch(first_block, rows, counters):
-        out = counters if counters_row is None else counters[counters_row]
-        compiled(*head, *f_args, key, first_block, block_size, n, rows, out)
+        run(*args, first_block, block_size, n, rows, counters)
 
     return launch
 
 
-def normal_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """The Normal kernel for one estimator."""
-    head = (spec.code, int(options.get("transform", 1)), dist.loc, dist.scale)
-    return _launcher(normal_kernels.normal_blocks, normal_kernels.SIGNATURE, head, objective, seed, block_size, n,
-                     counters_row=0)
-
-
-def gamma_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """The Gamma kernel for one estimator."""
-    head = (spec.code, int(options["boost"]), dist.concentration, dist.rate)
-    return _launcher(gamma_kernels.gamma_blocks, gamma_kernels.SIGNATURE, head, objective, seed, block_size, n)
-
-
-def dirichlet_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """The Dirichlet kernel for one estimator (Beta is its two-component case, objective on x_0 only)."""
-    head = (spec.code, int(options["boost"]), dist.family == "beta", dist.concentration)
-    return _launcher(dirichlet_kernels.dirichlet_blocks, dirichlet_kernels.SIGNATURE, head, objective, seed,
-                     block_size, n)
-
-
-def discrete_launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
-    """The Bernoulli / Categorical kernel for one sampling estimator (``exact`` uses :func:`exact_launcher`)."""
-    control = options.get("control")
-    cv, cv1 = control.kernel_functions() if control is not None else objective.kernel_functions()
-    head = (spec.code, dist.family == "categorical", logits_2d(dist), dist.chain_factor(),
-            float(options.get("temperature", 1.0)), float(options.get("eta", 0.0)), cv, cv1)
-    categorical = dist.family == "categorical"
-    kernel = categorical_kernels.categorical_blocks if categorical else discrete_kernels.bernoulli_blocks
-    return _launcher(kernel, discrete_kernels.SIGNATURE, head, objective, seed, block_size, n, counters_row=0)
+def launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
+    """The launch of one sampling estimator on ``dist``."""
+    family = families.module(dist.family)
+    return kernel_launcher(block_function(spec), setup_function(spec), family.params(dist), family.extra(dist),
+                           spec.kernel_options(options), objective, options.get("control"), run_key(seed),
+                           block_size, n)
 
 
 EXACT_MAX_OUTCOMES = 1 << 20
@@ -311,11 +307,6 @@ EXACT_MAX_OUTCOMES = 1 << 20
 def support_size(dist) -> int:
     """Number of outcomes of a Bernoulli (2^D) or Categorical (K^D) distribution."""
     return (2 if dist.family == "bernoulli" else dist.classes) ** dist.dim
-
-
-def logits_2d(dist) -> np.ndarray:
-    """The logits as the kernels take them: shape (D, K), Bernoulli K = 1."""
-    return np.ascontiguousarray(dist.logits.reshape(dist.dim, -1))
 
 
 def enumerate_gradient(dist, objective) -> np.ndarray:
@@ -327,9 +318,10 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
     if size > EXACT_MAX_OUTCOMES:
         raise ValueError(f"exact enumerates at most {EXACT_MAX_OUTCOMES:,} outcomes (2**20); this "
                          f"{type(dist).__name__} has {size:,}")
-    compiled = exact_signature(discrete_kernels.enumerate_gradient, discrete_kernels.ENUMERATE_SIGNATURE)
+    enumerate_kernel = compiled(("enumerate",), lambda: discrete_kernels.enumerate_gradient,
+                                discrete_kernels.ENUMERATE_SIGNATURE)
     out = np.empty(dist.logits.size)
-    compiled(dist.family == "categorical", logits_2d(dist), objective.code, objective.param,
+    enumerate_kernel(dist.family == "categorical", families.discrete.params(dist), objective.code, objective.param,
              objective.kernel_functions()[0], out)
     return out * dist.chain_factor()
 
@@ -344,11 +336,6 @@ def exact_launcher(gradient: np.ndarray, n: int, block_size: int):
             rows[j, :, 2:] = 0.0
 
     return launch
-
-
-LAUNCHERS = {"normal": normal_launcher, "gamma": gamma_launcher, "beta": dirichlet_launcher,
-             "dirichlet": dirichlet_launcher,
-             "bernoulli": discrete_launcher, "categorical": discrete_launcher}
 
 
 def width_of(dist) -> int:

@@ -1,4 +1,4 @@
-"""Closed-form variances of the Normal estimators for f(x) = x^2 + c (D = 1), from MATH.md.
+"""Closed-form variances of the Normal estimators for f(x) = x^2 + c (D = 1) (docs/estimators.md, Normal).
 
 Every estimator has mean (2 mu, 2 sigma) there; these are the per-sample variances.
 """

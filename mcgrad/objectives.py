@@ -220,7 +220,7 @@ def log() -> Objective:
 
 
 def _simplex_exact(i: int, log_of: bool):
-    """Exact dE[x_i]/dalpha_j or dE[log x_i]/dalpha_j for Beta and Dirichlet (MATH.md)."""
+    """Exact dE[x_i]/dalpha_j or dE[log x_i]/dalpha_j for Beta and Dirichlet (docs/estimators.md)."""
 
     def exact(dist):
         alpha = dist.concentration

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, engine, estimators
+from . import _validate, engine, estimators, families, variance_reduction
 from .distributions import Normal
-from .kernels import optimise as kernels
-from .kernels._jit import exact_signature
+from .kernels import driver, score_vr
 from .kernels.rng import run_key
 from .objectives import Objective, resolve, square
 
@@ -141,12 +140,12 @@ def optimise(
     recorded by the Normal kernel and by moving-average runs, NaN otherwise; ``expected_loss`` is exact
     where E[f] has a closed form or the discrete support has at most 4096 outcomes.
     """
-    if getattr(dist, "family", None) not in FAMILIES:
+    if getattr(dist, "family", None) not in families.MODULES:
         raise TypeError(f"dist must be an mcgrad distribution (the starting point), got {type(dist).__name__}")
     objective = resolve(f)
     spec = estimators.lookup(estimator, dist.family)
-    if spec.name in NOT_FOR_SGD:
-        allowed = sorted(n for n, specs in estimators.REGISTRY.items() if dist.family in specs and n not in NOT_FOR_SGD)
+    if spec.kind in NOT_FOR_SGD:
+        allowed = estimators.names(dist.family, (estimators.SAMPLING,))
         raise ValueError(f"optimise takes the sampling estimators of the {dist.family} family {allowed}; got "
                          f"{spec.name!r}")
     opts = estimators.resolve_options(spec, options)
@@ -179,13 +178,30 @@ def optimise(
     if opts.get("control") is not None:
         opts["control"].check(size)
     moving = baseline is not None
-    components, args, kernel, signature = _sgd_call(dist, objective, spec, opts, moving, float(decay), floor,
-                                                    rate_floor)
+    family = families.module(dist.family)
+    components = family.sgd_components(dist)
     width = len(components)
+    start = family.sgd_params(dist).copy()
+    floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
+    if moving:
+        plan = variance_reduction.Plan(dist, objective, estimators.lookup("score_baseline", dist.family),
+                                       {"baseline": 0.0, "pilot": None, **({"boost": opts["boost"]} if "boost" in opts
+                                                                           else {})}, seed, samples, samples)
+        plan.chain = np.ones(width)  # SGD runs on the logits: no chain factor
+        block, extra, kernel_options = plan.block(score_vr.MAIN), plan.extra(plan.baseline, plan.coefficient), \
+            plan.options
+        rows = plan.main_width
+    else:
+        block, extra, kernel_options = engine.block_function(spec), np.ones(width), spec.kernel_options(opts)
+        rows = width
+    user, user1 = objective.kernel_functions()
+    control = opts.get("control")
+    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
+    sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE)
     out = np.empty((steps + 1, width + 2))
-    kernel = exact_signature(kernel, signature)
     t0 = time.perf_counter()
-    kernel(*args, run_key(seed), samples, learning_rate, out)
+    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors, objective.code, objective.param,
+        user, user1, cv, cv1, rows, moving, float(decay), run_key(seed), samples, learning_rate, out)
     seconds = time.perf_counter() - t0
     parameters = out[:, :width].copy()
     if not np.all(np.isfinite(parameters)):
@@ -208,33 +224,7 @@ def optimise(
     )
 
 
-FAMILIES = ("normal", "gamma", "beta", "dirichlet", "bernoulli", "categorical")
-NOT_FOR_SGD = ("exact", *estimators.VARIANCE_REDUCED)
-
-
-def _sgd_call(dist, objective, spec, opts, moving: bool, decay: float, floor: float, rate_floor: float):
-    """(component names, leading kernel arguments, kernel, signature) of one family's SGD kernel."""
-    user, user1 = objective.kernel_functions()
-    f_args = (objective.code, objective.param, user)
-    family = dist.family
-    if family == "normal":
-        return (dist.components, (spec.code, int(opts.get("transform", 1)), moving, decay, dist.loc.copy(),
-                                  dist.scale.copy(), *f_args), kernels.normal_sgd, kernels.SIGNATURE)
-    if family == "gamma":
-        return (dist.components, (spec.code, int(opts["boost"]), moving, decay, dist.concentration.copy(),
-                                  dist.rate.copy(), floor, rate_floor, *f_args, user1), kernels.gamma_sgd,
-                kernels.GAMMA_SIGNATURE)
-    if family in ("beta", "dirichlet"):
-        return (dist.components, (spec.code, int(opts["boost"]), family == "beta", moving, decay,
-                                  dist.concentration.copy(), floor, *f_args), kernels.dirichlet_sgd,
-                kernels.DIRICHLET_SIGNATURE)
-    control = opts.get("control")
-    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
-    logits = engine.logits_2d(dist).copy()
-    names = type(dist)(logits=dist.logits).components  # SGD runs on the logits, whatever was given
-    kernel = kernels.categorical_sgd if family == "categorical" else kernels.bernoulli_sgd
-    return (names, (spec.code, moving, decay, logits, float(opts.get("temperature", 1.0)),
-                    float(opts.get("eta", 0.0)), *f_args, user1, cv, cv1), kernel, kernels.DISCRETE_SIGNATURE)
+NOT_FOR_SGD = (estimators.EXACT, estimators.VARIANCE_REDUCED)
 
 
 MAX_OUTCOMES = 4096  # discrete supports up to this size get their expected loss by enumeration
@@ -282,7 +272,7 @@ def _enumerated_loss(dist, objective, parameters):
     dim = dist.dim
     if classes**dim > MAX_OUTCOMES:
         return None
-    evaluate = exact_signature(objective_at, OBJECTIVE_AT_SIGNATURE)
+    evaluate = engine.compiled(("objective_at",), lambda: objective_at, OBJECTIVE_AT_SIGNATURE)
     user = objective.kernel_functions()[0]
     outcomes = np.array(list(itertools.product(range(classes), repeat=dim)))  # (outcomes, D)
     grad = np.empty(dim if dist.family == "bernoulli" else dim * classes)

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .results import Accumulator, Estimate
+from .accumulator import Accumulator
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from .results import Estimate
 
 FORMAT = "mcgrad.state/1"
 
@@ -107,10 +109,10 @@ def save_estimate(result: Estimate, path) -> None:
     _write(path, arrays, meta)
 
 
-def load_estimate(path) -> Estimate:
-    """Read a result written by :meth:`Estimate.save`; it merges with adjacent ranges like the original."""
+def read_estimate(path) -> dict:
+    """The fields of a result written by :meth:`Estimate.save` (``Estimate(**fields)`` rebuilds it)."""
     arrays, meta = _read(path, "estimate")
-    return Estimate(
+    return dict(
         estimator=meta["estimator"], family=meta["family"], objective=meta["objective"],
         components=meta["components"],
         parameters={k: np.asarray(v, dtype=np.float64) for k, v in meta["parameters"].items()},

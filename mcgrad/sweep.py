@@ -120,7 +120,7 @@ def sweep(
     if client is not None:
         calls = [dict(dist=job.dist, f=job.objective, estimator=job.spec.name, n=job.n, seed=job.seed,
                       block_size=job.block_size, **job.options) for job in jobs]
-        results = distributed.run(client, calls, [job.blocks for job in jobs])
+        results = distributed.run(client, api.estimate, calls, [job.blocks for job in jobs])
         return _frame([({**label, **r.columns()}, len(r.components)) for label, r in zip(labels, results, strict=True)])
     # the bar counts whole blocks as block_size samples, so it is exact up to each run's last block
     total_blocks = sum(job.blocks[1] - job.blocks[0] for job in jobs)

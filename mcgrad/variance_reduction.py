@@ -8,40 +8,21 @@ applied to, so the reduced estimator stays exactly unbiased; the pilot's samples
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import engine
-from .kernels import score_vr
-from .kernels._jit import exact_signature
+from . import engine, families
+from .accumulator import Accumulator
+from .kernels import driver, score_vr
 from .kernels.rng import run_key
-from .results import Accumulator
 
 PILOT_STREAM = np.uint64(0x6A09E667F3BCC909)  # xor-ed into the run key: the pilot's independent stream
 PILOT_MIN = 1 << 16
 PILOT_MAX = 1 << 24
-Z95 = 1.959963984540054
-ROUNDING = 1e-20  # Var(reduced) / Var(plain) below this is rounding: the interval becomes (1e20, inf)
 
 
 def default_pilot(n: int) -> int:
     """Pilot samples when none are given: n / 100, at least 65,536 and at most 16,777,216."""
     return int(min(max(PILOT_MIN, n // 100), PILOT_MAX))
-
-
-def _arguments(dist) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """``(a, b, logits, first_only)`` of :data:`score_vr.SIGNATURE` for a distribution."""
-    empty = np.zeros(1)
-    no_logits = np.zeros((1, 1))
-    family = dist.family
-    if family == "normal":
-        return dist.loc, dist.scale, no_logits, False
-    if family == "gamma":
-        return dist.concentration, dist.rate, no_logits, False
-    if family in ("beta", "dirichlet"):
-        return dist.concentration, empty, no_logits, family == "beta"
-    return empty, np.ascontiguousarray(dist.chain_factor(), dtype=float), engine.logits_2d(dist), False
 
 
 def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +33,7 @@ def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
     of grad f with step 1e-4 max(1, |mu_d|): any fixed coefficients give an unbiased estimator, because m
     is the exact gradient of the same polynomial.
     """
-    compiled = exact_signature(score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
+    compiled = engine.compiled(("objective_at",), lambda: score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
     user = objective.kernel_functions()[0]
     loc = np.ascontiguousarray(dist.loc, dtype=float)
     dim = loc.size
@@ -103,12 +84,14 @@ class Plan:
     """Everything a variance-reduced score run needs: its kernel arguments, fitted coefficients, pilot cost."""
 
     def __init__(self, dist, objective, spec, options: dict, seed: int, block_size: int, n: int):
+        family = families.module(dist.family)
         self.width = len(dist.components)
         self.group = int(options.get("samples", 1)) if spec.name == "rloo" else 1
-        self.boost = int(options.get("boost", 0))
-        self.args = _arguments(dist)
+        self.params = family.params(dist)
+        self.chain = family.extra(dist)
+        self.options = np.array([self.group, int(options.get("boost", 0))], dtype=float)
+        self.kernel_key = (family.score_family(dist), family.first_only(dist))
         self.objective = objective
-        self.kernel = exact_signature(score_vr.KERNELS[dist.family], score_vr.SIGNATURE)
         self.block_size = block_size
         self.seed = seed
         self.n = n
@@ -134,6 +117,16 @@ class Plan:
             self.baseline = np.full(self.width, float(baseline))
             self.coefficient = np.full(self.width, float(coefficient))
 
+    def extra(self, baseline: np.ndarray, coefficient: np.ndarray) -> np.ndarray:
+        """The block function's ``extra``: baselines, coefficients, control mean, chain factor, Taylor coefficients."""
+        return np.concatenate([baseline, coefficient, self.control_mean, self.chain, self.taylor])
+
+    def block(self, mode: int):
+        """The compiled variance-reduced score block function of this family in ``mode`` (PILOT or MAIN)."""
+        family, first_only = self.kernel_key
+        return engine.compiled(("score", family, mode, first_only), lambda: score_vr.block(family, mode, first_only),
+                               driver.BLOCK_SIGNATURE)
+
     def _pilot(self, seed: int, block_size: int):
         """The pilot pass: second moments of the score and control terms on an independent stream."""
         launch = self._launch(score_vr.PILOT, np.zeros(self.width), np.zeros(self.width), self.pilot_samples,
@@ -151,49 +144,12 @@ class Plan:
         return self._launch(score_vr.MAIN, self.baseline, self.coefficient, self.n, run_key(self.seed))
 
     def _launch(self, mode, baseline, coefficient, n, key):
-        a, b, logits, first_only = self.args
-        user = self.objective.kernel_functions()[0]
-        head = (mode, self.group, self.boost, first_only, a, b, logits, self.objective.code, self.objective.param,
-                user, np.ascontiguousarray(baseline), np.ascontiguousarray(coefficient), self.control_mean,
-                self.taylor)
-        kernel, block_size = self.kernel, self.block_size
-
-        def launch(first_block, rows, counters):
-            kernel(*head, np.uint64(key), first_block, block_size, n, rows, counters)
-
-        return launch
+        return engine.kernel_launcher(self.block(mode), engine.compiled(("setup",), lambda: driver.no_tables,
+                                                                        driver.SETUP_SIGNATURE),
+                                      self.params, self.extra(baseline, coefficient), self.options, self.objective,
+                                      None, key, self.block_size, n)
 
     def split(self, acc: Accumulator) -> tuple[Accumulator, Accumulator]:
         """The reduced estimator's accumulator and the reference one (plain score, sum, difference)."""
         w = self.width
         return acc.select(range(w, 2 * w)), acc.select([*range(w), *range(2 * w, 4 * w)])
-
-
-def variance_ratio(reference: Accumulator, reduced: Accumulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Var(plain score) / Var(reduced) per component on the same draws, with a 95% interval.
-
-    Notes
-    -----
-    With a, b the centred plain and reduced values, log R = log Var a - log Var b has delta-method variance
-    [E a^4 / Va^2 + E b^4 / Vb^2 - 2 E a^2 b^2 / (Va Vb)] / n, and E a^2 b^2 comes from the fourth central
-    moments of a + b and a - b: (E(a+b)^4 + E(a-b)^4 - 2 E a^4 - 2 E b^4) / 12.  The interval is
-    exp(log R -+ 1.96 se).  Where Var(reduced) <= 1e-20 Var(plain) the reduced estimator is constant up to
-    rounding and the interval is (1e20, inf).
-    """
-    ref = reference.total()
-    red = reduced.total()
-    w = red.shape[0]
-    n = red[:, 0]
-    va, vb = ref[:w, 2] / n, red[:, 2] / n
-    m4a, m4b = ref[:w, 4] / n, red[:, 4] / n
-    m4_sum, m4_diff = ref[w:2 * w, 4] / n, ref[2 * w:, 4] / n
-    cross = (m4_sum + m4_diff - 2.0 * m4a - 2.0 * m4b) / 12.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = va / vb
-        var_log = (m4a / va**2 + m4b / vb**2 - 2.0 * cross / (va * vb)) / n
-        half = Z95 * np.sqrt(np.maximum(var_log, 0.0))
-        low, high = ratio * np.exp(-half), ratio * np.exp(half)
-    # A control that removes the variance down to rounding (e.g. the delta method on a quadratic f):
-    # the polarised fourth moments are rounding noise too, so only a lower bound is reported.
-    exact = (vb <= ROUNDING * va) & (va > 0.0)
-    return ratio, np.where(exact, 1.0 / ROUNDING, low), np.where(exact, math.inf, high)

@@ -114,7 +114,7 @@ def implicit_identity_moments(a):
 
 def rsvi_identity_moments(a):
     """Mean and variance of rsvi without boosting for f(z) = z, z = h(eps, a), eps ~ pi(eps | a),
-    by quadrature over eps (formulas of MATH.md)."""
+    by quadrature over eps (formulas in docs/estimators.md, section Gamma)."""
     from scipy import special
 
     d = a - 1.0 / 3.0

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct oracles for Bernoulli and Categorical, written from MATH.md in plain Python.
+"""Slow, obviously-correct oracles for Bernoulli and Categorical, written from docs/estimators.md in plain Python.
 
 * exact enumeration of the support: E[f], its gradient w.r.t. the logits and the score estimator's
   per-sample variance;

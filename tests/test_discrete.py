@@ -1,4 +1,5 @@
-"""Bernoulli and Categorical estimators against enumeration, quadrature and the MATH.md closed forms."""
+"""Bernoulli and Categorical estimators against enumeration, quadrature and the closed forms of
+docs/estimators.md (sections Bernoulli, Categorical)."""
 
 import math
 
@@ -60,7 +61,7 @@ def _toy_py(t):
     return lambda x: float(np.sum((np.asarray(x) - t) ** 2))
 
 
-# ---------------------------------------------------------------- the toy, score: MATH.md closed forms
+# ---------------------------------------------------------------- the toy, score: closed forms (docs/estimators.md)
 
 @pytest.mark.parametrize("t", [0.45, 0.499])
 @pytest.mark.parametrize("theta", [0.1, 0.3, 0.5, 0.7, 0.9])
@@ -74,7 +75,7 @@ def test_toy_score_closed_form(t, theta):
     np.testing.assert_allclose(r.exact, (1 - 2 * t) * theta * (1 - theta), rtol=1e-12)
 
 
-def test_toy_score_values_of_math_md():
+def test_toy_score_values():
     by_logit = mcgrad.estimate(mcgrad.Bernoulli(logits=0.0), mcgrad.toy(0.45), "score", N, seed=2)
     by_prob = mcgrad.estimate(mcgrad.Bernoulli(probs=0.5), mcgrad.toy(0.45), "score", N, seed=2)
     assert_close_se(by_logit.var, 0.0159391, by_logit.var_stderr, what="Var score(logit)")

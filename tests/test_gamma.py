@@ -1,4 +1,5 @@
-"""Gamma estimators against the closed forms of MATH.md, quadrature, and scipy's Gamma distribution."""
+"""Gamma estimators against the closed forms (docs/estimators.md, section Gamma), quadrature, and scipy's Gamma
+distribution."""
 
 import math
 
@@ -18,7 +19,7 @@ UNBIASED = ["rsvi", "implicit", "grep", "score"]
 
 
 def closed_form(name, a, b):
-    """dE/da, dE/db of MATH.md for f = z, log z, z^2."""
+    """dE/da, dE/db for f = z, log z, z^2 (docs/estimators.md, section Gamma)."""
     return {
         "identity": (1 / b, -a / b**2),
         "log": (special.polygamma(1, a), -1 / b),
@@ -59,8 +60,9 @@ def test_unbiased_estimators_match_closed_forms(alpha, objective):
         assert_close_se(r.mean, truth, r.stderr, what=f"{name} alpha={alpha} f={objective}")
 
 
-def test_math_md_reference_values_and_rsvi_rep_only_bias():
-    # MATH.md: alpha=1, f = log z: truth 1.64493; rsvi_rep_only gives about 1.9103 (boost 0).
+def test_reference_values_and_rsvi_rep_only_bias():
+    # docs/estimators.md, Gamma reference values: alpha=1, f = log z: truth 1.64493; rsvi_rep_only gives about
+    # 1.9103 (boost 0).
     dist = mcgrad.Gamma(1.0)
     biased = mcgrad.estimate(dist, "log", "rsvi_rep_only", 1_000_000, seed=2, boost=0)
     assert biased.biased

@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import two_pass_variance
 
+from mcgrad.accumulator import Accumulator
 from mcgrad.kernels import moments
-from mcgrad.results import Accumulator
 
 
 def _rows(x, block_size):

@@ -1,4 +1,5 @@
-"""Normal estimators against closed forms (MATH.md) and quadrature, with 5-standard-error tolerances."""
+"""Normal estimators against closed forms (docs/estimators.md, section Normal) and quadrature, with
+5-standard-error tolerances."""
 
 import math
 
@@ -14,8 +15,8 @@ N = 2_000_000
 POINTS = [(1.0, 1.0, 0.0), (2.0, 0.5, 1.0), (-0.5, 2.0, 3.0), (0.3, 0.2, -1.0)]
 
 
-def math_md_variance(estimator, mu, s, c, transform):
-    """The closed forms of MATH.md, typed in independently of mcgrad.exact."""
+def closed_form_variance(estimator, mu, s, c, transform):
+    """The closed forms of docs/estimators.md (section Normal), typed in independently of mcgrad.exact."""
     score = ((mu**2 + c) ** 2 / s**2 + 15 * s**2 + 14 * mu**2 + 6 * c,
              2 * (mu**2 + c) ** 2 / s**2 + 60 * mu**2 + 74 * s**2 + 20 * c)
     path = (4 * s**2, 4 * mu**2 + 8 * s**2)
@@ -31,15 +32,15 @@ def test_square_mean_and_variance_exact(mu, sigma, c, estimator, transform):
     opts = {"transform": transform} if estimator == "grep" else {}
     r = mcgrad.estimate(mcgrad.Normal(mu, sigma), mcgrad.square(c), estimator, N, seed=11, **opts)
     assert_close_se(r.mean, [2 * mu, 2 * sigma], r.stderr, what="mean")
-    assert_close_se(r.var, math_md_variance(estimator, mu, sigma, c, transform), r.var_stderr, what="variance")
+    assert_close_se(r.var, closed_form_variance(estimator, mu, sigma, c, transform), r.var_stderr, what="variance")
     np.testing.assert_allclose(r.exact, [2 * mu, 2 * sigma])
     from mcgrad.exact import normal_square_variance
     np.testing.assert_allclose(normal_square_variance(estimator, mu, sigma, c, transform),
-                               math_md_variance(estimator, mu, sigma, c, transform), rtol=1e-12)
+                               closed_form_variance(estimator, mu, sigma, c, transform), rtol=1e-12)
 
 
-def test_math_md_quadratic_table():
-    # N(1, 1), f = (x - k)^2: per-sample variances (loc / scale) from MATH.md.
+def test_quadratic_variance_table():
+    # N(1, 1), f = (x - k)^2: per-sample variances (loc / scale) from docs/estimators.md, section Normal.
     for k, score, path in [(0.0, (30, 136), (4, 12)), (3.0, (87, 346), (4, 24))]:
         for name, expected in [("score", score), ("pathwise", path)]:
             r = mcgrad.estimate(mcgrad.Normal(1.0, 1.0), mcgrad.quadratic(k), name, N, seed=3)

@@ -1,4 +1,4 @@
-"""Beta and Dirichlet estimators against the closed forms of MATH.md."""
+"""Beta and Dirichlet estimators against the closed forms in docs/estimators.md (sections Beta, Dirichlet)."""
 
 import numba
 import numpy as np
@@ -12,7 +12,8 @@ UNBIASED = ["rsvi", "implicit", "grep", "score"]
 
 
 def dirichlet_truth(alpha, i, log_of):
-    """MATH.md: dE[x_i]/da_j = (delta_ij a0 - a_i)/a0^2; dE[log x_i]/da_j = delta_ij psi1(a_i) - psi1(a0)."""
+    """dE[x_i]/da_j = (delta_ij a0 - a_i)/a0^2; dE[log x_i]/da_j = delta_ij psi1(a_i) - psi1(a0)
+    (docs/estimators.md, section Dirichlet)."""
     alpha = np.asarray(alpha, float)
     a0 = alpha.sum()
     delta = np.eye(alpha.size)[i]

@@ -41,8 +41,8 @@ def test_gamma_sweep_with_vector_points_and_acceptance():
 
 
 def test_objective_parameter_sweep_against_the_gaussian_oracle():
-    """MATH.md: N(1, 1), f = (x - k)^2, per-sample variances (loc / scale): k = 0: score 30 / 136,
-    pathwise 4 / 12; k = 3: score 87 / 346, pathwise 4 / 24."""
+    """docs/estimators.md, section Normal: N(1, 1), f = (x - k)^2, per-sample variances (loc / scale):
+    k = 0: score 30 / 136, pathwise 4 / 12; k = 3: score 87 / 346, pathwise 4 / 24."""
     frame = mcgrad.sweep(mcgrad.Normal, {"loc": 1.0, "scale": 1.0}, mcgrad.quadratic, ["score", "pathwise"],
                          n=2_000_000, seed=2, f_grid={"k": [0.0, 3.0]})
     expected = {(0.0, "score"): (30, 136), (0.0, "pathwise"): (4, 12), (3.0, "score"): (87, 346),

@@ -9,17 +9,128 @@ Flags live here and nowhere else:
   contract);
 * ``error_model="numpy"``: division by zero gives inf/NaN instead of raising inside
   a parallel region.
+
+Notes
+-----
+Numba stamps a cache entry with the source of the function's own file only, so a kernel
+that calls (and inlines) a function from another module would load stale machine code
+after that module changed.  Importing this module therefore puts
+:class:`KernelCacheLocator` in front of Numba's cache locators.  For functions defined
+under ``mcgrad/kernels/`` (and only those) it
+
+* stamps every entry with :func:`kernels_digest`, the SHA-256 of all ``*.py`` files of
+  this package (computed once per process), and
+* stores the cache in a sub-directory named by the digest's first 16 hex digits, below
+  the directory Numba would have used: ``NUMBA_CACHE_DIR`` when set, else the package's
+  ``__pycache__``, else (not writable) the user-wide cache directory.
+
+Any edit to any kernel file thus invalidates every cached kernel; old entries are never
+read (delete stale digest directories at will).  Kernels must not inline code from
+outside this package, as such code is not part of the digest.  Setting
+``NUMBA_CACHE_LOCATOR_CLASSES`` replaces Numba's locator list, this one included (list
+``mcgrad.kernels._jit.KernelCacheLocator`` first to keep it).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import threading
 
 import numba
+from numba.core import caching
 
 FASTMATH = frozenset({"contract", "nsz", "arcp"})
 
 _lock = threading.Lock()
+
+KERNELS_DIR = os.path.dirname(os.path.realpath(__file__))
+
+
+def _source_digest(directory) -> str | None:
+    """SHA-256 (hex) over the relative names and contents of the ``*.py`` files below ``directory``.
+
+    ``None`` when there are none (a frozen or zipped install): the default locators apply then.
+    """
+    directory = os.fspath(directory)
+    files = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        files.extend(os.path.join(root, n) for n in names if n.endswith(".py"))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: os.path.relpath(p, directory).replace(os.sep, "/")):
+        with open(path, "rb") as f:
+            data = f.read()
+        name = os.path.relpath(path, directory).replace(os.sep, "/").encode()
+        digest.update(len(name).to_bytes(8, "little") + name + len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+@functools.cache
+def kernels_digest() -> str | None:
+    """:func:`_source_digest` of this package, computed once per process."""
+    try:
+        return _source_digest(KERNELS_DIR)
+    except OSError:
+        return None
+
+
+def _numba_class(name):
+    # recent numba releases dropped the leading underscore of these names (0.68: no alias left)
+    return getattr(caching, name, None) or getattr(caching, "_" + name)
+
+
+class _DigestMixin:
+    """Stamp with the package digest and cache below ``<default dir>/<digest[:16]>``."""
+
+    def get_cache_path(self):
+        return os.path.join(super().get_cache_path(), kernels_digest()[:16])
+
+    def get_source_stamp(self):
+        return kernels_digest()
+
+
+_FALLBACKS = tuple(
+    type(f"_Kernel{base.__name__.lstrip('_')}", (_DigestMixin, base), {"__module__": __name__})
+    for base in map(_numba_class, ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator"))
+)
+
+
+class KernelCacheLocator(caching._CacheLocator):
+    """Numba cache locator for mcgrad's kernels: the cache follows every file of the package.
+
+    :meth:`from_function` returns ``None`` for functions outside ``mcgrad/kernels/``, leaving
+    them to Numba's own locators; for kernels it tries, like Numba, the user-provided
+    ``NUMBA_CACHE_DIR``, then the in-tree ``__pycache__``, then the user-wide cache
+    directory, each with the digest sub-directory and stamp (see the module notes).
+    """
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            inside = os.path.commonpath([KERNELS_DIR, os.path.realpath(py_file)]) == KERNELS_DIR
+        except ValueError:  # different drives, or a relative placeholder such as "<string>"
+            inside = False
+        if not inside or kernels_digest() is None:
+            return None
+        for locator_class in _FALLBACKS:
+            locator = locator_class.from_function(py_func, py_file)
+            if locator is not None:
+                return locator
+        return None
+
+
+def _register():
+    classes = _numba_class("CacheImpl")._locator_classes  # shared by every cache implementation
+    mine = (__name__, KernelCacheLocator.__qualname__)
+    classes[:] = [c for c in classes if (c.__module__, c.__qualname__) != mine]  # after a module reload
+    classes.insert(0, KernelCacheLocator)
+
+
+_register()
 
 
 def jit(func=None, *, parallel: bool = False, inline: bool = False):

@@ -24,7 +24,7 @@ import numpy as np
 from numba import literally, prange
 
 from ._jit import jit
-from .discrete import GUMBEL_SOFTMAX, REBAR, RELAX, SCORE, STRAIGHT_THROUGH, complements, log_softmax
+from .discrete import GUMBEL_SOFTMAX, REBAR, RELAX, SCORE, STRAIGHT_THROUGH, complements, log_softmax, relaxation
 from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, add_lanes, lanes_row
 from .objectives import SQUARE, USER, coordinate_term, quadratic_form
@@ -170,7 +170,7 @@ def _softmax_backward(soft, grad, scale, out, dot):
 
 @jit
 def _conditional_resample(e, best, inv_theta, zt, r, e_b):
-    """z~ | b from exponentials ``e`` in place of the Gumbels (MATH.md's construction).
+    """z~ | b from exponentials ``e`` in place of the Gumbels (the construction in docs/estimators.md, Categorical).
 
     z~_b = -log e_b and z~_k = -log w_k with w_k = e_k / theta_k + e_b; ``r[k, col] = (e_k / theta_k) / w_k``
     (0 for k = b) is the factor of dz~_k/dl.  theta_k underflowed to 0 gives z~_k = -inf, r_k = 1.
@@ -344,6 +344,7 @@ def _count_nonfinite(g, chunk, count):
 @jit
 def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row, count_nonfinite):
     """One block of m samples of D categoricals; writes its central summaries into ``row``."""
+    literally(estimator)
     literally(user_path)
     dim, classes = logits.shape
     width = dim * classes
@@ -430,28 +431,18 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     return bad
 
 
-@jit(parallel=True)
-def categorical_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
-                       key, first_block, block_size, n, rows, nonfinite):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+def block(estimator: int):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Categorical estimator;
+    arguments as :func:`mcgrad.kernels.discrete.block` with logits of shape (D, K)."""
 
-    The argument list is :data:`mcgrad.kernels.discrete.SIGNATURE` (``categorical`` is True; the
-    scalar ``cv1``/``user1`` are unused).  A block whose summaries come out non-finite is run again
-    from its seed, counting the samples with a non-finite component into ``nonfinite[j]``.
-    """
-    for j in prange(rows.shape[0]):
-        m = min(block_size, n - (first_block + j) * block_size)
-        s = block_state(key, first_block + j)
-        nonfinite[j] = 0
-        for count_nonfinite in (False, True):
-            if count_nonfinite and np.all(np.isfinite(rows[j])):
-                break
-            if code == USER:
-                nonfinite[j] = _block(estimator, 1, logits, factor, lam, eta, code, p, user, cv, s, m, rows[j],
-                                      count_nonfinite)
-            else:
-                nonfinite[j] = _block(estimator, 0, logits, factor, lam, eta, code, p, user, cv, s, m, rows[j],
-                                      count_nonfinite)
+    @jit
+    def categorical_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        lam, eta = relaxation(options)
+        if code == USER:
+            return _block(estimator, 1, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
+        return _block(estimator, 0, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
+
+    return categorical_block
 
 
 @jit(parallel=True)

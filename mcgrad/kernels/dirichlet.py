@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import literally, prange, types
+from numba import literally
 
 from ._jit import jit
 from .gamma import (
+    GREP,
     IMPLICIT,
     RSVI,
     RSVI_REP_ONLY,
@@ -29,27 +30,18 @@ from .gamma import (
     gamma_draw,
     grep_terms,
     implicit_dz_table,
-    implicit_tables,
     log_h,
     rsvi_terms,
 )
 from .moments import accumulate_sample, block_row
-from .objectives import USER, USER_FUNCTION, USER_SCALAR_FUNCTION, evaluate_vector
-from .rng import block_state
+from .objectives import USER, evaluate_vector
 from .special import digamma
-
-SIGNATURE = types.void(
-    types.int64, types.int64, types.boolean,  # estimator, boost, first_only (Beta)
-    types.float64[::1],  # concentration
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
-    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
-    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
-)
 
 
 @jit
-def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, tables, s, m, row, counters, j,
-           count_nonfinite):
+def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, tables, s, m, row, count_nonfinite):
+    """One block; returns ``(non-finite samples, sampler proposals)``."""
+    literally(estimator)
     literally(user_path)
     alpha = alpha_shared.copy()
     k_dim = alpha.shape[0]
@@ -96,34 +88,27 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
                 g[k] = df_dbig * dbig[k]
             elif estimator == IMPLICIT:
                 g[k] = df_dbig * implicit_dz_table(tables, k, alpha[k], big[k], log_big[k])
-            else:
+            elif estimator == GREP:
                 dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = df_dbig * dunit + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
-    counters[1, j] = proposals
-    return bad
+    return bad, proposals
 
 
-@jit(parallel=True)
-def dirichlet_blocks(estimator, boost, first_only, alpha, code, p, user, user1,
-                     key, first_block, block_size, n, rows, counters):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` (counters as gamma_blocks;
-    the implicit tables are built once per launch, as there)."""
-    tables = implicit_tables(alpha, estimator == IMPLICIT)
-    for j in prange(rows.shape[0]):
-        block = first_block + j
-        m = min(block_size, n - block * block_size)
-        s = block_state(key, block)
+def block(estimator: int, first_only: bool):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Dirichlet estimator
+    (``first_only``: Beta, whose objective sees x_0 only).
+
+    ``params`` = [concentration]; ``options`` = [boost]; ``tables`` from
+    :func:`~mcgrad.kernels.gamma.implicit_setup` for implicit.
+    """
+
+    @jit
+    def dirichlet_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        boost = int(options[0])
         if code == USER:
-            _block(estimator, boost, first_only, 1, alpha, code, p, user, tables, s, m, rows[j], counters, j, False)
-        else:
-            _block(estimator, boost, first_only, 0, alpha, code, p, user, tables, s, m, rows[j], counters, j, False)
-        counters[0, j] = 0
-        if not np.all(np.isfinite(rows[j])):
-            if code == USER:
-                counters[0, j] = _block(estimator, boost, first_only, 1, alpha, code, p, user, tables, s, m, rows[j],
-                                        counters, j, True)
-            else:
-                counters[0, j] = _block(estimator, boost, first_only, 0, alpha, code, p, user, tables, s, m, rows[j],
-                                        counters, j, True)
+            return _block(estimator, boost, first_only, 1, params[0], code, p, user, tables, s, m, row, counting)
+        return _block(estimator, boost, first_only, 0, params[0], code, p, user, tables, s, m, row, counting)
+
+    return dirichlet_block

@@ -1,7 +1,7 @@
 """Bernoulli and Categorical: Gumbel draws, the Concrete relaxation, conditional resampling, estimators.
 
 Gradients are taken with respect to the logits (the API multiplies by d logits / d probs when
-the user gave probabilities).  Notation of MATH.md, temperature lam, weight eta:
+the user gave probabilities).  Notation of docs/estimators.md, temperature lam, weight eta:
 
 Bernoulli (logit l, theta = sigmoid(l)), per coordinate, u and v uniform on (0, 1):
     b = [u > 1 - theta],  z = l + log(u / (1 - u)) (logistic, so b = [z > 0]),  soft = sigmoid(z / lam);
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import literally, prange, types
+from numba import literally, types
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
@@ -39,12 +39,11 @@ from .objectives import (
     SQUARE,
     USER,
     USER_FUNCTION,
-    USER_SCALAR_FUNCTION,
     coordinate_term,
     evaluate_1d,
     evaluate_vector,
 )
-from .rng import block_state, next_double_open
+from .rng import next_double_open
 
 SCORE = 0
 GUMBEL_SOFTMAX = 1
@@ -53,17 +52,6 @@ REBAR = 3
 RELAX = 4
 ARM = 5
 DISARM = 6
-
-SIGNATURE = types.void(
-    types.int64, types.boolean,  # estimator, categorical
-    types.float64[:, ::1], types.float64[::1],  # logits (D, K; Bernoulli K = 1), chain factor per component
-    types.float64, types.float64,  # temperature, eta
-    USER_FUNCTION, USER_SCALAR_FUNCTION,  # relax control variate c(z)
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
-    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
-    types.float64[:, :, ::1], types.int64[::1],  # rows out, non-finite counts out
-)
-
 
 @jit(inline=True)
 def sigmoid_pair(x):
@@ -365,6 +353,7 @@ def complements(theta):
 def _bernoulli_block(estimator, user_path, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
                      count_nonfinite):
     """One block of D Bernoullis: the array loop, or for D = 1 the scalar loops."""
+    literally(estimator)
     literally(user_path)
     if logits.shape[0] > 1:
         return _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
@@ -381,28 +370,34 @@ def _bernoulli_block(estimator, user_path, logits, factor, lam, eta, code, p, us
                                        count_nonfinite)
 
 
-@jit(parallel=True)
-def bernoulli_blocks(estimator, categorical, logits, factor, lam, eta, cv, cv1, code, p, user, user1,
-                     key, first_block, block_size, n, rows, nonfinite):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+@jit
+def relaxation(options):
+    """``(temperature, eta)`` from a discrete estimator's options ``[temperature, eta]`` (defaults 1 and 0)."""
+    lam = options[0] if options.shape[0] > 0 else 1.0
+    eta = options[1] if options.shape[0] > 1 else 0.0
+    return lam, eta
 
-    A block whose summaries come out non-finite is run again from its seed, counting the samples
-    with a non-finite component into ``nonfinite[j]``.  (``categorical`` is False; Bernoulli and
-    Categorical have separate kernels so that each compiles only its own loops.)
+
+def block(estimator: int):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Bernoulli estimator.
+
+    ``params`` = the logits, shape (D, 1); ``extra`` = the chain factor d logit / d parameter per
+    component; ``options`` = [temperature, eta] as far as the estimator takes them; ``cv`` the control
+    variate of relax.
     """
-    for j in prange(rows.shape[0]):
-        m = min(block_size, n - (first_block + j) * block_size)
-        s = block_state(key, first_block + j)
-        nonfinite[j] = 0
-        for count_nonfinite in (False, True):
-            if count_nonfinite and np.all(np.isfinite(rows[j])):
-                break
-            if code == USER:
-                nonfinite[j] = _bernoulli_block(estimator, 1, logits, factor, lam, eta, code, p, user, user1, cv, cv1,
-                                                s, m, rows[j], count_nonfinite)
-            else:
-                nonfinite[j] = _bernoulli_block(estimator, 0, logits, factor, lam, eta, code, p, user, user1, cv, cv1,
-                                                s, m, rows[j], count_nonfinite)
+
+    @jit
+    def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        lam, eta = relaxation(options)
+        if code == USER:
+            bad = _bernoulli_block(estimator, 1, params, extra, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+                                   counting)
+        else:
+            bad = _bernoulli_block(estimator, 0, params, extra, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
+                                   counting)
+        return bad, 0
+
+    return bernoulli_block
 
 
 @jit

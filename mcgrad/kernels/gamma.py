@@ -1,7 +1,7 @@
 """Gamma family: Marsaglia-Tsang sampling with shape augmentation, and per-sample gradients.
 
 Coordinates j = 0..D-1 are independent Gamma(alpha_j, rate beta_j).  Components are ordered
-``concentration[0..D-1], rate[0..D-1]``.  Notation of MATH.md: for alpha' = alpha + B (B boosts),
+``concentration[0..D-1], rate[0..D-1]``.  Notation of docs/estimators.md (Gamma): for alpha' = alpha + B (B boosts),
 d = alpha' - 1/3, c = 1 / sqrt(9 d); a proposal eps ~ N(0, 1) gives v = 1 + c eps and
 h(eps, alpha') = d v^3, accepted when U < 1 - 0.0331 eps^4 or log U < eps^2 / 2 + d (1 - v^3 + log v^3).
 The unit-rate draw is Z = h * prod_{i=1..B} u_i^{1 / (alpha + i - 1)} and z = Z / beta.
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import literally, prange, types
+from numba import literally, prange
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
@@ -34,8 +34,6 @@ from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row
 from .objectives import (
     SQUARE,
     USER,
-    USER_FUNCTION,
-    USER_SCALAR_FUNCTION,
     builtin_1d,
     evaluate_vector,
     quadratic_form,
@@ -48,15 +46,6 @@ RSVI = 1
 RSVI_REP_ONLY = 2
 IMPLICIT = 3
 GREP = 4
-
-SIGNATURE = types.void(
-    types.int64, types.int64,  # estimator, boost
-    types.float64[::1], types.float64[::1],  # concentration, rate
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
-    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
-    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
-)
-
 
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 
@@ -552,15 +541,15 @@ def _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, coun
     elif estimator == IMPLICIT:
         for t in range(count):
             g0[t] = dfx[t] * implicit_dz_table(tables, 0, alpha, unit[t], log_unit[t]) * inv_beta
-    else:
+    elif estimator == GREP:
         for t in range(count):  # vector
             dunit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
             g0[t] = dfx[t] * dunit * inv_beta + fx[t] * cor
 
 
 @jit
-def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, counters, j, count_nonfinite):
-    """Loop for one Gamma (D = 1) and a built-in objective; returns the non-finite count.
+def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_nonfinite):
+    """Loop for one Gamma (D = 1) and a built-in objective; returns ``(non-finite samples, proposals)``.
 
     ROUND samples at a time are drawn one by one (:func:`_draw_round`), then go through vector loops
     (:func:`_objective_round`, :func:`_gradient_round`) and into lane power sums.  The hot loops sit in
@@ -591,19 +580,20 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, counter
                     bad += 1
         done += count
     lanes_row(lanes, shift, m, row)
-    counters[1, j] = proposals
-    return bad
+    return bad, proposals
 
 
 @jit
-def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, user1, tables, s, m, row, counters,
-           j, count_nonfinite):
+def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, tables, s, m, row,
+           count_nonfinite):
+    """One block of any D; returns ``(non-finite samples, sampler proposals)``."""
+    literally(estimator)
     literally(user_path)
     # The D = 1 loop serves built-in objectives only; user functions take the general loop.
     if user_path == 0 and alpha_shared.shape[0] == 1:
         a = alpha_shared[0]
         b = beta_shared[0]
-        return _block_1d(estimator, a, b, boost, code, p, tables, s, m, row, counters, j, count_nonfinite)
+        return _block_1d(estimator, a, b, boost, code, p, tables, s, m, row, count_nonfinite)
     alpha = alpha_shared.copy()
     beta = beta_shared.copy()
     dim = alpha.shape[0]
@@ -645,40 +635,36 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
                 g[k] = grad[k] * dz[k]
             elif estimator == IMPLICIT:
                 g[k] = grad[k] * implicit_dz_table(tables, k, alpha[k], unit[k], log_unit[k]) / beta[k]
-            else:
+            elif estimator == GREP:
                 dunit, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
                 g[k] = grad[k] * dunit / beta[k] + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
-    counters[1, j] = proposals
-    return bad
+    return bad, proposals
 
 
-@jit(parallel=True)
-def gamma_blocks(estimator, boost, alpha, beta, code, p, user, user1,
-                 key, first_block, block_size, n, rows, counters):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j``; ``counters[0, j]`` gets
-    the number of samples with a non-finite component, ``counters[1, j]`` the Marsaglia-Tsang proposals.
+def block(estimator: int):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Gamma estimator.
 
-    The implicit estimator's tables (:func:`implicit_table`) are built here, once per launch, before the
-    parallel loop: they depend on the concentrations only, so results stay independent of the blocking."""
-    tables = implicit_tables(alpha, estimator == IMPLICIT)
-    for j in prange(rows.shape[0]):
-        block = first_block + j
-        m = min(block_size, n - block * block_size)
-        s = block_state(key, block)
+    ``params`` = [concentration; rate]; ``options`` = [boost]; ``tables`` from :func:`implicit_setup`
+    for implicit (built once per launch: they depend on the concentrations only, so results stay
+    independent of the blocking).
+    """
+
+    @jit
+    def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        boost = int(options[0])
         if code == USER:
-            _block(estimator, boost, 1, alpha, beta, code, p, user, user1, tables, s, m, rows[j], counters, j, False)
-        else:
-            _block(estimator, boost, 0, alpha, beta, code, p, user, user1, tables, s, m, rows[j], counters, j, False)
-        counters[0, j] = 0
-        if not np.all(np.isfinite(rows[j])):
-            if code == USER:
-                counters[0, j] = _block(estimator, boost, 1, alpha, beta, code, p, user, user1, tables, s, m, rows[j],
-                                        counters, j, True)
-            else:
-                counters[0, j] = _block(estimator, boost, 0, alpha, beta, code, p, user, user1, tables, s, m, rows[j],
-                                        counters, j, True)
+            return _block(estimator, boost, 1, params[0], params[1], code, p, user, tables, s, m, row, counting)
+        return _block(estimator, boost, 0, params[0], params[1], code, p, user, tables, s, m, row, counting)
+
+    return gamma_block
+
+
+@jit
+def implicit_setup(params, options):
+    """The implicit estimator's setup: :func:`implicit_tables` of the concentrations ``params[0]``."""
+    return implicit_tables(params[0], True)
 
 
 @jit

@@ -1,8 +1,8 @@
 """Normal family: per-sample gradient estimators of E_{N(loc, diag(scale^2))}[f(x)].
 
-One parallel kernel runs a chunk of blocks; the estimator is chosen by an integer so every
-Normal estimator shares one compiled, cached kernel.  Components are ordered
-``loc[0..D-1], scale[0..D-1]``.  Formulas (MATH.md), with x = loc + scale * eps:
+:func:`block` gives each estimator's block function for the one driver
+(:mod:`mcgrad.kernels.driver`); each compiles only its own loops.  Components are ordered
+``loc[0..D-1], scale[0..D-1]``.  Formulas (docs/estimators.md), with x = loc + scale * eps:
 
 * score:     g_loc = f(x) eps / scale,             g_scale = f(x) (eps^2 - 1) / scale
 * pathwise:  g_loc = f'(x),                        g_scale = f'(x) eps
@@ -16,7 +16,8 @@ Score, pathwise and grep draw exactly D normals per sample, in coordinate order,
 seed they see the same eps (common random numbers).  D = 1 runs scalar loops, one compiled per
 estimator (Numba literal specialisation), whose state stays in registers; D > 1 uses small
 per-block work arrays.  The D = 1 measure-valued loop draws no base normal (there is no other
-coordinate to hold fixed), so its stream use differs from the D > 1 loop's.
+coordinate to hold fixed), so its stream use differs from the D > 1 loop's; optimisation steps run the
+same block function, so they draw exactly as ``estimate`` does.
 """
 
 from __future__ import annotations
@@ -24,20 +25,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import literally, prange, types
+from numba import literally
 
 from ._jit import jit
 from .moments import accumulate_sample, add_powers, block_row, pair_row
 from .objectives import (
     SQUARE,
     USER,
-    USER_FUNCTION,
-    USER_SCALAR_FUNCTION,
     coordinate_term,
     evaluate_1d,
     evaluate_vector,
 )
-from .rng import block_state, next_double, next_double_open, next_normal
+from .rng import next_double, next_double_open, next_normal
 
 SCORE = 0
 PATHWISE = 1
@@ -45,15 +44,6 @@ GREP = 2
 MEASURE_VALUED = 3
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-SIGNATURE = types.void(
-    types.int64, types.int64,  # estimator, option (grep transform)
-    types.float64[::1], types.float64[::1],  # loc, scale
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
-    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
-    types.float64[:, :, ::1], types.int64[::1],  # rows out, non-finite counts out
-)
-
 
 @jit
 def _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale):
@@ -164,6 +154,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
     The objective is written out here: a work array passed to a per-sample
     helper costs atomic reference-count updates (see the discrete kernels).
     """
+    literally(estimator)
     literally(user_path)
     loc = loc_shared.copy()
     scale = scale_shared.copy()
@@ -203,39 +194,28 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
 
 @jit
 def _block(estimator, option, user_path, loc, scale, code, p, user, user1, s, m, row, count_nonfinite):
+    literally(estimator)
     literally(user_path)
-    if loc.shape[0] == 1 and estimator == SCORE:
-        return _block_1d(SCORE, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    if loc.shape[0] == 1 and estimator == PATHWISE:
-        return _block_1d(PATHWISE, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    if loc.shape[0] == 1 and estimator == GREP and option == 1:
-        return _block_1d(GREP, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    if loc.shape[0] == 1 and estimator == GREP:
-        return _block_1d(GREP, 2, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     if loc.shape[0] == 1 and estimator == MEASURE_VALUED:
         return _block_mv_1d(user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1 and estimator == GREP and option == 2:
+        return _block_1d(GREP, 2, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
+    if loc.shape[0] == 1:
+        return _block_1d(estimator, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
     return _block_general(estimator, option, user_path, loc, scale, code, p, user, s, m, row, count_nonfinite)
 
 
-@jit(parallel=True)
-def normal_blocks(estimator, option, loc, scale, code, p, user, user1,
-                  key, first_block, block_size, n, rows, nonfinite):
-    """Fill ``rows[j]`` with the central summaries of block ``first_block + j`` of an n-sample run.
+def block(estimator: int):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Normal estimator.
 
-    A block whose summaries come out non-finite is run again from its seed, counting the samples
-    with a non-finite component into ``nonfinite[j]``.
+    ``params`` = [loc; scale]; ``options`` = [transform] for grep, empty otherwise.
     """
-    for j in prange(rows.shape[0]):
-        block = first_block + j
-        m = min(block_size, n - block * block_size)
-        s = block_state(key, block)
+
+    @jit
+    def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        option = int(options[0]) if options.shape[0] > 0 else 1
         if code == USER:
-            _block(estimator, option, 1, loc, scale, code, p, user, user1, s, m, rows[j], False)
-        else:
-            _block(estimator, option, 0, loc, scale, code, p, user, user1, s, m, rows[j], False)
-        nonfinite[j] = 0
-        if not np.all(np.isfinite(rows[j])):
-            if code == USER:
-                nonfinite[j] = _block(estimator, option, 1, loc, scale, code, p, user, user1, s, m, rows[j], True)
-            else:
-                nonfinite[j] = _block(estimator, option, 0, loc, scale, code, p, user, user1, s, m, rows[j], True)
+            return _block(estimator, option, 1, params[0], params[1], code, p, user, user1, s, m, row, counting), 0
+        return _block(estimator, option, 0, params[0], params[1], code, p, user, user1, s, m, row, counting), 0
+
+    return normal_block

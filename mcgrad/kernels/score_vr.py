@@ -18,7 +18,7 @@ baseline (RLOO, Kool et al. 2019) works on groups of K draws:
 
 each draw's baseline being the mean of the other K - 1 values of f.
 
-Modes of :func:`score_blocks`:
+Modes of :func:`block`:
 
 * ``PILOT``: the 5 W components ``[s_j^2, s_j c_j, c_j^2, y_j s_j, y_j c_j]`` (y_j = f s_j, c_j = h s_j - m_j),
   whose means are the second moments from which the optimal baseline and coefficient are solved;
@@ -40,14 +40,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import literally, prange, types
+from numba import literally, types
 
 from ._jit import jit
 from .discrete import sigmoid_pair
 from .gamma import gamma_constants, gamma_draw, log_h
 from .moments import accumulate_sample, block_row
 from .objectives import USER, USER_FUNCTION, evaluate_vector
-from .rng import block_state, next_double, next_double_open, next_normal
+from .rng import next_double, next_double_open, next_normal
 from .special import digamma
 
 NORMAL = 0
@@ -60,17 +60,6 @@ PILOT = 0
 MAIN = 1
 PILOT_TERMS = 5
 MAIN_TERMS = 4
-
-SIGNATURE = types.void(
-    types.int64, types.int64, types.int64,  # mode, group size K, boost
-    types.boolean,  # first_only (Beta)
-    types.float64[::1], types.float64[::1], types.float64[:, ::1],  # a, b, logits
-    types.int64, types.float64, USER_FUNCTION,  # objective: code, parameter, user function
-    types.float64[::1], types.float64[::1], types.float64[::1], types.float64[::1],  # baseline, beta, m, taylor
-    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n (estimates)
-    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
-)
-
 
 @jit
 def _normal(s, loc, scale, x, score):
@@ -229,8 +218,8 @@ def _loo_terms(fs, scores, out):
 
 @jit
 def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared, logits_shared, code, p, user,
-           baseline_shared, beta_shared, m_shared, taylor_shared, s, m, row, counters, j, count_nonfinite):
-    """One block of ``m`` estimates (each of ``group`` draws); returns the non-finite count when counting."""
+           baseline_shared, beta_shared, m_shared, taylor_shared, s, m, row, count_nonfinite):
+    """One block of ``m`` estimates (each of ``group`` draws); returns ``(non-finite samples, proposals)``."""
     literally(family)
     literally(user_path)
     a = a_shared.copy()
@@ -300,79 +289,41 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
             out[width * MAIN_TERMS] = fs.sum() / group
         bad += accumulate_sample(acc, shift, out, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
-    counters[1, j] = proposals
-    return bad
+    return bad, proposals
 
 
-def _launch_doc(family: str) -> str:
-    return (f"Fill ``rows[j]`` with the summaries of block ``first_block + j`` for the {family} family "
-            "(``n`` counts estimates, each of ``group`` draws); ``counters`` as in the family kernels.")
+EXTRA_BLOCKS = 4  # extra = [baseline, coefficient, control mean, chain factor] (W each), then the Taylor coefficients
 
 
-@jit
-def _run(family, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-         key, block, block_size, n, row, counters, j):
-    """One block, run again counting non-finite samples when its summaries come out non-finite."""
-    literally(family)
-    m = min(block_size, n - block * block_size)
-    s = block_state(key, block)
-    for counting in (False, True):
-        if code == USER:
-            bad = _block(family, 1, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
-                         m_grad, taylor, s, m, row, counters, j, counting)
+def block(family: int, mode: int, first_only: bool = False):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of the variance-reduced score
+    estimators of one family, in one mode (``PILOT`` or ``MAIN``); ``first_only`` for Beta.
+
+    ``params`` as the family's plain block functions; ``options`` = [group size K, boost]; ``extra`` =
+    [baseline b, coefficient beta, control mean m, chain factor] (W components each, W = params.size) followed
+    by the delta method's Taylor coefficients (none for other controls).
+    """
+
+    @jit
+    def score_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        group = int(options[0])
+        boost = int(options[1])
+        w = params.size
+        baseline = extra[:w]
+        beta = extra[w:2 * w]
+        mean_grad = extra[2 * w:3 * w]
+        chain = extra[3 * w:4 * w]
+        taylor = extra[4 * w:]
+        if family == NORMAL or family == GAMMA:
+            a, b, logits = params[0], params[1], params[:1, :1]
+        elif family == DIRICHLET:
+            a, b, logits = params[0], chain, params[:1, :1]
         else:
-            bad = _block(family, 0, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
-                         m_grad, taylor, s, m, row, counters, j, counting)
-        counters[0, j] = bad
-        if counting or np.all(np.isfinite(row)):
-            return
+            a, b, logits = chain, chain, params
+        if code == USER:
+            return _block(family, 1, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
+                          mean_grad, taylor, s, m, row, counting)
+        return _block(family, 0, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
+                      mean_grad, taylor, s, m, row, counting)
 
-
-@jit(parallel=True)
-def normal_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-                        key, first_block, block_size, n, rows, counters):
-    for j in prange(rows.shape[0]):
-        _run(NORMAL, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-             key, first_block + j, block_size, n, rows[j], counters, j)
-
-
-@jit(parallel=True)
-def gamma_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-                       key, first_block, block_size, n, rows, counters):
-    for j in prange(rows.shape[0]):
-        _run(GAMMA, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-             key, first_block + j, block_size, n, rows[j], counters, j)
-
-
-@jit(parallel=True)
-def dirichlet_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
-                           taylor, key, first_block, block_size, n, rows, counters):
-    for j in prange(rows.shape[0]):
-        _run(DIRICHLET, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-             key, first_block + j, block_size, n, rows[j], counters, j)
-
-
-@jit(parallel=True)
-def bernoulli_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
-                           taylor, key, first_block, block_size, n, rows, counters):
-    for j in prange(rows.shape[0]):
-        _run(BERNOULLI, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad, taylor,
-             key, first_block + j, block_size, n, rows[j], counters, j)
-
-
-@jit(parallel=True)
-def categorical_score_blocks(mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
-                             taylor, key, first_block, block_size, n, rows, counters):
-    for j in prange(rows.shape[0]):
-        _run(CATEGORICAL, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta, m_grad,
-             taylor, key, first_block + j, block_size, n, rows[j], counters, j)
-
-
-for _family, _kernel in (("Normal", normal_score_blocks), ("Gamma", gamma_score_blocks),
-                         ("Beta/Dirichlet", dirichlet_score_blocks), ("Bernoulli", bernoulli_score_blocks),
-                         ("Categorical", categorical_score_blocks)):
-    _kernel.__doc__ = _launch_doc(_family)
-
-KERNELS = {"normal": normal_score_blocks, "gamma": gamma_score_blocks, "beta": dirichlet_score_blocks,
-           "dirichlet": dirichlet_score_blocks, "bernoulli": bernoulli_score_blocks,
-           "categorical": categorical_score_blocks}
+    return score_block

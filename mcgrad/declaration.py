@@ -1,0 +1,200 @@
+"""What an estimator declaration holds, and the option checks declarations share.
+
+Each family module (:mod:`mcgrad.families`) declares its estimators with :class:`EstimatorSpec`;
+:mod:`mcgrad.estimators` collects the declarations into the registry, from which validation, kernel
+dispatch, the CLI's options, sweeps, optimisation runs and the README's estimator table are derived.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SAMPLING = "sampling"  # a block function per (family, estimator) run by the one driver
+VARIANCE_REDUCED = "variance_reduced"  # score with baselines / controls: pilot pass + reduced main pass
+EXACT = "exact"  # enumeration of the support: no sampling
+
+
+@dataclass(frozen=True)
+class Option:
+    """One estimator option.
+
+    Attributes
+    ----------
+    name : str
+        Keyword in the API and ``--option name=value`` on the command line.
+    default : object
+        Value when the option is not given.
+    check : callable
+        ``check(key, estimator, value) -> value``: the validated value, or a ``ValueError`` / ``TypeError``
+        naming the option and what is allowed.
+    allowed : str
+        What is allowed, in words (for ``--help`` and the docs).
+    kernel : bool
+        Whether the value goes into the kernel's numeric options vector (in declaration order).
+    """
+
+    name: str
+    default: object
+    check: Callable
+    allowed: str
+    kernel: bool = True
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """One (family, estimator) declaration: everything the rest of mcgrad knows about it.
+
+    Attributes
+    ----------
+    name : str
+        Name used in the API, the CLI and tables.
+    family : str
+        The distribution family it applies to.
+    summary : str
+        One line for tables and ``--help``.
+    biased : bool
+        Whether the estimator's mean differs from the gradient.
+    needs_derivative : bool
+        Whether f' must be known.
+    kind : str
+        ``"sampling"``, ``"variance_reduced"`` or ``"exact"``.
+    block : callable or None
+        ``block() -> numba dispatcher``: the block function (sampling estimators), made on first use.
+    setup : callable or None
+        ``setup() -> numba dispatcher``: derives tables from the parameters once per launch (None: nothing).
+    declared : tuple of Option
+        The options, in kernel order.
+    draws : str
+        The random variates one sample draws, in words.
+    evaluations : int or str
+        f-evaluations per sample (each at a D-dimensional point), or the name of the option that gives it.
+    """
+
+    name: str
+    family: str
+    summary: str
+    biased: bool = False
+    needs_derivative: bool = False
+    kind: str = SAMPLING
+    block: Callable | None = None
+    setup: Callable | None = None
+    declared: tuple[Option, ...] = ()
+    draws: str = ""
+    evaluations: int | str = 1
+
+    @property
+    def options(self) -> dict:
+        """Option defaults by name."""
+        return {o.name: o.default for o in self.declared}
+
+    def evaluations_per_sample(self, options: dict) -> int:
+        """f-evaluations per sample under ``options``."""
+        return int(options[self.evaluations]) if isinstance(self.evaluations, str) else self.evaluations
+
+    def kernel_options(self, options: dict):
+        """The numeric options vector the block function reads (declaration order)."""
+        import numpy as np
+
+        return np.array([float(options[o.name]) for o in self.declared if o.kernel], dtype=float)
+
+
+def temperature_check(key: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{key} for estimator {name!r} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def finite_check(key: str, name: str, value, allowed: str = "a finite real number") -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{key} for estimator {name!r} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def choice_check(choices: tuple):
+    """A check accepting exactly the values in ``choices``."""
+
+    def check(key: str, name: str, value):
+        if isinstance(value, bool) or value not in choices:
+            raise ValueError(f"{key} for estimator {name!r} must be one of {list(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
+def integer_check(low: int, high: int):
+    """A check accepting integers in [low, high]."""
+
+    def check(key: str, name: str, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+            raise ValueError(f"{key} for estimator {name!r} must be an integer in [{low}, {high}], got {value!r}")
+        return int(value)
+
+    return check
+
+
+def number_or(word: str):
+    """A check taking a finite number or the string ``word`` (which selects a fitted value)."""
+
+    def check(key: str, name: str, value):
+        return value if value == word else finite_check(key, name, value, f"a finite number or {word!r}")
+
+    return check
+
+
+def pilot_check(key: str, name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
+        raise ValueError(f"{key} for estimator {name!r} must be an integer >= 2 (pilot samples) or None, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def control_check(key: str, name: str, value):
+    from .objectives import Objective
+
+    if value is None:
+        raise TypeError(f"estimator {name!r} needs {key}=mcgrad.user_objective(c, grad_c): a control variate c(z) "
+                        "with its derivative, both @numba.njit")
+    if not isinstance(value, Objective) or value.adapter is None or not value.has_derivative:
+        raise TypeError(f"{key} for estimator {name!r} must be mcgrad.user_objective(c, grad_c) with a derivative, "
+                        f"got {value!r}")
+    return value
+
+
+BOOST = Option("boost", 1, integer_check(0, 64), "an integer in [0, 64] (shape augmentations)")
+TEMPERATURE = Option("temperature", 0.5, temperature_check, "a finite number > 0")
+ETA = Option("eta", 1.0, finite_check, "a finite real number")
+TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
+CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_c)", kernel=False)
+BASELINE = Option("baseline", "optimal", number_or("optimal"), "a finite number or 'optimal'", kernel=False)
+PILOT = Option("pilot", None, pilot_check, "an integer >= 2 or None (n/100, clamped to [65536, 2**24])",
+               kernel=False)
+GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
+COEFFICIENT = Option("coefficient", 1.0, number_or("estimated"), "a finite number or 'estimated'", kernel=False)
+
+
+def variance_reduced(family: str, boost: bool) -> list[EstimatorSpec]:
+    """The score-function variance-reduced estimators of a family (score_delta: Normal only)."""
+    extra = (BOOST,) if boost else ()
+    specs = [
+        EstimatorSpec("score_baseline", family,
+                      "score function with a baseline: (f - b) grad log p; b constant or optimal (pilot pass)",
+                      kind=VARIANCE_REDUCED, declared=(BASELINE, PILOT, *extra), draws="as score",
+                      evaluations=1),
+        EstimatorSpec("rloo", family, "leave-one-out baseline over K draws (RLOO, Kool et al. 2019)",
+                      kind=VARIANCE_REDUCED, declared=(GROUP, *extra), draws="K times score's",
+                      evaluations="samples"),
+    ]
+    if family == "normal":
+        specs.append(EstimatorSpec(
+            "score_delta", family,
+            "score function with the delta-method control variate (second-order Taylor expansion of f)",
+            needs_derivative=True, kind=VARIANCE_REDUCED,
+            declared=(COEFFICIENT, Option("baseline", 0.0, number_or("optimal"), "a finite number or 'optimal'",
+                                          kernel=False), PILOT),
+            draws="as score", evaluations=1))
+    return specs

@@ -1,0 +1,129 @@
+"""The one block driver and the one SGD loop: every family and every estimator runs through them.
+
+A (family, estimator) pair is a *block function* of :data:`BLOCK_SIGNATURE`: it runs one block of m
+samples from the stream state ``s`` and writes the block's central summaries (``n, mean, M2, M3, M4``
+per gradient component) into ``row``.  Its arguments are the same for every family:
+
+* ``params`` -- the family's parameters as rows (Normal and Gamma: ``[loc; scale]`` / ``[concentration;
+  rate]``, shape (2, D); Beta and Dirichlet: the concentrations, shape (1, K); Bernoulli and Categorical:
+  the logits, shape (D, K), Bernoulli K = 1), so ``params.ravel()`` is in gradient-component order;
+* ``extra`` -- per-run data the estimator needs besides the parameters (the discrete chain factor
+  d logit / d parameter; the baselines and control coefficients of the variance-reduced estimators);
+* ``options`` -- the estimator's numeric options, in the order its declaration lists them;
+* ``tables`` -- what the estimator's *setup* function (:data:`SETUP_SIGNATURE`) derived from the
+  parameters once per launch (the implicit-gradient tables of the Gamma family; empty otherwise);
+* the objective ``(code, p, user, user1)`` and a control variate ``(cv, cv1)``;
+* ``counting`` -- count the samples with a non-finite component (the driver re-runs a block whose
+  summaries came out non-finite with it set, so the fast path carries no check).
+
+It returns ``(non-finite samples, sampler proposals)``.  Block functions are first-class function
+values: one cached compilation of :func:`run_blocks` serves every (family, estimator), and each block
+function is compiled (or loaded from the cache) only when its estimator is first used.  Step t of
+:func:`sgd` is block t of the same block function, so an optimisation step equals the block of
+``estimate`` by construction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange, types
+
+from ._jit import jit
+from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION
+from .rng import block_state
+
+STATE = types.UniTuple(types.uint64, 4)
+MATRIX = types.float64[:, ::1]
+VECTOR = types.float64[::1]
+
+BLOCK_SIGNATURE = types.UniTuple(types.int64, 2)(
+    MATRIX, VECTOR, VECTOR, MATRIX,  # params, extra, options, tables
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
+    USER_FUNCTION, USER_SCALAR_FUNCTION,  # control variate c(z)
+    STATE, types.int64, MATRIX, types.boolean,  # stream state, samples, row out, count non-finite
+)
+BLOCK_FUNCTION = types.FunctionType(BLOCK_SIGNATURE)
+SETUP_SIGNATURE = MATRIX(MATRIX, VECTOR)  # (params, options) -> tables
+SETUP_FUNCTION = types.FunctionType(SETUP_SIGNATURE)
+
+RUN_SIGNATURE = types.void(
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR,  # block, setup, params, extra, options
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
+)
+
+SGD_SIGNATURE = types.void(
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR,  # block, setup, start, extra, options, floors
+    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
+    types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
+    types.uint64, types.int64, types.float64, MATRIX,  # key, samples per step K, learning rate, out
+)
+
+
+@jit
+def no_tables(params, options):
+    """The setup of estimators that derive nothing from the parameters."""
+    return np.zeros((1, 0))
+
+
+@jit(parallel=True)
+def run_blocks(block, setup, params, extra, options, code, p, user, user1, cv, cv1, key, first_block, block_size, n,
+               rows, counters):
+    """Fill ``rows[j]`` with the summaries of block ``first_block + j`` of an n-sample run, over all threads.
+
+    ``counters[0, j]`` gets the block's non-finite samples (counted by a second run of a block whose
+    summaries came out non-finite), ``counters[1, j]`` its sampler proposals.
+    """
+    tables = setup(params, options)
+    for j in prange(rows.shape[0]):
+        b = first_block + j
+        m = min(block_size, n - b * block_size)
+        s = block_state(key, b)
+        _, proposals = block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, rows[j], False)
+        counters[0, j] = 0
+        counters[1, j] = proposals
+        if not np.all(np.isfinite(rows[j])):
+            counters[0, j] = block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, rows[j],
+                                   True)[0]
+
+
+@jit
+def sgd(block, setup, start, extra, options, floors, code, p, user, user1, cv, cv1, width, moving, decay, key, group,
+        lr, out):
+    """Stochastic gradient descent whose step t is block t (K = ``group`` samples) of ``block``.
+
+    ``out[t]`` = (parameters before step t, mean f over step t's samples or NaN, baseline used); the last row
+    holds the final parameters.  Parameters move by ``-lr`` times the block mean and are projected onto
+    ``[floors[c], inf)`` (``-inf``: free).  With ``moving`` the block is the variance-reduced score kernel
+    (rows: plain score, reduced, sum, difference, then f) whose baselines ``extra[:W]`` are set each step to
+    b_t = decay b_{t-1} + (1 - decay) fbar_{t-1} (b_0 = 0): built from earlier steps only, so every step stays
+    unbiased.
+    """
+    params = start.copy()
+    flat = params.ravel()
+    dim = flat.shape[0]
+    row = np.empty((width, 5))
+    baseline_extra = extra.copy()
+    offset = dim if moving else 0
+    baseline = 0.0
+    steps = out.shape[0] - 1
+    for t in range(steps + 1):
+        out[t, :dim] = flat
+        out[t, dim + 1] = baseline
+        if t == steps:
+            out[t, dim] = math.nan
+            break
+        if moving:
+            baseline_extra[:dim] = baseline
+        tables = setup(params, options)
+        block(params, baseline_extra, options, tables, code, p, user, user1, cv, cv1, block_state(key, t), group,
+              row, False)
+        f_mean = row[width - 1, 1] if moving else math.nan
+        out[t, dim] = f_mean
+        for c in range(dim):
+            flat[c] = max(flat[c] - lr * row[offset + c, 1], floors[c])
+        if moving:
+            baseline = f_mean if t == 0 else decay * baseline + (1.0 - decay) * f_mean

@@ -1,0 +1,183 @@
+"""The on-disk kernel cache follows the code: any edit under ``mcgrad/kernels/`` invalidates it.
+
+Numba alone stamps a cache entry with its own file only, so a kernel that inlines a helper from
+another module would keep loading stale machine code after the helper changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from mcgrad.kernels import _jit, rng
+
+KERNELS = Path(_jit.__file__).resolve().parent
+
+# Written into the copy's kernels/: ``probe`` (in _probe.py) inlines ``offset`` and calls ``scale``,
+# both from _probe_helpers.py, so editing only the helpers' file must change its result.
+PROBE_HELPERS = """\
+from ._jit import jit
+
+OFFSET = 1.0
+
+
+@jit(inline=True)
+def offset(x):
+    return x + OFFSET
+
+
+@jit
+def scale(x):
+    return 2.0 * x
+"""
+
+PROBE = """\
+from ._jit import jit
+from ._probe_helpers import offset, scale
+
+
+@jit
+def probe(x):
+    return scale(offset(x))
+"""
+
+# Imports the kernels without mcgrad/__init__ (the copy's __init__ is empty): fast and isolated.
+RUN = textwrap.dedent(
+    """\
+    import json
+
+    import numpy as np
+
+    from mcgrad.kernels import _probe, rng
+
+    value = _probe.probe(1.0)
+    rng.block_state(np.uint64(7), 3)
+    print(json.dumps({
+        "value": value,
+        "probe_hits": sum(_probe.probe.stats.cache_hits.values()),
+        "rng_hits": sum(rng.block_state.stats.cache_hits.values()),
+        "cache_path": _probe.probe._cache.cache_path,
+    }))
+    """
+)
+
+
+def _copy_kernels(root: Path) -> Path:
+    """A package ``mcgrad`` under ``root`` with an empty ``__init__`` and a copy of the kernels."""
+    kernels = root / "mcgrad" / "kernels"
+    shutil.copytree(KERNELS, kernels, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (root / "mcgrad" / "__init__.py").write_text("")
+    (kernels / "_probe_helpers.py").write_text(PROBE_HELPERS)
+    (kernels / "_probe.py").write_text(PROBE)
+    return kernels
+
+
+def _run(root: Path, **env_extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    env.update(PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1", **env_extra)
+    done = subprocess.run([sys.executable, "-c", RUN], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_edit_to_another_kernel_file_invalidates_the_cache(tmp_path):
+    kernels = _copy_kernels(tmp_path)
+    xdg = tmp_path / "xdg"  # user-wide cache dir: must stay unused while __pycache__ is writable
+
+    first = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    assert first["value"] == 4.0
+    assert first["probe_hits"] == 0 and first["rng_hits"] == 0
+    digest = _jit._source_digest(kernels)
+    assert Path(first["cache_path"]) == kernels / "__pycache__" / digest[:16]
+
+    second = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    assert second == {**first, "probe_hits": 1, "rng_hits": 1}, "unchanged code must load from the cache"
+
+    # change only the helpers' file: the inlined constant must be recompiled into probe
+    helpers = kernels / "_probe_helpers.py"
+    helpers.write_text(helpers.read_text().replace("OFFSET = 1.0", "OFFSET = 2.0"))
+    third = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    assert third["value"] == 6.0, "stale machine code loaded from the cache"
+    assert third["probe_hits"] == 0
+    assert third["rng_hits"] == 0, "a kernel in an unchanged file must be invalidated too"
+    assert third["cache_path"] != first["cache_path"]
+
+    fourth = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    assert fourth == {**third, "probe_hits": 1, "rng_hits": 1}
+
+    # a comment anywhere in the package is a change too
+    with open(kernels / "elementary.py", "a") as f:
+        f.write("# touched by test_kernel_cache\n")
+    fifth = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    assert fifth["value"] == 6.0 and fifth["probe_hits"] == 0 and fifth["rng_hits"] == 0
+    assert not xdg.exists()
+
+
+def test_user_cache_dir_and_unwritable_package_dir(tmp_path):
+    kernels = _copy_kernels(tmp_path)
+    digest16 = _jit._source_digest(kernels)[:16]
+
+    # NUMBA_CACHE_DIR set by the user is honoured, with the digest sub-directory
+    user_dir = tmp_path / "numba_cache"
+    first = _run(tmp_path, NUMBA_CACHE_DIR=str(user_dir))
+    path = Path(first["cache_path"])
+    assert path.name == digest16 and path.parent.parent == user_dir
+    assert any(path.glob("_probe.probe-*.nbi"))
+    assert not (kernels / "__pycache__").exists()
+    assert _run(tmp_path, NUMBA_CACHE_DIR=str(user_dir))["probe_hits"] == 1
+
+    # __pycache__ unusable (a plain file; works as root too): fall back to the user-wide directory
+    (kernels / "__pycache__").write_text("")
+    xdg = tmp_path / "xdg"
+    first = _run(tmp_path, XDG_CACHE_HOME=str(xdg))
+    path = Path(first["cache_path"])
+    assert path.name == digest16 and path.is_relative_to(xdg)
+    assert first["value"] == 4.0 and first["probe_hits"] == 0
+    assert _run(tmp_path, XDG_CACHE_HOME=str(xdg))["probe_hits"] == 1
+
+
+def test_digest_follows_contents(tmp_path):
+    kernels = tmp_path / "kernels"
+    shutil.copytree(KERNELS, kernels, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    digest = _jit._source_digest(kernels)
+    assert digest == _jit._source_digest(KERNELS), "the copy has the same files, hence the same digest"
+
+    (kernels / "__pycache__").mkdir()
+    (kernels / "__pycache__" / "x.py").write_text("ignored")
+    (kernels / "notes.txt").write_text("not source")
+    assert _jit._source_digest(kernels) == digest
+
+    moments = kernels / "moments.py"
+    original = moments.read_bytes()
+    moments.write_bytes(original + b"\n")
+    changed = _jit._source_digest(kernels)
+    assert changed != digest
+    moments.write_bytes(original)
+    assert _jit._source_digest(kernels) == digest, "same contents (new mtime): same digest"
+
+    (kernels / "new_module.py").write_text("")
+    assert _jit._source_digest(kernels) not in (digest, changed)
+
+
+def test_locator_only_takes_kernels():
+    def outside(x):  # a user function: left to numba's own locators
+        return x
+
+    assert _jit.KernelCacheLocator.from_function(outside, __file__) is None
+    assert _jit.KernelCacheLocator.from_function(outside, "<string>") is None
+
+    from numba.core import caching
+
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+    assert impl._locator_classes[0] is _jit.KernelCacheLocator
+    assert impl._locator_classes.count(_jit.KernelCacheLocator) == 1
+
+    locator = rng.block_state._cache._impl.locator
+    assert isinstance(locator, _jit._FALLBACKS)
+    assert locator.get_source_stamp() == _jit.kernels_digest()
+    assert Path(rng.block_state._cache.cache_path).name == _jit.kernels_digest()[:16]
