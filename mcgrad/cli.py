@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import api, estimators, families, optimisation
+from . import api, engine, estimators, families, optimisation
 from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .exact import normal_square_variance
 from .objectives import BUILTINS
@@ -127,6 +127,11 @@ def _estimator_options(args) -> dict:
             raise ValueError(f"--option must be KEY=VALUE, got {pair!r}")
         opts[key] = _option_value(value)
     return opts
+
+
+def _compile_notice(what: str) -> None:
+    print(f"mcgrad: compiling the {what} kernel (first use; later runs load it from the cache)...",
+          file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -383,6 +388,7 @@ def demo(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    engine.compile_notice = _compile_notice
     try:
         if args.command == "demo":
             demo(args)

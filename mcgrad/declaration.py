@@ -62,7 +62,9 @@ class EstimatorSpec:
     kind : str
         ``"sampling"``, ``"variance_reduced"`` or ``"exact"``.
     block : callable or None
-        ``block() -> numba dispatcher``: the block function (sampling estimators), made on first use.
+        ``block(user_path, scalar) -> numba dispatcher``: the block function (sampling estimators) for a user
+        objective (``user_path`` 1) or a built-in (0), and for the family's D = 1 loops (``scalar``) or any D;
+        made on first use.
     setup : callable or None
         ``setup() -> numba dispatcher``: derives tables from the parameters once per launch (None: nothing).
     declared : tuple of Option

@@ -23,6 +23,7 @@ from .accumulator import Accumulator
 from .kernels import discrete as discrete_kernels
 from .kernels import driver, moments
 from .kernels._jit import exact_signature
+from .kernels.objectives import USER
 from .kernels.rng import run_key
 
 DEFAULT_BLOCK_SIZE = 1 << 16
@@ -258,17 +259,39 @@ _compiled: dict = {}
 _compiled_lock = threading.Lock()
 
 
+COMPILE_NOTICE_AFTER = 2.0  # seconds of compiling before ``compile_notice`` is told
+compile_notice: Callable[[str], None] | None = None  # set by the CLI: says on stderr that a kernel compiles
+
+
 def compiled(key, make, signature):
-    """``exact_signature(make(), signature)``, made once per process for ``key``."""
+    """``exact_signature(make(), signature)``, made once per process for ``key``.
+
+    A compile (rather than a load from the on-disk cache) that lasts over :data:`COMPILE_NOTICE_AFTER`
+    seconds calls :data:`compile_notice` with what compiles, while it compiles.
+    """
     with _compiled_lock:
         if key not in _compiled:
-            _compiled[key] = exact_signature(make(), signature)
+            notice = compile_notice
+            what = " ".join(str(k) for k in key)
+            timer = threading.Timer(COMPILE_NOTICE_AFTER, notice, (what,)) if notice is not None else None
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            try:
+                _compiled[key] = exact_signature(make(), signature)
+            finally:
+                if timer is not None:
+                    timer.cancel()
         return _compiled[key]
 
 
-def block_function(spec):
-    """The compiled block function of a sampling estimator (compiled or loaded from the cache on first use)."""
-    return compiled(("block", spec.family, spec.name), spec.block, driver.BLOCK_SIGNATURE)
+def block_function(spec, dist, objective):
+    """The compiled block function of a sampling estimator for ``dist`` and ``objective`` (compiled, or loaded
+    from the cache, on first use): a variant for user or built-in objectives, and for the family's D = 1 loops."""
+    user_path = int(objective.code == USER)
+    scalar = bool(families.module(dist.family).scalar(dist))
+    return compiled(("block", spec.family, spec.name, user_path, scalar), lambda: spec.block(user_path, scalar),
+                    driver.BLOCK_SIGNATURE)
 
 
 def setup_function(spec):
@@ -296,9 +319,9 @@ def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options
 def launcher(dist, objective, spec, options, seed: int, block_size: int, n: int):
     """The launch of one sampling estimator on ``dist``."""
     family = families.module(dist.family)
-    return kernel_launcher(block_function(spec), setup_function(spec), family.params(dist), family.extra(dist),
-                           spec.kernel_options(options), objective, options.get("control"), run_key(seed),
-                           block_size, n)
+    return kernel_launcher(block_function(spec, dist, objective), setup_function(spec), family.params(dist),
+                           family.extra(dist), spec.kernel_options(options), objective, options.get("control"),
+                           run_key(seed), block_size, n)
 
 
 EXACT_MAX_OUTCOMES = 1 << 20

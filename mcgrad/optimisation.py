@@ -39,7 +39,7 @@ class Trajectory:
     parameters : numpy.ndarray
         ``(steps + 1, components)``: the iterate before each step, then the final one.
     loss : numpy.ndarray
-        ``(steps,)``: the mean of f over each step's K samples (what the run observed).
+        ``(steps,)``: the mean of f over each step's K samples (moving-average runs; NaN otherwise).
     expected_loss : numpy.ndarray or None
         ``(steps + 1,)``: E[f] at each iterate, where the objective has a closed form under the Normal.
     baseline : numpy.ndarray
@@ -134,10 +134,11 @@ def optimise(
     Notes
     -----
     theta_{t+1} = theta_t - learning_rate (1/K) sum_k g(x_k; theta_t), the average being block t of the
-    family kernel (so it equals ``estimate(..., n=K * steps, block_size=K, blocks=(t, t + 1)).mean`` at
-    theta_t).  The Normal scale is iterated as a real number (x = loc + scale eps is N(loc, scale^2) for
-    either sign), so a step across zero is followed, not clipped.  ``loss`` (the observed mean of f) is
-    recorded by the Normal kernel and by moving-average runs, NaN otherwise; ``expected_loss`` is exact
+    estimator's block function, the one ``estimate`` runs (so it equals
+    ``estimate(..., n=K * steps, block_size=K, blocks=(t, t + 1)).mean`` at theta_t).  The Normal scale is
+    iterated as a real number (x = loc + scale eps is N(loc, scale^2) for either sign), so a step across
+    zero is followed, not clipped.  ``loss`` (the observed mean of f) is recorded by moving-average runs,
+    NaN otherwise; ``expected_loss`` is exact
     where E[f] has a closed form or the discrete support has at most 4096 outcomes.
     """
     if getattr(dist, "family", None) not in families.MODULES:
@@ -192,7 +193,8 @@ def optimise(
             plan.options
         rows = plan.main_width
     else:
-        block, extra, kernel_options = engine.block_function(spec), np.ones(width), spec.kernel_options(opts)
+        block = engine.block_function(spec, dist, objective)
+        extra, kernel_options = np.ones(width), spec.kernel_options(opts)
         rows = width
     user, user1 = objective.kernel_functions()
     control = opts.get("control")

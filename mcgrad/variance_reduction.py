@@ -13,6 +13,7 @@ import numpy as np
 from . import engine, families
 from .accumulator import Accumulator
 from .kernels import driver, score_vr
+from .kernels.objectives import USER
 from .kernels.rng import run_key
 
 PILOT_STREAM = np.uint64(0x6A09E667F3BCC909)  # xor-ed into the run key: the pilot's independent stream
@@ -90,7 +91,7 @@ class Plan:
         self.params = family.params(dist)
         self.chain = family.extra(dist)
         self.options = np.array([self.group, int(options.get("boost", 0))], dtype=float)
-        self.kernel_key = (family.score_family(dist), family.first_only(dist))
+        self.kernel_key = (family.score_family(dist), family.first_only(dist), int(objective.code == USER))
         self.objective = objective
         self.block_size = block_size
         self.seed = seed
@@ -123,9 +124,9 @@ class Plan:
 
     def block(self, mode: int):
         """The compiled variance-reduced score block function of this family in ``mode`` (PILOT or MAIN)."""
-        family, first_only = self.kernel_key
-        return engine.compiled(("score", family, mode, first_only), lambda: score_vr.block(family, mode, first_only),
-                               driver.BLOCK_SIGNATURE)
+        family, first_only, user_path = self.kernel_key
+        return engine.compiled(("score", family, mode, first_only, user_path),
+                               lambda: score_vr.block(family, mode, first_only, user_path), driver.BLOCK_SIGNATURE)
 
     def _pilot(self, seed: int, block_size: int):
         """The pilot pass: second moments of the score and control terms on an independent stream."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_a_new_declaration_needs_no_other_edit(monkeypatch):
     from mcgrad.kernels import normal as kernels
 
     spec = EstimatorSpec("pathwise_copy", "normal", "test copy of pathwise", needs_derivative=True,
-                         block=lambda: kernels.block(kernels.PATHWISE), draws="D normals")
+                         block=partial(kernels.block, kernels.PATHWISE), draws="D normals")
     monkeypatch.setitem(estimators.REGISTRY, "pathwise_copy", {"normal": spec})
     a = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise_copy", 4096, seed=3)
     b = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise", 4096, seed=3)

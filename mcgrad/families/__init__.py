@@ -7,6 +7,7 @@ Each module defines, for the families it serves (``FAMILIES``):
   user gave probabilities);
 * ``sgd_params(dist)``, ``sgd_components(dist)`` and ``floors(dist, floor, rate_floor, boost)`` for
   optimisation runs (parameters iterated, their names, the projection floor of each);
+* ``scalar(dist)`` -- whether the D = 1 (scalar) loops apply;
 * ``score_family(dist)`` -- the family's code in the variance-reduced score kernel, and ``first_only(dist)``;
 * ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator).
 """

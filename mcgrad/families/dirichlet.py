@@ -7,20 +7,21 @@ import numpy as np
 from ..declaration import variance_reduced
 from ..kernels import dirichlet as kernels
 from ..kernels import score_vr
+from .common import extra as extra
+from .common import rows
+from .common import sgd_components as sgd_components
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
+
+
 def score_family(dist) -> int:
     return score_vr.DIRICHLET
 
 
 def params(dist) -> np.ndarray:
     """[concentration], shape (1, K) (Beta: K = 2)."""
-    return np.ascontiguousarray(dist.concentration.reshape(1, -1), dtype=float)
-
-
-def extra(dist) -> np.ndarray:
-    return np.ones(dist.concentration.size)
+    return rows(dist.concentration)
 
 
 def first_only(dist) -> bool:
@@ -31,8 +32,9 @@ def first_only(dist) -> bool:
 sgd_params = params
 
 
-def sgd_components(dist) -> list[str]:
-    return dist.components
+def scalar(dist) -> bool:
+    """No scalar loop: the block functions take any K."""
+    return False
 
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
@@ -40,8 +42,8 @@ def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
 
 
 DECLARATIONS = [
-    *sampling("beta", lambda code: kernels.block(code, True)),
-    *sampling("dirichlet", lambda code: kernels.block(code, False)),
+    *sampling("beta", lambda code, user_path, scalar: kernels.block(code, True, user_path)),
+    *sampling("dirichlet", lambda code, user_path, scalar: kernels.block(code, False, user_path)),
     *variance_reduced("beta", boost=True),
     *variance_reduced("dirichlet", boost=True),
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
 from ..kernels import categorical, discrete, score_vr
+from .common import first_only as first_only
 
 FAMILIES = ("bernoulli", "categorical")
 
@@ -20,16 +23,17 @@ def extra(dist) -> np.ndarray:
     return np.ascontiguousarray(dist.chain_factor(), dtype=float)
 
 
-def first_only(dist) -> bool:
-    return False
-
-
 sgd_params = params
 
 
 def sgd_components(dist) -> list[str]:
     """SGD runs on the logits, whatever parameterisation was given."""
     return type(dist)(logits=dist.logits).components
+
+
+def scalar(dist) -> bool:
+    """One Bernoulli: the scalar loops (Categorical has none)."""
+    return dist.family == "bernoulli" and dist.dim == 1
 
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
@@ -46,30 +50,31 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
     resample = "twice score's (u, then v for the conditional resample)"
     specs = [
         EstimatorSpec("score", family, "score function (REINFORCE): f(b) grad log p(b)",
-                      block=lambda: kernel.block(discrete.SCORE), draws=draws),
+                      block=partial(kernel, discrete.SCORE), draws=draws),
         EstimatorSpec("gumbel_softmax", family, "Gumbel-softmax / Concrete: grad of f at the relaxed sample (biased)",
-                      biased=True, needs_derivative=True, block=lambda: kernel.block(discrete.GUMBEL_SOFTMAX),
+                      biased=True, needs_derivative=True, block=partial(kernel, discrete.GUMBEL_SOFTMAX),
                       declared=(TEMPERATURE,), draws=draws),
         EstimatorSpec("straight_through", family,
                       "straight-through Gumbel: f'(b) times the relaxation's Jacobian (biased)", biased=True,
-                      needs_derivative=True, block=lambda: kernel.block(discrete.STRAIGHT_THROUGH),
+                      needs_derivative=True, block=partial(kernel, discrete.STRAIGHT_THROUGH),
                       declared=(TEMPERATURE,), draws=draws),
         EstimatorSpec("rebar", family, "REBAR (Tucker et al. 2017): control variate eta f(relaxed z)",
-                      needs_derivative=True, block=lambda: kernel.block(discrete.REBAR),
+                      needs_derivative=True, block=partial(kernel, discrete.REBAR),
                       declared=(TEMPERATURE, ETA), draws=resample, evaluations=3),
         EstimatorSpec("relax", family, "RELAX (Grathwohl et al. 2018): a user control variate c(z)",
-                      block=lambda: kernel.block(discrete.RELAX), declared=(CONTROL,), draws=resample),
+                      block=partial(kernel, discrete.RELAX), declared=(CONTROL,), draws=resample),
     ]
     if family == "bernoulli":
         specs += [
             EstimatorSpec("arm", family, "ARM (Yin & Zhou 2019): antithetic augment-REINFORCE-merge",
-                          block=lambda: kernel.block(discrete.ARM), draws=draws, evaluations=2),
+                          block=partial(kernel, discrete.ARM), draws=draws, evaluations=2),
             EstimatorSpec("disarm", family, "DisARM (Dong et al. 2020): ARM with the uniform integrated out",
-                          block=lambda: kernel.block(discrete.DISARM), draws=draws, evaluations=2),
+                          block=partial(kernel, discrete.DISARM), draws=draws, evaluations=2),
         ]
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))
     return specs + variance_reduced(family, boost=False)
 
 
-DECLARATIONS = [*_declarations("bernoulli", discrete), *_declarations("categorical", categorical)]
+DECLARATIONS = [*_declarations("bernoulli", discrete.block),
+                *_declarations("categorical", lambda code, user_path, scalar: categorical.block(code, user_path))]

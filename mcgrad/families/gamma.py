@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..declaration import BOOST, EstimatorSpec, variance_reduced
 from ..kernels import gamma as kernels
 from ..kernels import score_vr
+from .common import extra as extra
+from .common import first_only as first_only
+from .common import rows
+from .common import scalar as scalar
+from .common import sgd_components as sgd_components
 
 FAMILIES = ("gamma",)
+
+
 def score_family(dist) -> int:
     return score_vr.GAMMA
 
 
 def params(dist) -> np.ndarray:
     """[concentration; rate], shape (2, D)."""
-    return np.ascontiguousarray(np.stack([dist.concentration, dist.rate]), dtype=float)
-
-
-def extra(dist) -> np.ndarray:
-    return np.ones(2 * dist.dim)
-
-
-def first_only(dist) -> bool:
-    return False
+    return rows(dist.concentration, dist.rate)
 
 
 sgd_params = params
-
-
-def sgd_components(dist) -> list[str]:
-    return dist.components
 
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
@@ -43,20 +40,21 @@ def _implicit_setup():
 
 
 def sampling(family: str, module) -> list[EstimatorSpec]:
-    """The Marsaglia-Tsang based estimators of a Gamma-built family (``module``: its kernel module's ``block``)."""
+    """The Marsaglia-Tsang based estimators of a Gamma-built family; ``module(code, user_path, scalar)`` makes
+    a block function."""
     draws = "per coordinate one Marsaglia-Tsang draw (normal and uniform proposals) and B uniforms"
     return [
         EstimatorSpec("score", family, "score function (REINFORCE): f(z) grad log p(z)",
-                      block=lambda: module(kernels.SCORE), declared=(BOOST,), draws=draws),
+                      block=partial(module, kernels.SCORE), declared=(BOOST,), draws=draws),
         EstimatorSpec("grep", family, "generalised reparameterisation, log-space standardisation",
-                      needs_derivative=True, block=lambda: module(kernels.GREP), declared=(BOOST,), draws=draws),
+                      needs_derivative=True, block=partial(module, kernels.GREP), declared=(BOOST,), draws=draws),
         EstimatorSpec("rsvi", family, "rejection-sampler reparameterisation g_rep + g_cor (Naesseth et al. 2017)",
-                      needs_derivative=True, block=lambda: module(kernels.RSVI), declared=(BOOST,), draws=draws),
+                      needs_derivative=True, block=partial(module, kernels.RSVI), declared=(BOOST,), draws=draws),
         EstimatorSpec("rsvi_rep_only", family, "rsvi without the correction term g_cor (biased ablation)",
-                      biased=True, needs_derivative=True, block=lambda: module(kernels.RSVI_REP_ONLY),
+                      biased=True, needs_derivative=True, block=partial(module, kernels.RSVI_REP_ONLY),
                       declared=(BOOST,), draws=draws),
         EstimatorSpec("implicit", family, "implicit reparameterisation (Figurnov et al. 2018)",
-                      needs_derivative=True, block=lambda: module(kernels.IMPLICIT), setup=_implicit_setup,
+                      needs_derivative=True, block=partial(module, kernels.IMPLICIT), setup=_implicit_setup,
                       declared=(BOOST,), draws=draws),
     ]
 

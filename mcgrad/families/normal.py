@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..declaration import TRANSFORM, EstimatorSpec, variance_reduced
 from ..kernels import normal as kernels
 from ..kernels import score_vr
+from .common import extra as extra
+from .common import first_only as first_only
+from .common import rows
+from .common import scalar as scalar
+from .common import sgd_components as sgd_components
 
 FAMILIES = ("normal",)
+
+
 def score_family(dist) -> int:
     return score_vr.NORMAL
 
 
 def params(dist) -> np.ndarray:
     """[loc; scale], shape (2, D)."""
-    return np.ascontiguousarray(np.stack([dist.loc, dist.scale]), dtype=float)
-
-
-def extra(dist) -> np.ndarray:
-    return np.ones(2 * dist.dim)
-
-
-def first_only(dist) -> bool:
-    return False
+    return rows(dist.loc, dist.scale)
 
 
 sgd_params = params
-
-
-def sgd_components(dist) -> list[str]:
-    return dist.components
 
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
@@ -40,14 +37,14 @@ def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
 
 DECLARATIONS = [
     EstimatorSpec("score", "normal", "score function (REINFORCE): f(x) grad log p(x)",
-                  block=lambda: kernels.block(kernels.SCORE), draws="D normals"),
+                  block=partial(kernels.block, kernels.SCORE), draws="D normals"),
     EstimatorSpec("pathwise", "normal", "reparameterisation: f'(x) dx/dtheta", needs_derivative=True,
-                  block=lambda: kernels.block(kernels.PATHWISE), draws="D normals"),
+                  block=partial(kernels.block, kernels.PATHWISE), draws="D normals"),
     EstimatorSpec("grep", "normal", "generalised reparameterisation (Ruiz et al. 2016), transform 1 or 2",
-                  needs_derivative=True, block=lambda: kernels.block(kernels.GREP), declared=(TRANSFORM,),
+                  needs_derivative=True, block=partial(kernels.block, kernels.GREP), declared=(TRANSFORM,),
                   draws="D normals"),
     EstimatorSpec("measure_valued", "normal", "coupled measure-valued derivative (Weibull / double-sided Maxwell)",
-                  block=lambda: kernels.block(kernels.MEASURE_VALUED),
+                  block=partial(kernels.block, kernels.MEASURE_VALUED),
                   draws="per coordinate a Rayleigh, a normal and two uniforms (D > 1: D base normals too)",
                   evaluations=4),
     *variance_reduced("normal", boost=False),

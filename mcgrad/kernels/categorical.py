@@ -431,16 +431,15 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     return bad
 
 
-def block(estimator: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Categorical estimator;
-    arguments as :func:`mcgrad.kernels.discrete.block` with logits of shape (D, K)."""
+def block(estimator: int, user_path: int):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Categorical estimator for a
+    user objective (``user_path`` 1) or a built-in (0); arguments as :func:`mcgrad.kernels.discrete.block`
+    with logits of shape (D, K)."""
 
     @jit
     def categorical_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
         lam, eta = relaxation(options)
-        if code == USER:
-            return _block(estimator, 1, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
-        return _block(estimator, 0, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
+        return _block(estimator, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
 
     return categorical_block
 

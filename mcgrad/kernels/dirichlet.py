@@ -34,7 +34,7 @@ from .gamma import (
     rsvi_terms,
 )
 from .moments import accumulate_sample, block_row
-from .objectives import USER, evaluate_vector
+from .objectives import evaluate_vector
 from .special import digamma
 
 
@@ -96,9 +96,9 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     return bad, proposals
 
 
-def block(estimator: int, first_only: bool):
+def block(estimator: int, first_only: bool, user_path: int):
     """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Dirichlet estimator
-    (``first_only``: Beta, whose objective sees x_0 only).
+    (``first_only``: Beta, whose objective sees x_0 only) for a user objective (``user_path`` 1) or a built-in.
 
     ``params`` = [concentration]; ``options`` = [boost]; ``tables`` from
     :func:`~mcgrad.kernels.gamma.implicit_setup` for implicit.
@@ -106,9 +106,7 @@ def block(estimator: int, first_only: bool):
 
     @jit
     def dirichlet_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-        boost = int(options[0])
-        if code == USER:
-            return _block(estimator, boost, first_only, 1, params[0], code, p, user, tables, s, m, row, counting)
-        return _block(estimator, boost, first_only, 0, params[0], code, p, user, tables, s, m, row, counting)
+        return _block(estimator, int(options[0]), first_only, user_path, params[0], code, p, user, tables, s, m,
+                      row, counting)
 
     return dirichlet_block

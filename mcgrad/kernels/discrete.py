@@ -350,27 +350,6 @@ def complements(theta):
 
 
 @jit
-def _bernoulli_block(estimator, user_path, logits, factor, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-                     count_nonfinite):
-    """One block of D Bernoullis: the array loop, or for D = 1 the scalar loops."""
-    literally(estimator)
-    literally(user_path)
-    if logits.shape[0] > 1:
-        return _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row,
-                                count_nonfinite)
-    logit = logits[0, 0]
-    chain = factor[0]
-    if estimator == SCORE:
-        return _block_bernoulli_1d(SCORE, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
-    if estimator == ARM:
-        return _block_bernoulli_1d(ARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
-    if estimator == DISARM:
-        return _block_bernoulli_1d(DISARM, user_path, logit, chain, code, p, user1, s, m, row, count_nonfinite)
-    return _block_bernoulli_1d_relaxed(estimator, user_path, logit, chain, lam, eta, code, p, user1, cv1, s, m, row,
-                                       count_nonfinite)
-
-
-@jit
 def relaxation(options):
     """``(temperature, eta)`` from a discrete estimator's options ``[temperature, eta]`` (defaults 1 and 0)."""
     lam = options[0] if options.shape[0] > 0 else 1.0
@@ -378,24 +357,36 @@ def relaxation(options):
     return lam, eta
 
 
-def block(estimator: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Bernoulli estimator.
+def block(estimator: int, user_path: int, scalar: bool):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Bernoulli estimator, for a
+    user objective (``user_path`` 1) or a built-in (0), and for D = 1 (``scalar``: the scalar loops) or any D.
 
     ``params`` = the logits, shape (D, 1); ``extra`` = the chain factor d logit / d parameter per
     component; ``options`` = [temperature, eta] as far as the estimator takes them; ``cv`` the control
-    variate of relax.
+    variate of relax.  The loop is chosen here, in Python, so each block function compiles only its own.
     """
+    if not scalar:
 
-    @jit
-    def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-        lam, eta = relaxation(options)
-        if code == USER:
-            bad = _bernoulli_block(estimator, 1, params, extra, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-                                   counting)
-        else:
-            bad = _bernoulli_block(estimator, 0, params, extra, lam, eta, code, p, user, user1, cv, cv1, s, m, row,
-                                   counting)
-        return bad, 0
+        @jit
+        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            lam, eta = relaxation(options)
+            return _block_bernoulli(estimator, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row,
+                                    counting), 0
+
+    elif estimator in (SCORE, ARM, DISARM):
+
+        @jit
+        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block_bernoulli_1d(estimator, user_path, params[0, 0], extra[0], code, p, user1, s, m, row,
+                                       counting), 0
+
+    else:
+
+        @jit
+        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            lam, eta = relaxation(options)
+            return _block_bernoulli_1d_relaxed(estimator, user_path, params[0, 0], extra[0], lam, eta, code, p,
+                                               user1, cv1, s, m, row, counting), 0
 
     return bernoulli_block
 

@@ -33,7 +33,6 @@ from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row
 from .objectives import (
     SQUARE,
-    USER,
     builtin_1d,
     evaluate_vector,
     quadratic_form,
@@ -589,11 +588,6 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     """One block of any D; returns ``(non-finite samples, sampler proposals)``."""
     literally(estimator)
     literally(user_path)
-    # The D = 1 loop serves built-in objectives only; user functions take the general loop.
-    if user_path == 0 and alpha_shared.shape[0] == 1:
-        a = alpha_shared[0]
-        b = beta_shared[0]
-        return _block_1d(estimator, a, b, boost, code, p, tables, s, m, row, count_nonfinite)
     alpha = alpha_shared.copy()
     beta = beta_shared.copy()
     dim = alpha.shape[0]
@@ -643,20 +637,28 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     return bad, proposals
 
 
-def block(estimator: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Gamma estimator.
+def block(estimator: int, user_path: int, scalar: bool):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Gamma estimator, for a user
+    objective (``user_path`` 1) or a built-in (0), and for D = 1 (``scalar``) or any D.
 
     ``params`` = [concentration; rate]; ``options`` = [boost]; ``tables`` from :func:`implicit_setup`
     for implicit (built once per launch: they depend on the concentrations only, so results stay
-    independent of the blocking).
+    independent of the blocking).  The D = 1 rounds serve built-in objectives; the loop is chosen here, in
+    Python, so each block function compiles only the loop it runs.
     """
+    if scalar and user_path == 0:
 
-    @jit
-    def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-        boost = int(options[0])
-        if code == USER:
-            return _block(estimator, boost, 1, params[0], params[1], code, p, user, tables, s, m, row, counting)
-        return _block(estimator, boost, 0, params[0], params[1], code, p, user, tables, s, m, row, counting)
+        @jit
+        def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block_1d(estimator, params[0, 0], params[1, 0], int(options[0]), code, p, tables, s, m, row,
+                             counting)
+
+    else:
+
+        @jit
+        def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block(estimator, int(options[0]), user_path, params[0], params[1], code, p, user, tables, s,
+                          m, row, counting)
 
     return gamma_block
 

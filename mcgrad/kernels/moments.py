@@ -178,7 +178,9 @@ def push_node(starts, levels, values, count, start, level, value):
     """Append the node ``[start, start + 2^level)`` and collapse sibling pairs; return the new count."""
     starts[count] = start
     levels[count] = level
-    values[count] = value
+    for c in range(value.shape[0]):  # element by element: an array assignment compiles a shape check that
+        for k in range(ROW):  # raises with a formatted message, seconds of cold compile
+            values[count, c, k] = value[c, k]
     count += 1
     while count >= 2:
         lvl = levels[count - 1]
@@ -204,7 +206,9 @@ def push_blocks(starts, levels, values, count, first_block, rows):
 @jit
 def fold_nodes(values, count, out):
     """Merge the first ``count`` nodes left to right into ``out`` (the run's total summary)."""
-    out[:] = values[0]
+    for c in range(out.shape[0]):
+        for k in range(ROW):
+            out[c, k] = values[0, c, k]
     for i in range(1, count):
         merge_rows(out, values[i], out)
 

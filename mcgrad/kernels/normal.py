@@ -31,7 +31,6 @@ from ._jit import jit
 from .moments import accumulate_sample, add_powers, block_row, pair_row
 from .objectives import (
     SQUARE,
-    USER,
     coordinate_term,
     evaluate_1d,
     evaluate_vector,
@@ -192,30 +191,41 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
     return bad
 
 
-@jit
-def _block(estimator, option, user_path, loc, scale, code, p, user, user1, s, m, row, count_nonfinite):
-    literally(estimator)
-    literally(user_path)
-    if loc.shape[0] == 1 and estimator == MEASURE_VALUED:
-        return _block_mv_1d(user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    if loc.shape[0] == 1 and estimator == GREP and option == 2:
-        return _block_1d(GREP, 2, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    if loc.shape[0] == 1:
-        return _block_1d(estimator, 1, user_path, loc[0], scale[0], code, p, user1, s, m, row, count_nonfinite)
-    return _block_general(estimator, option, user_path, loc, scale, code, p, user, s, m, row, count_nonfinite)
+def block(estimator: int, user_path: int, scalar: bool):
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Normal estimator, for a
+    user objective (``user_path`` 1) or a built-in (0), and for D = 1 (``scalar``: the register loops) or any D.
 
-
-def block(estimator: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Normal estimator.
-
-    ``params`` = [loc; scale]; ``options`` = [transform] for grep, empty otherwise.
+    ``params`` = [loc; scale]; ``options`` = [transform] for grep, empty otherwise.  The loop is chosen here,
+    in Python, so each block function compiles only the loop it runs.
     """
+    if not scalar:
 
-    @jit
-    def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-        option = int(options[0]) if options.shape[0] > 0 else 1
-        if code == USER:
-            return _block(estimator, option, 1, params[0], params[1], code, p, user, user1, s, m, row, counting), 0
-        return _block(estimator, option, 0, params[0], params[1], code, p, user, user1, s, m, row, counting), 0
+        @jit
+        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            option = int(options[0]) if options.shape[0] > 0 else 1
+            return _block_general(estimator, option, user_path, params[0], params[1], code, p, user, s, m, row,
+                                  counting), 0
+
+    elif estimator == MEASURE_VALUED:
+
+        @jit
+        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block_mv_1d(user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row, counting), 0
+
+    elif estimator == GREP:
+
+        @jit
+        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            if options[0] == 2:
+                return _block_1d(GREP, 2, user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row,
+                                 counting), 0
+            return _block_1d(GREP, 1, user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row, counting), 0
+
+    else:
+
+        @jit
+        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block_1d(estimator, 1, user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row,
+                             counting), 0
 
     return normal_block

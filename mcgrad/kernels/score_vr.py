@@ -295,9 +295,10 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
 EXTRA_BLOCKS = 4  # extra = [baseline, coefficient, control mean, chain factor] (W each), then the Taylor coefficients
 
 
-def block(family: int, mode: int, first_only: bool = False):
+def block(family: int, mode: int, first_only: bool, user_path: int):
     """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of the variance-reduced score
-    estimators of one family, in one mode (``PILOT`` or ``MAIN``); ``first_only`` for Beta.
+    estimators of one family, in one mode (``PILOT`` or ``MAIN``); ``first_only`` for Beta; ``user_path`` 1
+    for a user objective, 0 for a built-in.
 
     ``params`` as the family's plain block functions; ``options`` = [group size K, boost]; ``extra`` =
     [baseline b, coefficient beta, control mean m, chain factor] (W components each, W = params.size) followed
@@ -320,10 +321,7 @@ def block(family: int, mode: int, first_only: bool = False):
             a, b, logits = params[0], chain, params[:1, :1]
         else:
             a, b, logits = chain, chain, params
-        if code == USER:
-            return _block(family, 1, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
-                          mean_grad, taylor, s, m, row, counting)
-        return _block(family, 0, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
+        return _block(family, user_path, mode, group, boost, first_only, a, b, logits, code, p, user, baseline, beta,
                       mean_grad, taylor, s, m, row, counting)
 
     return score_block
