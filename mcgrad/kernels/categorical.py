@@ -344,7 +344,6 @@ def _count_nonfinite(g, chunk, count):
 @jit
 def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s, m, row, count_nonfinite):
     """One block of m samples of D categoricals; writes its central summaries into ``row``."""
-    literally(estimator)
     literally(user_path)
     dim, classes = logits.shape
     width = dim * classes

@@ -41,7 +41,6 @@ from .special import digamma
 @jit
 def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user, tables, s, m, row, count_nonfinite):
     """One block; returns ``(non-finite samples, sampler proposals)``."""
-    literally(estimator)
     literally(user_path)
     alpha = alpha_shared.copy()
     k_dim = alpha.shape[0]

@@ -74,6 +74,15 @@ def bernoulli_resample(logit, theta, theta_bar, b, v):
     return logit + math.log(vp / q), theta_bar * (1.0 - v) / q
 
 
+@jit(inline=True)
+def _add_sample(sums, shift, bad, g, first, count_nonfinite):
+    """One scalar sample into the register-resident power sums: ``(sums, shift, non-finite count)``."""
+    if first:
+        shift = g
+    bad += 1 if count_nonfinite and not math.isfinite(g) else 0
+    return add_powers(sums[0], sums[1], sums[2], sums[3], g - shift), shift, bad
+
+
 @jit
 def _finish(sums, shift, m, row):
     acc = np.array([[sums[0], sums[1], sums[2], sums[3]]])
@@ -112,12 +121,7 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, code, p, user1, s, 
                 g = 0.0
             else:
                 g = 0.5 * (fb2 - fb) * sig_abs * (-1.0 if b else 1.0)
-        g *= factor
-        if i == 0:
-            shift = g
-        sums = add_powers(sums[0], sums[1], sums[2], sums[3], g - shift)
-        if count_nonfinite and not math.isfinite(g):
-            bad += 1
+        sums, shift, bad = _add_sample(sums, shift, bad, g * factor, i == 0, count_nonfinite)
     _finish(sums, shift, m, row)
     return bad
 
@@ -194,12 +198,7 @@ def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, c
                     dc = cv1(USER, 0.0, z[q])[1]
                     ct, dct = cv1(USER, 0.0, zt[q])
                 g = ((f1 if b else f0) - ct) * (theta_bar if b else -theta) + dc - dct * dzt[q]
-            g *= factor
-            if start + q == 0:
-                shift = g
-            sums = add_powers(sums[0], sums[1], sums[2], sums[3], g - shift)
-            if count_nonfinite and not math.isfinite(g):
-                bad += 1
+            sums, shift, bad = _add_sample(sums, shift, bad, g * factor, start + q == 0, count_nonfinite)
     _finish(sums, shift, m, row)
     return bad
 

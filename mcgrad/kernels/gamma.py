@@ -586,7 +586,6 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
 def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user, tables, s, m, row,
            count_nonfinite):
     """One block of any D; returns ``(non-finite samples, sampler proposals)``."""
-    literally(estimator)
     literally(user_path)
     alpha = alpha_shared.copy()
     beta = beta_shared.copy()

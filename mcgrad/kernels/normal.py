@@ -81,9 +81,27 @@ def _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g):
     return s
 
 
+@jit(inline=True)
+def _measure_valued_pair(user_path, code, p, user1, loc, scale, inv_scale, s):
+    """One D = 1 sample of the coupled measure-valued estimator: ``(state, g_loc, g_scale)``."""
+    s, u = next_double_open(s)
+    w = scale * math.sqrt(-2.0 * math.log(u))
+    f_plus = evaluate_1d(user_path, code, p, user1, loc + w)[0]
+    f_minus = evaluate_1d(user_path, code, p, user1, loc - w)[0]
+    g0 = (f_plus - f_minus) * (_INV_SQRT_2PI * inv_scale)
+    s, z = next_normal(s)
+    s, u = next_double_open(s)
+    maxwell = scale * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
+    s, u = next_double(s)
+    g1 = (evaluate_1d(user_path, code, p, user1, loc + maxwell)[0]
+          - evaluate_1d(user_path, code, p, user1, loc + u * maxwell)[0]) * inv_scale
+    return s, g0, g1
+
+
 @jit
 def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, row, count_nonfinite):
-    """Scalar loop for D = 1 reparameterisation-type estimators.
+    """Scalar loop for D = 1, every estimator (measure_valued draws no base normal: there is no other
+    coordinate to hold fixed).
 
     Sums live in registers, shifted by the block's first sample.  Non-finite samples are only
     counted when ``count_nonfinite`` is set (the caller re-runs a block whose sums came out
@@ -100,40 +118,12 @@ def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, ro
     a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
     bad = 0
     for i in range(m):
-        s, e = next_normal(s)
-        fx, dfx = evaluate_1d(user_path, code, p, user1, loc + scale * e)
-        g0, g1 = _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale)
-        if i == 0:
-            c0 = g0
-            c1 = g1
-        a1, a2, a3, a4 = add_powers(a1, a2, a3, a4, g0 - c0)
-        b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
-        if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
-            bad += 1
-    pair_row((a1, a2, a3, a4), (b1, b2, b3, b4), c0, c1, m, row)
-    return bad
-
-
-@jit
-def _block_mv_1d(user_path, loc, scale, code, p, user1, s, m, row, count_nonfinite):
-    """Scalar loop of the coupled measure-valued estimator for D = 1; returns the non-finite count."""
-    inv_scale = 1.0 / scale
-    c0 = 0.0
-    c1 = 0.0
-    a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
-    bad = 0
-    for i in range(m):
-        s, u = next_double_open(s)
-        w = scale * math.sqrt(-2.0 * math.log(u))
-        f_plus = evaluate_1d(user_path, code, p, user1, loc + w)[0]
-        f_minus = evaluate_1d(user_path, code, p, user1, loc - w)[0]
-        g0 = (f_plus - f_minus) * (_INV_SQRT_2PI * inv_scale)
-        s, z = next_normal(s)
-        s, u = next_double_open(s)
-        maxwell = scale * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
-        s, u = next_double(s)
-        g1 = (evaluate_1d(user_path, code, p, user1, loc + maxwell)[0]
-              - evaluate_1d(user_path, code, p, user1, loc + u * maxwell)[0]) * inv_scale
+        if estimator == MEASURE_VALUED:
+            s, g0, g1 = _measure_valued_pair(user_path, code, p, user1, loc, scale, inv_scale, s)
+        else:
+            s, e = next_normal(s)
+            fx, dfx = evaluate_1d(user_path, code, p, user1, loc + scale * e)
+            g0, g1 = _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale)
         if i == 0:
             c0 = g0
             c1 = g1
@@ -205,12 +195,6 @@ def block(estimator: int, user_path: int, scalar: bool):
             option = int(options[0]) if options.shape[0] > 0 else 1
             return _block_general(estimator, option, user_path, params[0], params[1], code, p, user, s, m, row,
                                   counting), 0
-
-    elif estimator == MEASURE_VALUED:
-
-        @jit
-        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-            return _block_mv_1d(user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row, counting), 0
 
     elif estimator == GREP:
 
