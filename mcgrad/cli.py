@@ -130,7 +130,7 @@ def _estimator_options(args) -> dict:
 
 
 def _compile_notice(what: str) -> None:
-    print(f"mcgrad: compiling the {what} kernel (first use; later runs load it from the cache)...",
+    print(f"mcgrad: compiling the {what} (first use; later runs load it from the cache)...",
           file=sys.stderr, flush=True)
 
 

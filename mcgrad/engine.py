@@ -263,16 +263,16 @@ COMPILE_NOTICE_AFTER = 2.0  # seconds of compiling before ``compile_notice`` is 
 compile_notice: Callable[[str], None] | None = None  # set by the CLI: says on stderr that a kernel compiles
 
 
-def compiled(key, make, signature):
+def compiled(key, make, signature, label: str | None = None):
     """``exact_signature(make(), signature)``, made once per process for ``key``.
 
     A compile (rather than a load from the on-disk cache) that lasts over :data:`COMPILE_NOTICE_AFTER`
-    seconds calls :data:`compile_notice` with what compiles, while it compiles.
+    seconds calls :data:`compile_notice` with ``label`` (default: the key) while it compiles.
     """
     with _compiled_lock:
         if key not in _compiled:
             notice = compile_notice
-            what = " ".join(str(k) for k in key)
+            what = label or " ".join(str(k) for k in key)
             timer = threading.Timer(COMPILE_NOTICE_AFTER, notice, (what,)) if notice is not None else None
             if timer is not None:
                 timer.daemon = True
@@ -290,20 +290,23 @@ def block_function(spec, dist, objective):
     from the cache, on first use): a variant for user or built-in objectives, and for the family's D = 1 loops."""
     user_path = int(objective.code == USER)
     scalar = bool(families.module(dist.family).scalar(dist))
+    label = (f"{spec.family} {spec.name} block function ({'user' if user_path else 'built-in'} objective, "
+             f"{'D = 1' if scalar else 'any D'})")
     return compiled(("block", spec.family, spec.name, user_path, scalar), lambda: spec.block(user_path, scalar),
-                    driver.BLOCK_SIGNATURE)
+                    driver.BLOCK_SIGNATURE, label)
 
 
 def setup_function(spec):
     """The compiled setup function of an estimator (:func:`~mcgrad.kernels.driver.no_tables` when it has none)."""
     make = spec.setup if spec.setup is not None else (lambda: driver.no_tables)
-    return compiled(("setup", spec.family, spec.name), make, driver.SETUP_SIGNATURE)
+    return compiled(("setup", spec.family, spec.name), make, driver.SETUP_SIGNATURE,
+                    f"{spec.family} {spec.name} setup")
 
 
 def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, objective, control,
                     key, block_size: int, n: int):
     """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver."""
-    run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE)
+    run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE, "block driver")
     user, user1 = objective.kernel_functions()
     cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
     args = (block, setup, np.ascontiguousarray(params, dtype=float), np.ascontiguousarray(extra, dtype=float),
@@ -342,7 +345,7 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
         raise ValueError(f"exact enumerates at most {EXACT_MAX_OUTCOMES:,} outcomes (2**20); this "
                          f"{type(dist).__name__} has {size:,}")
     enumerate_kernel = compiled(("enumerate",), lambda: discrete_kernels.enumerate_gradient,
-                                discrete_kernels.ENUMERATE_SIGNATURE)
+                                discrete_kernels.ENUMERATE_SIGNATURE, "exact enumeration")
     out = np.empty(dist.logits.size)
     enumerate_kernel(dist.family == "categorical", families.discrete.params(dist), objective.code, objective.param,
              objective.kernel_functions()[0], out)

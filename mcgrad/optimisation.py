@@ -199,7 +199,7 @@ def optimise(
     user, user1 = objective.kernel_functions()
     control = opts.get("control")
     cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
-    sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE)
+    sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     out = np.empty((steps + 1, width + 2))
     t0 = time.perf_counter()
     sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors, objective.code, objective.param,

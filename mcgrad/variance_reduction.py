@@ -126,7 +126,8 @@ class Plan:
         """The compiled variance-reduced score block function of this family in ``mode`` (PILOT or MAIN)."""
         family, first_only, user_path = self.kernel_key
         return engine.compiled(("score", family, mode, first_only, user_path),
-                               lambda: score_vr.block(family, mode, first_only, user_path), driver.BLOCK_SIGNATURE)
+                               lambda: score_vr.block(family, mode, first_only, user_path), driver.BLOCK_SIGNATURE,
+                               "variance-reduced score block function")
 
     def _pilot(self, seed: int, block_size: int):
         """The pilot pass: second moments of the score and control terms on an independent stream."""

@@ -34,3 +34,34 @@ def test_estimate_and_cli_stay_silent_when_not_on_a_terminal(capsys):
     mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", "score", 200_000)
     main(["estimate", "-n", "1e5", "--no-progress"])
     assert capsys.readouterr().err == ""
+
+
+def test_long_compiles_are_announced_while_they_run(monkeypatch):
+    import time
+
+    import numba
+    from numba import types
+
+    @numba.njit
+    def tiny(x):
+        return x + 1.0
+
+    def slow_make():
+        time.sleep(0.3)  # stands in for a long compile
+        return tiny
+
+    told = []
+    monkeypatch.setattr(engine, "COMPILE_NOTICE_AFTER", 0.05)
+    monkeypatch.setattr(engine, "compile_notice", told.append)
+    compiled = engine.compiled(("test", "slow"), slow_make, types.float64(types.float64), "tiny test kernel")
+    assert compiled(1.0) == 2.0 and told == ["tiny test kernel"]
+    monkeypatch.setattr(engine, "COMPILE_NOTICE_AFTER", 5.0)
+    engine.compiled(("test", "quick"), lambda: tiny, types.float64(types.float64), "quick one")
+    assert told == ["tiny test kernel"], "a quick compile (or a cache load) says nothing"
+
+
+def test_cli_compile_notice_goes_to_stderr(capsys):
+    from mcgrad import cli
+
+    cli._compile_notice("normal pathwise block function")
+    assert "compiling the normal pathwise block function" in capsys.readouterr().err
