@@ -296,22 +296,33 @@ def block_function(spec, dist, objective):
                     driver.BLOCK_SIGNATURE, label)
 
 
+def no_setup():
+    """The compiled setup of estimators that derive nothing from the parameters."""
+    return compiled(("setup",), lambda: driver.no_tables, driver.SETUP_SIGNATURE)
+
+
 def setup_function(spec):
-    """The compiled setup function of an estimator (:func:`~mcgrad.kernels.driver.no_tables` when it has none)."""
-    make = spec.setup if spec.setup is not None else (lambda: driver.no_tables)
-    return compiled(("setup", spec.family, spec.name), make, driver.SETUP_SIGNATURE,
+    """The compiled setup function of an estimator (:func:`no_setup` when it has none)."""
+    if spec.setup is None:
+        return no_setup()
+    return compiled(("setup", spec.family, spec.name), spec.setup, driver.SETUP_SIGNATURE,
                     f"{spec.family} {spec.name} setup")
+
+
+def objective_arguments(objective, control) -> tuple:
+    """``(code, p, user, user1, cv, cv1)``: the objective and control variate as the block functions take them
+    (without a control, the objective's functions fill its slots)."""
+    user, user1 = objective.kernel_functions()
+    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
+    return objective.code, objective.param, user, user1, cv, cv1
 
 
 def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, objective, control,
                     key, block_size: int, n: int):
     """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver."""
     run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE, "block driver")
-    user, user1 = objective.kernel_functions()
-    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
     args = (block, setup, np.ascontiguousarray(params, dtype=float), np.ascontiguousarray(extra, dtype=float),
-            np.ascontiguousarray(options, dtype=float), objective.code, objective.param, user, user1, cv, cv1,
-            np.uint64(key))
+            np.ascontiguousarray(options, dtype=float), *objective_arguments(objective, control), np.uint64(key))
 
     def launch(first_block, rows, counters):
         run(*args, first_block, block_size, n, rows, counters)

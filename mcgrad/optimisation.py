@@ -185,25 +185,22 @@ def optimise(
     start = family.sgd_params(dist).copy()
     floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
     if moving:
+        # the score kernel with a baseline the loop sets every step; SGD runs on the logits: no chain factor
         plan = variance_reduction.Plan(dist, objective, estimators.lookup("score_baseline", dist.family),
-                                       {"baseline": 0.0, "pilot": None, **({"boost": opts["boost"]} if "boost" in opts
-                                                                           else {})}, seed, samples, samples)
-        plan.chain = np.ones(width)  # SGD runs on the logits: no chain factor
-        block, extra, kernel_options = plan.block(score_vr.MAIN), plan.extra(plan.baseline, plan.coefficient), \
-            plan.options
-        rows = plan.main_width
+                                       {"baseline": 0.0, "boost": opts.get("boost", 0)}, seed, samples, samples,
+                                       chain=np.ones(width))
+        block, kernel_options, rows = plan.block(score_vr.MAIN), plan.options, plan.main_width
+        extra = plan.extra(plan.baseline, plan.coefficient)
     else:
         block = engine.block_function(spec, dist, objective)
         extra, kernel_options = np.ones(width), spec.kernel_options(opts)
         rows = width
-    user, user1 = objective.kernel_functions()
-    control = opts.get("control")
-    cv, cv1 = control.kernel_functions() if control is not None else (user, user1)
     sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     out = np.empty((steps + 1, width + 2))
     t0 = time.perf_counter()
-    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors, objective.code, objective.param,
-        user, user1, cv, cv1, rows, moving, float(decay), run_key(seed), samples, learning_rate, out)
+    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors,
+        *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
+        samples, learning_rate, out)
     seconds = time.perf_counter() - t0
     parameters = out[:, :width].copy()
     if not np.all(np.isfinite(parameters)):

@@ -84,12 +84,13 @@ def solve_coefficients(pilot_means: np.ndarray, width: int, baseline, coefficien
 class Plan:
     """Everything a variance-reduced score run needs: its kernel arguments, fitted coefficients, pilot cost."""
 
-    def __init__(self, dist, objective, spec, options: dict, seed: int, block_size: int, n: int):
+    def __init__(self, dist, objective, spec, options: dict, seed: int, block_size: int, n: int,
+                 chain: np.ndarray | None = None):
         family = families.module(dist.family)
         self.width = len(dist.components)
         self.group = int(options.get("samples", 1)) if spec.name == "rloo" else 1
         self.params = family.params(dist)
-        self.chain = family.extra(dist)
+        self.chain = family.extra(dist) if chain is None else chain  # d parameter-as-given / d logit
         self.options = np.array([self.group, int(options.get("boost", 0))], dtype=float)
         self.kernel_key = (family.score_family(dist), family.first_only(dist), int(objective.code == USER))
         self.objective = objective
@@ -146,8 +147,7 @@ class Plan:
         return self._launch(score_vr.MAIN, self.baseline, self.coefficient, self.n, run_key(self.seed))
 
     def _launch(self, mode, baseline, coefficient, n, key):
-        return engine.kernel_launcher(self.block(mode), engine.compiled(("setup",), lambda: driver.no_tables,
-                                                                        driver.SETUP_SIGNATURE),
+        return engine.kernel_launcher(self.block(mode), engine.no_setup(),
                                       self.params, self.extra(baseline, coefficient), self.options, self.objective,
                                       None, key, self.block_size, n)
 
