@@ -62,9 +62,11 @@ class EstimatorSpec:
     kind : str
         ``"sampling"``, ``"variance_reduced"`` or ``"exact"``.
     block : callable or None
-        ``block(user_path, scalar) -> numba dispatcher``: the block function (sampling estimators) for a user
-        objective (``user_path`` 1) or a built-in (0), and for the family's D = 1 loops (``scalar``) or any D;
-        made on first use.
+        ``block(code, user_path, scalar) -> numba dispatcher``: the family kernel module's maker of block
+        functions (sampling estimators), for a user objective (``user_path`` 1) or a built-in (0) and for the
+        family's D = 1 loops (``scalar``) or any D; called on first use.
+    code : int
+        The estimator's code in its family's kernel module (passed to ``block`` and to the block function).
     setup : callable or None
         ``setup() -> numba dispatcher``: derives tables from the parameters once per launch (None: nothing).
     declared : tuple of Option
@@ -82,6 +84,7 @@ class EstimatorSpec:
     needs_derivative: bool = False
     kind: str = SAMPLING
     block: Callable | None = None
+    code: int = 0
     setup: Callable | None = None
     declared: tuple[Option, ...] = ()
     draws: str = ""

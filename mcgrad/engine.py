@@ -292,8 +292,8 @@ def block_function(spec, dist, objective):
     scalar = bool(families.module(dist.family).scalar(dist))
     label = (f"{spec.family} {spec.name} block function ({'user' if user_path else 'built-in'} objective, "
              f"{'D = 1' if scalar else 'any D'})")
-    return compiled(("block", spec.family, spec.name, user_path, scalar), lambda: spec.block(user_path, scalar),
-                    driver.BLOCK_SIGNATURE, label)
+    return compiled(("block", spec.family, spec.name, user_path, scalar),
+                    lambda: spec.block(spec.code, user_path, scalar), driver.BLOCK_SIGNATURE, label)
 
 
 def no_setup():
@@ -317,12 +317,13 @@ def objective_arguments(objective, control) -> tuple:
     return objective.code, objective.param, user, user1, cv, cv1
 
 
-def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, objective, control,
-                    key, block_size: int, n: int):
+def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, code: int, objective,
+                    control, key, block_size: int, n: int):
     """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver."""
     run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE, "block driver")
     args = (block, setup, np.ascontiguousarray(params, dtype=float), np.ascontiguousarray(extra, dtype=float),
-            np.ascontiguousarray(options, dtype=float), *objective_arguments(objective, control), np.uint64(key))
+            np.ascontiguousarray(options, dtype=float), code, *objective_arguments(objective, control),
+            np.uint64(key))
 
     def launch(first_block, rows, counters):
         run(*args, first_block, block_size, n, rows, counters)
@@ -334,8 +335,8 @@ def launcher(dist, objective, spec, options, seed: int, block_size: int, n: int)
     """The launch of one sampling estimator on ``dist``."""
     family = families.module(dist.family)
     return kernel_launcher(block_function(spec, dist, objective), setup_function(spec), family.params(dist),
-                           family.extra(dist), spec.kernel_options(options), objective, options.get("control"),
-                           run_key(seed), block_size, n)
+                           family.extra(dist), spec.kernel_options(options), spec.code, objective,
+                           options.get("control"), run_key(seed), block_size, n)
 
 
 EXACT_MAX_OUTCOMES = 1 << 20

@@ -198,7 +198,7 @@ def optimise(
     sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     out = np.empty((steps + 1, width + 2))
     t0 = time.perf_counter()
-    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors,
+    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors, spec.code,
         *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
         samples, learning_rate, out)
     seconds = time.perf_counter() - t0

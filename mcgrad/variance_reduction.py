@@ -147,9 +147,9 @@ class Plan:
         return self._launch(score_vr.MAIN, self.baseline, self.coefficient, self.n, run_key(self.seed))
 
     def _launch(self, mode, baseline, coefficient, n, key):
-        return engine.kernel_launcher(self.block(mode), engine.no_setup(),
-                                      self.params, self.extra(baseline, coefficient), self.options, self.objective,
-                                      None, key, self.block_size, n)
+        return engine.kernel_launcher(self.block(mode), engine.no_setup(), self.params,
+                                      self.extra(baseline, coefficient), self.options, 0, self.objective, None, key,
+                                      self.block_size, n)
 
     def split(self, acc: Accumulator) -> tuple[Accumulator, Accumulator]:
         """The reduced estimator's accumulator and the reference one (plain score, sum, difference)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -53,7 +52,7 @@ def test_a_new_declaration_needs_no_other_edit(monkeypatch):
     from mcgrad.kernels import normal as kernels
 
     spec = EstimatorSpec("pathwise_copy", "normal", "test copy of pathwise", needs_derivative=True,
-                         block=partial(kernels.block, kernels.PATHWISE), draws="D normals")
+                         block=kernels.block, code=kernels.PATHWISE, draws="D normals")
     monkeypatch.setitem(estimators.REGISTRY, "pathwise_copy", {"normal": spec})
     a = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise_copy", 4096, seed=3)
     b = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise", 4096, seed=3)

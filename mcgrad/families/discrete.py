@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
@@ -50,26 +48,26 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
     resample = "twice score's (u, then v for the conditional resample)"
     specs = [
         EstimatorSpec("score", family, "score function (REINFORCE): f(b) grad log p(b)",
-                      block=partial(kernel, discrete.SCORE), draws=draws),
+                      block=kernel, code=discrete.SCORE, draws=draws),
         EstimatorSpec("gumbel_softmax", family, "Gumbel-softmax / Concrete: grad of f at the relaxed sample (biased)",
-                      biased=True, needs_derivative=True, block=partial(kernel, discrete.GUMBEL_SOFTMAX),
+                      biased=True, needs_derivative=True, block=kernel, code=discrete.GUMBEL_SOFTMAX,
                       declared=(TEMPERATURE,), draws=draws),
         EstimatorSpec("straight_through", family,
                       "straight-through Gumbel: f'(b) times the relaxation's Jacobian (biased)", biased=True,
-                      needs_derivative=True, block=partial(kernel, discrete.STRAIGHT_THROUGH),
+                      needs_derivative=True, block=kernel, code=discrete.STRAIGHT_THROUGH,
                       declared=(TEMPERATURE,), draws=draws),
         EstimatorSpec("rebar", family, "REBAR (Tucker et al. 2017): control variate eta f(relaxed z)",
-                      needs_derivative=True, block=partial(kernel, discrete.REBAR),
+                      needs_derivative=True, block=kernel, code=discrete.REBAR,
                       declared=(TEMPERATURE, ETA), draws=resample, evaluations=3),
         EstimatorSpec("relax", family, "RELAX (Grathwohl et al. 2018): a user control variate c(z)",
-                      block=partial(kernel, discrete.RELAX), declared=(CONTROL,), draws=resample),
+                      block=kernel, code=discrete.RELAX, declared=(CONTROL,), draws=resample),
     ]
     if family == "bernoulli":
         specs += [
             EstimatorSpec("arm", family, "ARM (Yin & Zhou 2019): antithetic augment-REINFORCE-merge",
-                          block=partial(kernel, discrete.ARM), draws=draws, evaluations=2),
+                          block=kernel, code=discrete.ARM, draws=draws, evaluations=2),
             EstimatorSpec("disarm", family, "DisARM (Dong et al. 2020): ARM with the uniform integrated out",
-                          block=partial(kernel, discrete.DISARM), draws=draws, evaluations=2),
+                          block=kernel, code=discrete.DISARM, draws=draws, evaluations=2),
         ]
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ..declaration import BOOST, EstimatorSpec, variance_reduced
@@ -45,16 +43,16 @@ def sampling(family: str, module) -> list[EstimatorSpec]:
     draws = "per coordinate one Marsaglia-Tsang draw (normal and uniform proposals) and B uniforms"
     return [
         EstimatorSpec("score", family, "score function (REINFORCE): f(z) grad log p(z)",
-                      block=partial(module, kernels.SCORE), declared=(BOOST,), draws=draws),
+                      block=module, code=kernels.SCORE, declared=(BOOST,), draws=draws),
         EstimatorSpec("grep", family, "generalised reparameterisation, log-space standardisation",
-                      needs_derivative=True, block=partial(module, kernels.GREP), declared=(BOOST,), draws=draws),
+                      needs_derivative=True, block=module, code=kernels.GREP, declared=(BOOST,), draws=draws),
         EstimatorSpec("rsvi", family, "rejection-sampler reparameterisation g_rep + g_cor (Naesseth et al. 2017)",
-                      needs_derivative=True, block=partial(module, kernels.RSVI), declared=(BOOST,), draws=draws),
+                      needs_derivative=True, block=module, code=kernels.RSVI, declared=(BOOST,), draws=draws),
         EstimatorSpec("rsvi_rep_only", family, "rsvi without the correction term g_cor (biased ablation)",
-                      biased=True, needs_derivative=True, block=partial(module, kernels.RSVI_REP_ONLY),
+                      biased=True, needs_derivative=True, block=module, code=kernels.RSVI_REP_ONLY,
                       declared=(BOOST,), draws=draws),
         EstimatorSpec("implicit", family, "implicit reparameterisation (Figurnov et al. 2018)",
-                      needs_derivative=True, block=partial(module, kernels.IMPLICIT), setup=_implicit_setup,
+                      needs_derivative=True, block=module, code=kernels.IMPLICIT, setup=_implicit_setup,
                       declared=(BOOST,), draws=draws),
     ]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ..declaration import TRANSFORM, EstimatorSpec, variance_reduced
@@ -37,14 +35,14 @@ def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
 
 DECLARATIONS = [
     EstimatorSpec("score", "normal", "score function (REINFORCE): f(x) grad log p(x)",
-                  block=partial(kernels.block, kernels.SCORE), draws="D normals"),
+                  block=kernels.block, code=kernels.SCORE, draws="D normals"),
     EstimatorSpec("pathwise", "normal", "reparameterisation: f'(x) dx/dtheta", needs_derivative=True,
-                  block=partial(kernels.block, kernels.PATHWISE), draws="D normals"),
+                  block=kernels.block, code=kernels.PATHWISE, draws="D normals"),
     EstimatorSpec("grep", "normal", "generalised reparameterisation (Ruiz et al. 2016), transform 1 or 2",
-                  needs_derivative=True, block=partial(kernels.block, kernels.GREP), declared=(TRANSFORM,),
+                  needs_derivative=True, block=kernels.block, code=kernels.GREP, declared=(TRANSFORM,),
                   draws="D normals"),
     EstimatorSpec("measure_valued", "normal", "coupled measure-valued derivative (Weibull / double-sided Maxwell)",
-                  block=partial(kernels.block, kernels.MEASURE_VALUED),
+                  block=kernels.block, code=kernels.MEASURE_VALUED,
                   draws="per coordinate a Rayleigh, a normal and two uniforms (D > 1: D base normals too)",
                   evaluations=4),
     *variance_reduced("normal", boost=False),

@@ -18,6 +18,7 @@ Gumbels.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -431,14 +432,20 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
 
 
 def block(estimator: int, user_path: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Categorical estimator for a
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a Categorical estimator for a
     user objective (``user_path`` 1) or a built-in (0); arguments as :func:`mcgrad.kernels.discrete.block`
-    with logits of shape (D, K)."""
+    with logits of shape (D, K).  The batches take the estimator as a value (``chosen``): one block
+    function, one compile, for every Categorical estimator."""
+    return _shared_block(user_path)
 
+
+@functools.cache
+def _shared_block(user_path: int):
     @jit
-    def categorical_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+    def categorical_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                          counting):
         lam, eta = relaxation(options)
-        return _block(estimator, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
+        return _block(chosen, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
 
     return categorical_block
 

@@ -14,6 +14,7 @@ For Beta(a, b) (``first_only``) the objective sees the scalar x = x_0 only.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -96,16 +97,21 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
 
 
 def block(estimator: int, first_only: bool, user_path: int):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Dirichlet estimator
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a Dirichlet estimator
     (``first_only``: Beta, whose objective sees x_0 only) for a user objective (``user_path`` 1) or a built-in.
 
     ``params`` = [concentration]; ``options`` = [boost]; ``tables`` from
-    :func:`~mcgrad.kernels.gamma.implicit_setup` for implicit.
+    :func:`~mcgrad.kernels.gamma.implicit_setup` for implicit.  The loop takes the estimator as a value
+    (``chosen``): one block function, one compile, for all of a family's estimators.
     """
+    return _shared_block(bool(first_only), user_path)
 
+
+@functools.cache
+def _shared_block(first_only: bool, user_path: int):
     @jit
-    def dirichlet_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-        return _block(estimator, int(options[0]), first_only, user_path, params[0], code, p, user, tables, s, m,
-                      row, counting)
+    def dirichlet_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
+        return _block(chosen, int(options[0]), first_only, user_path, params[0], code, p, user, tables, s, m, row,
+                      counting)
 
     return dirichlet_block

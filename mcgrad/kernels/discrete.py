@@ -27,6 +27,7 @@ the shared estimator codes and argument list, and exact enumeration for both fam
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -365,27 +366,39 @@ def block(estimator: int, user_path: int, scalar: bool):
     variate of relax.  The loop is chosen here, in Python, so each block function compiles only its own.
     """
     if not scalar:
+        return _shared_block(user_path, False)
+    if estimator in (SCORE, ARM, DISARM):  # scalar loops specialised per estimator
 
         @jit
-        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-            lam, eta = relaxation(options)
-            return _block_bernoulli(estimator, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row,
-                                    counting), 0
-
-    elif estimator in (SCORE, ARM, DISARM):
-
-        @jit
-        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        def bernoulli_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
             return _block_bernoulli_1d(estimator, user_path, params[0, 0], extra[0], code, p, user1, s, m, row,
                                        counting), 0
+
+        return bernoulli_block
+    return _shared_block(user_path, True)
+
+
+@functools.cache
+def _shared_block(user_path: int, relaxed_scalar: bool):
+    """The block functions shared by several Bernoulli estimators (``chosen`` picks the estimator): the any-D
+    loop, and the D = 1 loop of the relaxed estimators."""
+    if relaxed_scalar:
+
+        @jit
+        def bernoulli_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                            counting):
+            lam, eta = relaxation(options)
+            return _block_bernoulli_1d_relaxed(chosen, user_path, params[0, 0], extra[0], lam, eta, code, p, user1,
+                                               cv1, s, m, row, counting), 0
 
     else:
 
         @jit
-        def bernoulli_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        def bernoulli_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                            counting):
             lam, eta = relaxation(options)
-            return _block_bernoulli_1d_relaxed(estimator, user_path, params[0, 0], extra[0], lam, eta, code, p,
-                                               user1, cv1, s, m, row, counting), 0
+            return _block_bernoulli(chosen, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row,
+                                    counting), 0
 
     return bernoulli_block
 

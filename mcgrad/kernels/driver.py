@@ -10,6 +10,8 @@ per gradient component) into ``row``.  Its arguments are the same for every fami
 * ``extra`` -- per-run data the estimator needs besides the parameters (the discrete chain factor
   d logit / d parameter; the baselines and control coefficients of the variance-reduced estimators);
 * ``options`` -- the estimator's numeric options, in the order its declaration lists them;
+* ``chosen`` -- the estimator's code in its family's kernel module, read by block functions that serve
+  several estimators (one compile for a family's general loops); others know their estimator;
 * ``tables`` -- what the estimator's *setup* function (:data:`SETUP_SIGNATURE`) derived from the
   parameters once per launch (the implicit-gradient tables of the Gamma family; empty otherwise);
 * the objective ``(code, p, user, user1)`` and a control variate ``(cv, cv1)``;
@@ -40,6 +42,7 @@ VECTOR = types.float64[::1]
 
 BLOCK_SIGNATURE = types.UniTuple(types.int64, 2)(
     MATRIX, VECTOR, VECTOR, MATRIX,  # params, extra, options, tables
+    types.int64,  # the estimator's code in its family's kernel module (for block functions shared by estimators)
     types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
     USER_FUNCTION, USER_SCALAR_FUNCTION,  # control variate c(z)
     STATE, types.int64, MATRIX, types.boolean,  # stream state, samples, row out, count non-finite
@@ -49,14 +52,15 @@ SETUP_SIGNATURE = MATRIX(MATRIX, VECTOR)  # (params, options) -> tables
 SETUP_FUNCTION = types.FunctionType(SETUP_SIGNATURE)
 
 RUN_SIGNATURE = types.void(
-    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR,  # block, setup, params, extra, options
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, types.int64,  # block, setup, params, extra, options, code
     types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
     types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
     types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
 )
 
 SGD_SIGNATURE = types.void(
-    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR,  # block, setup, start, extra, options, floors
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, start, extra,
+    # options, floors, estimator code
     types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
     types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
     types.uint64, types.int64, types.float64, MATRIX,  # key, samples per step K, learning rate, out
@@ -70,8 +74,8 @@ def no_tables(params, options):
 
 
 @jit(parallel=True)
-def run_blocks(block, setup, params, extra, options, code, p, user, user1, cv, cv1, key, first_block, block_size, n,
-               rows, counters):
+def run_blocks(block, setup, params, extra, options, chosen, code, p, user, user1, cv, cv1, key, first_block,
+               block_size, n, rows, counters):
     """Fill ``rows[j]`` with the summaries of block ``first_block + j`` of an n-sample run, over all threads.
 
     ``counters[0, j]`` gets the block's non-finite samples (counted by a second run of a block whose
@@ -82,17 +86,18 @@ def run_blocks(block, setup, params, extra, options, code, p, user, user1, cv, c
         b = first_block + j
         m = min(block_size, n - b * block_size)
         s = block_state(key, b)
-        _, proposals = block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, rows[j], False)
+        _, proposals = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, rows[j],
+                             False)
         counters[0, j] = 0
         counters[1, j] = proposals
         if not np.all(np.isfinite(rows[j])):
-            counters[0, j] = block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, rows[j],
-                                   True)[0]
+            counters[0, j] = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m,
+                                   rows[j], True)[0]
 
 
 @jit
-def sgd(block, setup, start, extra, options, floors, code, p, user, user1, cv, cv1, width, moving, decay, key, group,
-        lr, out):
+def sgd(block, setup, start, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving, decay, key,
+        group, lr, out):
     """Stochastic gradient descent whose step t is block t (K = ``group`` samples) of ``block``.
 
     ``out[t]`` = (parameters before step t, mean f over step t's samples or NaN, baseline used); the last row
@@ -119,8 +124,8 @@ def sgd(block, setup, start, extra, options, floors, code, p, user, user1, cv, c
         if moving:
             baseline_extra[:dim] = baseline
         tables = setup(params, options)
-        block(params, baseline_extra, options, tables, code, p, user, user1, cv, cv1, block_state(key, t), group,
-              row, False)
+        block(params, baseline_extra, options, tables, chosen, code, p, user, user1, cv, cv1, block_state(key, t),
+              group, row, False)
         f_mean = row[width - 1, 1] if moving else math.nan
         out[t, dim] = f_mean
         for c in range(dim):

@@ -23,6 +23,7 @@ Per-sample gradients (f' = df/dz_j, f = f(z)):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -637,27 +638,33 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
 
 
 def block(estimator: int, user_path: int, scalar: bool):
-    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of one Gamma estimator, for a user
+    """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a Gamma estimator, for a user
     objective (``user_path`` 1) or a built-in (0), and for D = 1 (``scalar``) or any D.
 
     ``params`` = [concentration; rate]; ``options`` = [boost]; ``tables`` from :func:`implicit_setup`
     for implicit (built once per launch: they depend on the concentrations only, so results stay
-    independent of the blocking).  The D = 1 rounds serve built-in objectives; the loop is chosen here, in
-    Python, so each block function compiles only the loop it runs.
+    independent of the blocking).  The D = 1 rounds serve built-in objectives.  Both loops take the
+    estimator as a value (``chosen``), so every Gamma estimator shares one block function per loop: one
+    compile each.
     """
-    if scalar and user_path == 0:
+    return _shared_block(user_path, bool(scalar) and user_path == 0)
+
+
+@functools.cache
+def _shared_block(user_path: int, rounds: bool):
+    if rounds:
 
         @jit
-        def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-            return _block_1d(estimator, params[0, 0], params[1, 0], int(options[0]), code, p, tables, s, m, row,
+        def gamma_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block_1d(chosen, params[0, 0], params[1, 0], int(options[0]), code, p, tables, s, m, row,
                              counting)
 
     else:
 
         @jit
-        def gamma_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
-            return _block(estimator, int(options[0]), user_path, params[0], params[1], code, p, user, tables, s,
-                          m, row, counting)
+        def gamma_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
+            return _block(chosen, int(options[0]), user_path, params[0], params[1], code, p, user, tables, s, m,
+                          row, counting)
 
     return gamma_block
 

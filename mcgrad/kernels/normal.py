@@ -191,7 +191,7 @@ def block(estimator: int, user_path: int, scalar: bool):
     if not scalar:
 
         @jit
-        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        def normal_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
             option = int(options[0]) if options.shape[0] > 0 else 1
             return _block_general(estimator, option, user_path, params[0], params[1], code, p, user, s, m, row,
                                   counting), 0
@@ -199,7 +199,7 @@ def block(estimator: int, user_path: int, scalar: bool):
     elif estimator == GREP:
 
         @jit
-        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        def normal_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
             if options[0] == 2:
                 return _block_1d(GREP, 2, user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row,
                                  counting), 0
@@ -208,7 +208,7 @@ def block(estimator: int, user_path: int, scalar: bool):
     else:
 
         @jit
-        def normal_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+        def normal_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
             return _block_1d(estimator, 1, user_path, params[0, 0], params[1, 0], code, p, user1, s, m, row,
                              counting), 0
 

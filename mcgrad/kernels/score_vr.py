@@ -306,7 +306,7 @@ def block(family: int, mode: int, first_only: bool, user_path: int):
     """
 
     @jit
-    def score_block(params, extra, options, tables, code, p, user, user1, cv, cv1, s, m, row, counting):
+    def score_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, counting):
         group = int(options[0])
         boost = int(options[1])
         w = params.size
