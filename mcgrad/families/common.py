@@ -11,6 +11,15 @@ def rows(*parameters: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.stack(parameters), dtype=float)
 
 
+def params(dist) -> np.ndarray:
+    """One row per parameter vector, in the order of ``dist.parameters`` (Normal: [loc; scale], Gamma:
+    [concentration; rate], shape (2, D))."""
+    return rows(*dist.parameters.values())
+
+
+sgd_params = params
+
+
 def extra(dist) -> np.ndarray:
     """No chain factor: ones, one per gradient component."""
     return np.ones(len(dist.components))

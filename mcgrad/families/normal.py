@@ -9,23 +9,16 @@ from ..kernels import normal as kernels
 from ..kernels import score_vr
 from .common import extra as extra
 from .common import first_only as first_only
-from .common import rows
+from .common import params as params
 from .common import scalar as scalar
 from .common import sgd_components as sgd_components
+from .common import sgd_params as sgd_params
 
 FAMILIES = ("normal",)
 
 
 def score_family(dist) -> int:
     return score_vr.NORMAL
-
-
-def params(dist) -> np.ndarray:
-    """[loc; scale], shape (2, D)."""
-    return rows(dist.loc, dist.scale)
-
-
-sgd_params = params
 
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
