@@ -34,7 +34,7 @@ from .gamma import (
     log_h,
     rsvi_terms,
 )
-from .moments import accumulate_sample, block_row
+from .moments import accumulate_sample, block_row, sample_sums
 from .objectives import evaluate_vector
 from .special import digamma
 
@@ -54,9 +54,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     cor = np.empty(k_dim)
     x = np.empty(k_dim)
     grad = np.zeros(k_dim)
-    g = np.empty(k_dim)
-    acc = np.zeros((4, k_dim))
-    shift = np.empty(k_dim)
+    g, acc, shift = sample_sums(k_dim)
     bad = 0
     proposals = 0
     n_eval = 1 if first_only else k_dim

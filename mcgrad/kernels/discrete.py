@@ -35,7 +35,7 @@ from numba import literally, types
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import accumulate_sample, add_powers, block_row
+from .moments import accumulate_sample, add_powers, block_row, sample_sums
 from .objectives import (
     SQUARE,
     USER,
@@ -234,9 +234,7 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
     dzt = np.empty(dim)
     dc = np.empty(dim)
     grad = np.empty(dim)
-    g = np.empty(dim)
-    acc = np.zeros((4, dim))
-    shift = np.empty(dim)
+    g, acc, shift = sample_sums(dim)
     bad = 0
     for i in range(m):
         for d in range(dim):

@@ -31,7 +31,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row
+from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
     builtin_1d,
@@ -599,9 +599,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     dz = np.empty(dim)
     cor = np.empty(dim)
     grad = np.empty(dim)
-    g = np.empty(width)
-    acc = np.zeros((4, width))
-    shift = np.empty(width)
+    g, acc, shift = sample_sums(width)
     bad = 0
     proposals = 0
     for i in range(m):

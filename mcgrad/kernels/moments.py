@@ -40,6 +40,13 @@ def accumulate(acc, shift, value, c):
     )
 
 
+@jit
+def sample_sums(width):
+    """Work arrays of a per-sample loop over ``width`` components: ``(g, acc, shift)`` -- one sample's values,
+    the block's power sums laid out for :func:`accumulate_sample`, and their shifts."""
+    return np.empty(width), np.zeros((4, width)), np.empty(width)
+
+
 @jit(inline=True)
 def accumulate_sample(acc, shift, g, first, count_nonfinite):
     """Add one sample's components ``g`` to the block's power sums ``acc[0..3, c]`` (``first``: take it as the shift).

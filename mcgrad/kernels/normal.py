@@ -28,7 +28,7 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row, pair_row
+from .moments import accumulate_sample, add_powers, block_row, pair_row, sample_sums
 from .objectives import (
     SQUARE,
     coordinate_term,
@@ -152,9 +152,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
     eps = np.empty(dim)
     x = np.empty(dim)
     grad = np.empty(dim)
-    g = np.empty(width)
-    acc = np.zeros((4, width))
-    shift = np.empty(width)
+    g, acc, shift = sample_sums(width)
     square_constant = p if code == SQUARE else 0.0
     bad = 0
     for i in range(m):

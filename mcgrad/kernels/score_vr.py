@@ -45,7 +45,7 @@ from numba import literally, types
 from ._jit import jit
 from .discrete import sigmoid_pair
 from .gamma import gamma_constants, gamma_draw, log_h
-from .moments import accumulate_sample, block_row
+from .moments import accumulate_sample, block_row, sample_sums
 from .objectives import USER, USER_FUNCTION, evaluate_vector
 from .rng import next_double, next_double_open, next_normal
 from .special import digamma
@@ -241,9 +241,7 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
     score = np.empty(width)
     fs = np.empty(group)
     scores = np.empty((group, width))
-    out = np.empty(width * PILOT_TERMS if mode == PILOT else width * MAIN_TERMS + 1)
-    acc = np.zeros((4, out.shape[0]))
-    shift = np.empty(out.shape[0])
+    out, acc, shift = sample_sums(width * PILOT_TERMS if mode == PILOT else width * MAIN_TERMS + 1)
     if family == GAMMA or family == DIRICHLET:
         d_mt, c_mt, _, psi, _, _ = gamma_constants(a, boost)
         psi0 = digamma(a.sum())
