@@ -56,6 +56,8 @@ def _matrix(text: str) -> list:
 
 
 def _option_value(value: str):
+    if value.lower() == "none":  # options whose default is None (pilot) can be given back as None
+        return None
     for kind in (int, float):
         try:
             return kind(value)

@@ -145,3 +145,10 @@ def test_estimate_takes_any_option(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["estimate", "--option", "baseline"])
     assert exc.value.code == 2
+
+
+def test_option_values_parse_numbers_none_and_words():
+    from mcgrad import cli
+
+    assert cli._option_value("8") == 8 and cli._option_value("0.5") == 0.5
+    assert cli._option_value("None") is None and cli._option_value("optimal") == "optimal"
