@@ -1,4 +1,7 @@
+import numba
 import numpy as np
+
+import mcgrad
 
 
 def assert_close_se(measured, expected, stderr, k=5.0, what="value"):
@@ -9,3 +12,17 @@ def assert_close_se(measured, expected, stderr, k=5.0, what="value"):
     stderr = np.maximum(stderr, 1e-12 * (1.0 + np.abs(expected)))
     z = (measured - expected) / stderr
     assert np.all(np.abs(z) <= k), f"{what}: measured {measured}, expected {expected}, z = {z}"
+
+
+@numba.njit
+def relax_control_value(z):
+    return 0.3 * z * z - 0.1 * z
+
+
+@numba.njit
+def relax_control_derivative(z):
+    return 0.6 * z - 0.1
+
+
+# the control variate c(z) = 0.3 z^2 - 0.1 z that every relax test runs with
+RELAX_CONTROL = mcgrad.user_objective(relax_control_value, relax_control_derivative, name="cv")

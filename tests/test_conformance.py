@@ -18,7 +18,7 @@ Checks, each over every declaration:
 
 Special handling, and why:
 
-* ``relax`` has no default control variate: every check runs it with the shared ``CONTROL`` below.
+* ``relax`` has no default control variate: every check runs it with the shared ``CONTROL`` of conftest.py.
 * ``exact`` (no sampling): check 1 also asserts a zero variance; ``optimise`` must refuse it, as it must refuse
   the variance-reduced score estimators (``score_baseline``, ``rloo``, ``score_delta``), so check 2 asserts the
   refusal and skips.
@@ -34,15 +34,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pytest
+from conftest import RELAX_CONTROL as CONTROL
 from conftest import assert_close_se
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import digamma, expit, log_softmax, polygamma
 
 import mcgrad
-from mcgrad import optimisation
 
 SEED = 20_240_611          # the runs' seed
 N_STAT = 200_000           # samples of the statistical check
@@ -51,32 +50,6 @@ BLOCK = 4096               # block size of the bitwise checks
 N_BIT = 5 * BLOCK          # five blocks: split as (0, 2) + (2, 5)
 SGD_STEPS, SGD_SAMPLES, SGD_LR = 3, 16, 1e-3
 FLOOR = 1e-3               # optimise's default floor for concentrations and rates
-
-
-# ---------------------------------------------------------------- relax's control variate (one, shared)
-
-@numba.njit
-def _control(z):
-    return 0.3 * z * z - 0.1 * z
-
-
-@numba.njit
-def _control_grad(z):
-    return 0.6 * z - 0.1
-
-
-CONTROL = mcgrad.user_objective(_control, _control_grad, name="conformance_cv")
-
-
-def kind_of(spec) -> str:
-    """``"sampling"``, ``"variance_reduced"`` or ``"exact"``: the declaration's kind (registries without a ``kind``
-    attribute: ``exact`` is exact, and what ``optimise`` refuses besides it is variance-reduced)."""
-    kind = getattr(spec, "kind", None)
-    if kind is not None:
-        return kind
-    if spec.name == "exact":
-        return "exact"
-    return "variance_reduced" if spec.name in optimisation.NOT_FOR_SGD else "sampling"
 
 
 def options_for(spec) -> dict:
@@ -282,7 +255,7 @@ def test_mean_against_the_exact_gradient(spec):
         assert r.biased is spec.biased, what
         assert r.nonfinite == 0 and np.all(np.isfinite(r.mean)) and np.all(np.isfinite(r.var)), what
         assert r.n == N_STAT
-        if kind_of(spec) == "exact":  # no sampling: the exact gradient every time
+        if spec.kind == "exact":  # no sampling: the exact gradient every time
             np.testing.assert_array_equal(r.var, 0.0)
         if not spec.biased:
             assert_close_se(r.mean, oracle, r.stderr, k=K_SIGMA, what=what)
@@ -303,10 +276,10 @@ def test_optimise_step_is_the_estimate_block(spec):
     problem, opts = _problem(spec), options_for(spec)
     point = problem.points[0]
     run = dict(steps=SGD_STEPS, samples=SGD_SAMPLES, learning_rate=SGD_LR, seed=SEED)
-    if kind_of(spec) != "sampling":
+    if spec.kind != "sampling":
         with pytest.raises(ValueError, match="optimise takes the sampling estimators"):
             mcgrad.optimise(problem.make(point), problem.objective, spec.name, **run, **opts)
-        pytest.skip(f"optimise takes sampling estimators only and refuses {spec.name!r} ({kind_of(spec)}); "
+        pytest.skip(f"optimise takes sampling estimators only and refuses {spec.name!r} ({spec.kind}); "
                     f"the refusal was checked")
     tr = mcgrad.optimise(problem.make(point), problem.objective, spec.name, **run, **opts)
     assert tr.parameters.shape == (SGD_STEPS + 1, len(problem.make(point).components))

@@ -6,6 +6,7 @@ import math
 import numba
 import numpy as np
 import pytest
+from conftest import RELAX_CONTROL as CONTROL
 from conftest import assert_close_se
 from reference_discrete import bernoulli_moments, enumerate_bernoulli, enumerate_categorical
 from scipy.special import expit, softmax
@@ -15,17 +16,6 @@ import mcgrad
 N = 1_000_000
 
 
-@numba.njit
-def _cv(z):
-    return 0.3 * z * z - 0.1 * z
-
-
-@numba.njit
-def _dcv(z):
-    return 0.6 * z - 0.1
-
-
-CONTROL = mcgrad.user_objective(_cv, _dcv, name="cv")
 
 
 @numba.njit
