@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 SAMPLING = "sampling"  # a block function per (family, estimator) run by the one driver
 VARIANCE_REDUCED = "variance_reduced"  # score with baselines / controls: pilot pass + reduced main pass
 EXACT = "exact"  # enumeration of the support: no sampling
@@ -101,8 +103,6 @@ class EstimatorSpec:
 
     def kernel_options(self, options: dict):
         """The numeric options vector the block function reads (declaration order)."""
-        import numpy as np
-
         return np.array([float(options[o.name]) for o in self.declared if o.kernel], dtype=float)
 
 

@@ -182,7 +182,7 @@ def optimise(
     family = families.module(dist.family)
     components = family.sgd_components(dist)
     width = len(components)
-    start = family.sgd_params(dist).copy()
+    start = family.params(dist).copy()
     floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
     if moving:
         # the score kernel with a baseline the loop sets every step; SGD runs on the logits: no chain factor

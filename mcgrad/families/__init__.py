@@ -5,8 +5,8 @@ Each module defines, for the families it serves (``FAMILIES``):
 * ``params(dist)`` -- the parameter rows the block functions take (``params.ravel()`` is in
   gradient-component order) and ``extra(dist)`` -- the per-component chain factor (ones unless the
   user gave probabilities);
-* ``sgd_params(dist)``, ``sgd_components(dist)`` and ``floors(dist, floor, rate_floor, boost)`` for
-  optimisation runs (parameters iterated, their names, the projection floor of each);
+* ``sgd_components(dist)`` and ``floors(dist, floor, rate_floor, boost)`` for optimisation runs (the
+  names of the parameters iterated, which are ``params(dist)``, and the projection floor of each);
 * ``scalar(dist)`` -- whether the D = 1 (scalar) loops apply;
 * ``score_family(dist)`` -- the family's code in the variance-reduced score kernel, and ``first_only(dist)``;
 * ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator).

@@ -17,9 +17,6 @@ def params(dist) -> np.ndarray:
     return rows(*dist.parameters.values())
 
 
-sgd_params = params
-
-
 def extra(dist) -> np.ndarray:
     """No chain factor: ones, one per gradient component."""
     return np.ones(len(dist.components))

@@ -29,9 +29,6 @@ def first_only(dist) -> bool:
     return dist.family == "beta"
 
 
-sgd_params = params
-
-
 def scalar(dist) -> bool:
     """No scalar loop: the block functions take any K."""
     return False

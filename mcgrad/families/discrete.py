@@ -21,9 +21,6 @@ def extra(dist) -> np.ndarray:
     return np.ascontiguousarray(dist.chain_factor(), dtype=float)
 
 
-sgd_params = params
-
-
 def sgd_components(dist) -> list[str]:
     """SGD runs on the logits, whatever parameterisation was given."""
     return type(dist)(logits=dist.logits).components

@@ -12,7 +12,6 @@ from .common import first_only as first_only
 from .common import params as params
 from .common import scalar as scalar
 from .common import sgd_components as sgd_components
-from .common import sgd_params as sgd_params
 
 FAMILIES = ("normal",)
 
