@@ -10,10 +10,10 @@ per gradient component) into ``row``.  Its arguments are the same for every fami
 * ``extra`` -- per-run data the estimator needs besides the parameters (the discrete chain factor
   d logit / d parameter; the baselines and control coefficients of the variance-reduced estimators);
 * ``options`` -- the estimator's numeric options, in the order its declaration lists them;
-* ``chosen`` -- the estimator's code in its family's kernel module, read by block functions that serve
-  several estimators (one compile for a family's general loops); others know their estimator;
 * ``tables`` -- what the estimator's *setup* function (:data:`SETUP_SIGNATURE`) derived from the
   parameters once per launch (the implicit-gradient tables of the Gamma family; empty otherwise);
+* ``chosen`` -- the estimator's code in its family's kernel module, read by block functions that serve
+  several estimators (one compile for a family's general loops); others know their estimator;
 * the objective ``(code, p, user, user1)`` and a control variate ``(cv, cv1)``;
 * ``counting`` -- count the samples with a non-finite component (the driver re-runs a block whose
   summaries came out non-finite with it set, so the fast path carries no check).
@@ -37,14 +37,15 @@ from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION
 from .rng import block_state
 
 STATE = types.UniTuple(types.uint64, 4)
+OBJECTIVE = (types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
+             USER_FUNCTION, USER_SCALAR_FUNCTION)  # control variate c(z)
 MATRIX = types.float64[:, ::1]
 VECTOR = types.float64[::1]
 
 BLOCK_SIGNATURE = types.UniTuple(types.int64, 2)(
     MATRIX, VECTOR, VECTOR, MATRIX,  # params, extra, options, tables
     types.int64,  # the estimator's code in its family's kernel module (for block functions shared by estimators)
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
-    USER_FUNCTION, USER_SCALAR_FUNCTION,  # control variate c(z)
+    *OBJECTIVE,
     STATE, types.int64, MATRIX, types.boolean,  # stream state, samples, row out, count non-finite
 )
 BLOCK_FUNCTION = types.FunctionType(BLOCK_SIGNATURE)
@@ -53,7 +54,7 @@ SETUP_FUNCTION = types.FunctionType(SETUP_SIGNATURE)
 
 RUN_SIGNATURE = types.void(
     BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, types.int64,  # block, setup, params, extra, options, code
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
+    *OBJECTIVE,
     types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
     types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
 )
@@ -61,7 +62,7 @@ RUN_SIGNATURE = types.void(
 SGD_SIGNATURE = types.void(
     BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, start, extra,
     # options, floors, estimator code
-    types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION, USER_FUNCTION, USER_SCALAR_FUNCTION,
+    *OBJECTIVE,
     types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
     types.uint64, types.int64, types.float64, MATRIX,  # key, samples per step K, learning rate, out
 )
