@@ -359,20 +359,15 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     inv_lam = 1.0 / lam
     resample = estimator == REBAR or estimator == RELAX
     z = np.full((classes, cols), 0.5)  # perturbed logits z = log theta + G
-    soft = np.empty((classes, cols))
-    onehot = np.empty((classes, cols))
-    grad = np.empty((classes, cols))
+    dense = np.empty((3, classes, cols))
+    soft, onehot, grad = dense[0], dense[1], dense[2]
     g = np.zeros((classes, cols))
     spare = cols if resample else 0
-    zt = np.full((classes, spare), 0.5)  # exponentials, then z~
-    e = np.full((classes, spare), 0.5)
-    r = np.empty((classes, spare))
-    dcz = np.empty((classes, spare))
-    dct = np.empty((classes, spare))
+    resampled = np.full((5, classes, spare), 0.5)  # zt: exponentials, then z~
+    zt, e, r, dcz, dct = resampled[0], resampled[1], resampled[2], resampled[3], resampled[4]
     best = np.zeros(cols, np.int64)
-    top = np.empty(cols)
-    column = np.empty(cols)
-    column2 = np.empty(cols)
+    per_column = np.empty((3, cols))
+    top, column, column2 = per_column[0], per_column[1], per_column[2]
     fb = np.zeros(chunk)
     ct = np.zeros(chunk)
     xv = np.empty(width)

@@ -48,11 +48,8 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     alpha0 = alpha.sum()
     psi0 = digamma(alpha0)
     d, c, psi_boosted, psi, psi1, psi2 = gamma_constants(alpha, boost)
-    big = np.empty(k_dim)
-    log_big = np.empty(k_dim)
-    dbig = np.empty(k_dim)
-    cor = np.empty(k_dim)
-    x = np.empty(k_dim)
+    work = np.empty((5, k_dim))
+    big, log_big, dbig, cor, x = work[0], work[1], work[2], work[3], work[4]
     grad = np.zeros(k_dim)
     g, acc, shift = sample_sums(k_dim)
     bad = 0

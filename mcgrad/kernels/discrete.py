@@ -148,16 +148,9 @@ def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, c
     f1, df1 = evaluate_1d(user_path, code, p, user1, 1.0)
     inv_lam = 1.0 / lam
     resample = estimator == REBAR or estimator == RELAX
-    u = np.empty(_CHUNK_SAMPLES)
-    v = np.empty(_CHUNK_SAMPLES)
-    z = np.empty(_CHUNK_SAMPLES)
-    soft = np.empty(_CHUNK_SAMPLES)
-    dsoft = np.empty(_CHUNK_SAMPLES)
-    ratio = np.empty(_CHUNK_SAMPLES)
-    zt = np.empty(_CHUNK_SAMPLES)
-    dzt = np.empty(_CHUNK_SAMPLES)
-    soft_t = np.empty(_CHUNK_SAMPLES)
-    dsoft_t = np.empty(_CHUNK_SAMPLES)
+    work = np.empty((10, _CHUNK_SAMPLES))
+    u, v, z, soft, dsoft, ratio, zt, dzt, soft_t, dsoft_t = (work[0], work[1], work[2], work[3], work[4], work[5],
+                                                             work[6], work[7], work[8], work[9])
     shift = 0.0
     sums = (0.0, 0.0, 0.0, 0.0)
     bad = 0
@@ -213,10 +206,8 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
     """
     literally(user_path)
     dim = logits.shape[0]
-    logit = np.empty(dim)
-    theta = np.empty(dim)
-    theta_bar = np.empty(dim)
-    sig_abs = np.empty(dim)
+    per_dim = np.empty((4, dim))
+    logit, theta, theta_bar, sig_abs = per_dim[0], per_dim[1], per_dim[2], per_dim[3]
     for d in range(dim):
         logit[d] = logits[d, 0]
         theta[d] = sigmoid_pair(logit[d])[0]
@@ -224,16 +215,9 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
         sig_abs[d] = sigmoid_pair(abs(logit[d]))[0]
     inv_lam = 1.0 / lam
     square_constant = p if code == SQUARE else 0.0
-    u = np.empty(dim)
-    bx = np.empty(dim)
-    b2x = np.empty(dim)
-    z = np.empty(dim)
-    soft = np.empty(dim)
-    dsoft = np.empty(dim)
-    zt = np.empty(dim)
-    dzt = np.empty(dim)
-    dc = np.empty(dim)
-    grad = np.empty(dim)
+    work = np.empty((10, dim))
+    u, bx, b2x, z, soft, dsoft, zt, dzt, dc, grad = (work[0], work[1], work[2], work[3], work[4], work[5],
+                                                     work[6], work[7], work[8], work[9])
     g, acc, shift = sample_sums(dim)
     bad = 0
     for i in range(m):

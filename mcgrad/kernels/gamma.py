@@ -132,12 +132,8 @@ def gamma_constants(alpha, boost):
     of ``alpha``; (d, c) are :func:`mt_constants`.
     """
     k_dim = alpha.shape[0]
-    d = np.empty(k_dim)
-    c = np.empty(k_dim)
-    psi_boosted = np.empty(k_dim)
-    psi = np.empty(k_dim)
-    psi1 = np.empty(k_dim)
-    psi2 = np.empty(k_dim)
+    out = np.empty((6, k_dim))
+    d, c, psi_boosted, psi, psi1, psi2 = out[0], out[1], out[2], out[3], out[4], out[5]
     for k in range(k_dim):
         d[k], c[k] = mt_constants(alpha[k], boost)
         psi_boosted[k] = digamma(alpha[k] + boost)
@@ -593,12 +589,8 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     dim = alpha.shape[0]
     width = 2 * dim
     d, c, psi_boosted, psi, psi1, psi2 = gamma_constants(alpha, boost)
-    z = np.empty(dim)
-    unit = np.empty(dim)
-    log_unit = np.empty(dim)
-    dz = np.empty(dim)
-    cor = np.empty(dim)
-    grad = np.empty(dim)
+    work = np.empty((6, dim))
+    z, unit, log_unit, dz, cor, grad = work[0], work[1], work[2], work[3], work[4], work[5]
     g, acc, shift = sample_sums(width)
     bad = 0
     proposals = 0
