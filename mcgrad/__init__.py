@@ -3,8 +3,8 @@
 from . import plots, streams
 from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
-from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .estimators import REGISTRY as ESTIMATORS
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import (
     Objective,
     component,

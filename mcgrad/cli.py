@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import api, engine, estimators, families, optimisation
-from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
-from .exact import normal_square_variance
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import BUILTINS
 
 JSON_SCHEMA = "mcgrad.results/1"
@@ -271,7 +270,7 @@ def _gaussian_table(args):
             r = api.estimate(Normal(mu, sigma), BUILTINS["square"](c), name, args.n, args.seed,
                              threads=args.threads, progress=args.progress, **opts)
             results.append(r)
-            exact_var = normal_square_variance(name, mu, sigma, c, opts.get("transform", 1))
+            exact_var = families.normal.square_variance(name, mu, sigma, c, opts.get("transform", 1))
             for i, comp in enumerate(r.components):
                 rows.append({
                     "mu": mu, "sigma": sigma, "c": c, "estimator": r.estimator, "grad": comp,

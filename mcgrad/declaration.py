@@ -159,12 +159,11 @@ def pilot_check(key: str, name: str, value):
 
 
 def control_check(key: str, name: str, value):
-    from .objectives import Objective
-
+    """A user objective (anything with a compiled ``adapter``) with a derivative."""
     if value is None:
         raise TypeError(f"estimator {name!r} needs {key}=mcgrad.user_objective(c, grad_c): a control variate c(z) "
                         "with its derivative, both @numba.njit")
-    if not isinstance(value, Objective) or value.adapter is None or not value.has_derivative:
+    if getattr(value, "adapter", None) is None or getattr(value, "has_derivative", False) is not True:
         raise TypeError(f"{key} for estimator {name!r} must be mcgrad.user_objective(c, grad_c) with a derivative, "
                         f"got {value!r}")
     return value

@@ -1,4 +1,4 @@
-"""Test functions f: built-ins with value, derivative and exact Gaussian gradients, and user functions.
+"""Test functions f: built-ins (their closed forms live with each family) and user functions.
 
 Built-ins are sums over the D coordinates of x and run inside the cached kernels at full speed.
 A user function is any ``@numba.njit`` function; mcgrad compiles a small adapter for it with
@@ -16,6 +16,7 @@ import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
+from . import families
 from ._validate import real_scalar
 from .kernels import objectives as kobj
 
@@ -42,10 +43,9 @@ class Objective:
     has_derivative: bool = True
     adapter: Callable | None = field(default=None, repr=False, compare=False)
     adapter_1d: Callable | None = field(default=None, repr=False, compare=False)
-    exact: dict | Callable | None = field(default=None, repr=False, compare=False)
+    exact: Callable | None = field(default=None, repr=False, compare=False)
     vector: bool = False
     domain: str = "real"
-    normal_value: Callable | None = field(default=None, repr=False, compare=False)
     source: str = field(default="", repr=False, compare=False)
 
     @property
@@ -63,23 +63,19 @@ class Objective:
         return self.adapter, self.adapter_1d
 
     def exact_gradient(self, dist) -> np.ndarray | None:
-        """Exact gradient of E[f(x)] over ``dist``'s components, or None when unknown."""
-        if self.exact is None:
-            return None
-        if isinstance(self.exact, dict):
-            if dist.family not in self.exact:
-                return None
-            out = self.exact[dist.family](dist)
+        """Exact gradient of E[f(x)] over ``dist``'s components, or None when unknown: the user's
+        ``exact_gradient``, or the built-in's closed form in the family's module."""
+        if self.code == kobj.USER:
+            out = None if self.exact is None else self.exact(dist)
         else:
-            out = self.exact(dist)
+            closed_form = families.module(dist.family).EXACT_GRADIENTS.get(self.code)
+            out = None if closed_form is None else closed_form(dist, self.param)
         return None if out is None else np.asarray(out, dtype=np.float64)
 
     def normal_expectation(self, loc, scale) -> np.ndarray | None:
         """E[f(x)] under N(loc, diag(scale^2)), vectorised over rows of ``loc``/``scale`` (None when unknown)."""
-        if self.normal_value is None:
-            return None
-        loc, scale = np.atleast_2d(loc), np.atleast_2d(scale)
-        return self.normal_value(loc, scale).sum(axis=-1) + (self.param if self.code == kobj.SQUARE else 0.0)
+        value = families.normal.EXPECTATIONS.get(self.code)
+        return None if value is None else value(np.atleast_2d(loc), np.atleast_2d(scale), self.param)
 
     def check_domain(self, dist) -> None:
         """Refuse an objective on a distribution whose support it does not fit."""
@@ -117,32 +113,6 @@ class Objective:
             ) from None
 
 
-def _per_coordinate(term_moments, first: str, second: str):
-    """Exact-gradient function from per-coordinate (dE/dfirst, dE/dsecond) formulas."""
-
-    def exact(dist):
-        a = getattr(dist, first)
-        b = getattr(dist, second)
-        da, db = term_moments(a, b)
-        return np.concatenate([np.broadcast_to(da, a.shape), np.broadcast_to(db, a.shape)])
-
-    return exact
-
-
-def _normal(term_moments):
-    return _per_coordinate(term_moments, "loc", "scale")
-
-
-def _gamma(term_moments):
-    return _per_coordinate(term_moments, "concentration", "rate")
-
-
-def _trigamma(a):
-    from .kernels.special import trigamma
-
-    return np.array([trigamma(float(v)) for v in np.atleast_1d(a)])
-
-
 def square(c: float = 0.0) -> Objective:
     """f(x) = sum_i x_i^2 + c.
 
@@ -152,47 +122,25 @@ def square(c: float = 0.0) -> Objective:
     dE/da = (2a + 1)/b^2, dE/db = -2a(a + 1)/b^3.
     """
     c = real_scalar("c", c)
-    return Objective(f"square(c={c:g})", kobj.SQUARE, c, exact={
-        "normal": _normal(lambda m, s: (2 * m, 2 * s)),
-        "gamma": _gamma(lambda a, b: ((2 * a + 1) / b**2, -2 * a * (a + 1) / b**3)),
-    }, normal_value=lambda m, s: m * m + s * s)
+    return Objective(f"square(c={c:g})", kobj.SQUARE, c)
 
 
 def quadratic(k: float = 0.0) -> Objective:
     """f(x) = sum_i (x_i - k)^2.  Under N(mu, sigma^2): dE/dmu = 2 (mu - k), dE/dsigma = 2 sigma."""
     k = real_scalar("k", k)
-    return Objective(f"quadratic(k={k:g})", kobj.QUADRATIC, k,
-                     exact={"normal": _normal(lambda m, s: (2 * (m - k), 2 * s))},
-                     normal_value=lambda m, s: (m - k) ** 2 + s * s)
+    return Objective(f"quadratic(k={k:g})", kobj.QUADRATIC, k)
 
 
 def cos(k: float = 1.0) -> Objective:
     """f(x) = sum_i cos(k x_i).  Under N(mu, sigma^2): E = cos(k mu) exp(-k^2 sigma^2 / 2) per coordinate."""
     k = real_scalar("k", k)
-
-    def grads(m, s):
-        damp = np.exp(-0.5 * k * k * s * s)
-        return -k * np.sin(k * m) * damp, -k * k * s * np.cos(k * m) * damp
-
-    return Objective(f"cos(k={k:g})", kobj.COS, k, exact={"normal": _normal(grads)},
-                     normal_value=lambda m, s: np.cos(k * m) * np.exp(-0.5 * k * k * s * s))
+    return Objective(f"cos(k={k:g})", kobj.COS, k)
 
 
 def gaussian_bump(k: float = 1.0) -> Objective:
     """f(x) = sum_i exp(-k x_i^2).  Under N(mu, sigma^2): E = exp(-k mu^2 / t) / sqrt(t), t = 1 + 2 k sigma^2."""
     k = real_scalar("k", k)
-
-    def grads(m, s):
-        t = 1.0 + 2.0 * k * s * s
-        e = np.exp(-k * m * m / t) / np.sqrt(t)
-        return e * (-2.0 * k * m / t), e * (-2.0 * k * s / t + 4.0 * k * k * m * m * s / (t * t))
-
-    def value(m, s):
-        t = 1.0 + 2.0 * k * s * s
-        return np.exp(-k * m * m / t) / np.sqrt(t)
-
-    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k, exact={"normal": _normal(grads)},
-                     normal_value=value)
+    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k)
 
 
 def linear(a: float = 1.0) -> Objective:
@@ -202,10 +150,7 @@ def linear(a: float = 1.0) -> Objective:
     times a, which on K = 2 classes matches the Bernoulli's a b.
     """
     a = real_scalar("a", a)
-    return Objective(f"linear(a={a:g})", kobj.LINEAR, a, exact={
-        "normal": _normal(lambda m, s: (a + 0 * m, 0 * s)),
-        "gamma": _gamma(lambda c, b: (a / b + 0 * c, -a * c / b**2)),
-    }, normal_value=lambda m, s: a * m)
+    return Objective(f"linear(a={a:g})", kobj.LINEAR, a)
 
 
 def identity() -> Objective:
@@ -215,38 +160,19 @@ def identity() -> Objective:
 
 def log() -> Objective:
     """f(x) = sum_i log x_i, for positive x.  Gamma(a, b): dE/da = psi1(a) (trigamma), dE/db = -1/b."""
-    return Objective("log", kobj.LOG, 0.0, domain="positive",
-                     exact={"gamma": _gamma(lambda a, b: (_trigamma(a), -1.0 / b))})
-
-
-def _simplex_exact(i: int, log_of: bool):
-    """Exact dE[x_i]/dalpha_j or dE[log x_i]/dalpha_j for Beta and Dirichlet (docs/estimators.md)."""
-
-    def exact(dist):
-        alpha = dist.concentration
-        if i >= alpha.size:
-            return None
-        a0 = alpha.sum()
-        delta = (np.arange(alpha.size) == i).astype(float)
-        if log_of:
-            return delta * _trigamma(alpha[i]) - _trigamma(a0)[0]
-        return (delta * a0 - alpha[i]) / a0**2
-
-    return exact
+    return Objective("log", kobj.LOG, 0.0, domain="positive")
 
 
 def component(i: int = 0) -> Objective:
     """f(x) = x_i on the simplex (Beta: x_0 = x).  dE[x_i]/dalpha_j = (delta_ij alpha_0 - alpha_i) / alpha_0^2."""
     i = _index(i)
-    return Objective(f"component({i})", kobj.COMPONENT, float(i), domain="simplex",
-                     exact={"beta": _simplex_exact(i, False), "dirichlet": _simplex_exact(i, False)})
+    return Objective(f"component({i})", kobj.COMPONENT, float(i), domain="simplex")
 
 
 def log_component(i: int = 0) -> Objective:
     """f(x) = log x_i on the simplex.  dE[log x_i]/dalpha_j = delta_ij psi1(alpha_i) - psi1(alpha_0)."""
     i = _index(i)
-    return Objective(f"log_component({i})", kobj.LOG_COMPONENT, float(i), domain="simplex",
-                     exact={"beta": _simplex_exact(i, True), "dirichlet": _simplex_exact(i, True)})
+    return Objective(f"log_component({i})", kobj.LOG_COMPONENT, float(i), domain="simplex")
 
 
 def toy(t: float = 0.45) -> Objective:

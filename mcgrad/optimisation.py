@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _validate, engine, estimators, families, variance_reduction
-from .distributions import Normal
+from .families import Normal
 from .kernels import driver, score_vr
 from .kernels.rng import run_key
 from .objectives import Objective, resolve, square

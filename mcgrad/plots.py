@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import optimisation
-from .distributions import Normal
+from .families import Normal
 from .objectives import cos, gaussian_bump, quadratic
 from .sweep import sweep
 

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, api, distributed, engine
-from .distributions import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
+from . import _validate, api, distributed, engine, families
 from .objectives import BUILTINS, Objective
 
 if TYPE_CHECKING:
     import pandas
 
-FAMILIES = (Normal, Gamma, Beta, Dirichlet, Bernoulli, Categorical)
+FAMILIES = families.CLASSES
 
 
 def _points(name: str, values) -> list:

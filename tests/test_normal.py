@@ -16,7 +16,7 @@ POINTS = [(1.0, 1.0, 0.0), (2.0, 0.5, 1.0), (-0.5, 2.0, 3.0), (0.3, 0.2, -1.0)]
 
 
 def closed_form_variance(estimator, mu, s, c, transform):
-    """The closed forms of docs/estimators.md (section Normal), typed in independently of mcgrad.exact."""
+    """The closed forms of docs/estimators.md (section Normal), typed in independently of mcgrad.families.normal."""
     score = ((mu**2 + c) ** 2 / s**2 + 15 * s**2 + 14 * mu**2 + 6 * c,
              2 * (mu**2 + c) ** 2 / s**2 + 60 * mu**2 + 74 * s**2 + 20 * c)
     path = (4 * s**2, 4 * mu**2 + 8 * s**2)
@@ -34,7 +34,7 @@ def test_square_mean_and_variance_exact(mu, sigma, c, estimator, transform):
     assert_close_se(r.mean, [2 * mu, 2 * sigma], r.stderr, what="mean")
     assert_close_se(r.var, closed_form_variance(estimator, mu, sigma, c, transform), r.var_stderr, what="variance")
     np.testing.assert_allclose(r.exact, [2 * mu, 2 * sigma])
-    from mcgrad.exact import normal_square_variance
+    from mcgrad.families.normal import square_variance as normal_square_variance
     np.testing.assert_allclose(normal_square_variance(estimator, mu, sigma, c, transform),
                                closed_form_variance(estimator, mu, sigma, c, transform), rtol=1e-12)
 

@@ -1,6 +1,8 @@
-"""One module per distribution family: how its parameters reach the kernels, and its estimators' declarations.
+"""One module per distribution family: everything mcgrad knows about it.
 
 Each module defines, for the families it serves (``FAMILIES``):
+
+* the distribution classes (``CLASSES``): validated parameters and the names of the gradient components;
 
 * ``params(dist)`` -- the parameter rows the block functions take (``params.ravel()`` is in
   gradient-component order) and ``extra(dist)`` -- the per-component chain factor (ones unless the
@@ -9,7 +11,10 @@ Each module defines, for the families it serves (``FAMILIES``):
   names of the parameters iterated, which are ``params(dist)``, and the projection floor of each);
 * ``scalar(dist)`` -- whether the D = 1 (scalar) loops apply;
 * ``score_family(dist)`` -- the family's code in the variance-reduced score kernel, and ``first_only(dist)``;
-* ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator).
+* ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator);
+* ``EXACT_GRADIENTS`` -- built-in objective code -> ``exact(dist, param)``, the closed-form gradient of E[f]
+  (the Normal module also has ``EXPECTATIONS``, E[f] itself, and the closed-form variances of its estimators
+  on the square).
 """
 
 from __future__ import annotations
@@ -17,9 +22,18 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import dirichlet, discrete, gamma, normal
+from .common import Distribution
+from .dirichlet import Beta, Dirichlet
+from .discrete import Bernoulli, Categorical
+from .gamma import Gamma
+from .normal import Normal
 
-MODULES: dict[str, ModuleType] = {family: module for module in (normal, gamma, dirichlet, discrete)
-                                  for family in module.FAMILIES}
+_ALL = (normal, gamma, dirichlet, discrete)
+MODULES: dict[str, ModuleType] = {family: module for module in _ALL for family in module.FAMILIES}
+CLASSES: tuple[type[Distribution], ...] = tuple(cls for module in _ALL for cls in module.CLASSES)
+
+__all__ = ["CLASSES", "MODULES", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Gamma", "Normal",
+           "module"]
 
 
 def module(family: str) -> ModuleType:

@@ -1,9 +1,75 @@
-"""What most families share: no chain factor, the whole distribution as the objective's input, SGD on the
-parameters as given."""
+"""What the families share: the distribution base class, and the defaults most families take (no chain factor,
+the whole draw as the objective's input, SGD on the parameters as given)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+from ..kernels.special import trigamma as _psi1
+
+
+class Distribution:
+    """Shared behaviour of the distribution classes: parameter arrays by name, component names, repr."""
+
+    family = ""
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions D."""
+        return next(iter(self.parameters.values())).size
+
+    @property
+    def components(self) -> list[str]:
+        """Names of the gradient components, e.g. ``['loc', 'scale']`` or ``['loc[0]', ...]``."""
+        names = []
+        for pname, values in self.parameters.items():
+            if values.size == 1:
+                names.append(pname)
+            else:
+                names.extend(f"{pname}[{i}]" for i in range(values.size))
+        return names
+
+    def __repr__(self) -> str:
+        def fmt(a):
+            return f"{a[0]:g}" if a.size == 1 else np.array2string(a, separator=", ")
+
+        inner = ", ".join(f"{k}={fmt(v)}" for k, v in self.parameters.items())
+        return f"{type(self).__name__}({inner})"
+
+
+def broadcast_pair(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Broadcast two parameter arrays to a common length D (a length-1 array broadcasts)."""
+    if a.size == b.size:
+        return a, b
+    if a.size == 1:
+        return np.full(b.size, a[0]), b
+    if b.size == 1:
+        return a, np.full(a.size, b[0])
+    raise ValueError(f"{names[0]} and {names[1]} must have the same length or one must be scalar, "
+                     f"got {a.size} and {b.size}")
+
+
+def per_coordinate(first: str, second: str, grads: Callable) -> Callable:
+    """An exact gradient ``(dist, param) -> [dE/dfirst; dE/dsecond]`` of a sum over coordinates, from the
+    per-coordinate formulas ``grads(first_values, second_values, param) -> (dE/dfirst, dE/dsecond)``."""
+
+    def exact(dist, param: float) -> np.ndarray:
+        a, b = getattr(dist, first), getattr(dist, second)
+        da, db = grads(a, b, param)
+        return np.concatenate([np.broadcast_to(da, a.shape), np.broadcast_to(db, a.shape)])
+
+    return exact
+
+
+def trigamma(a) -> np.ndarray:
+    """psi1 element-wise (the kernels' trigamma)."""
+    return np.array([_psi1(float(v)) for v in np.atleast_1d(a)])
 
 
 def rows(*parameters: np.ndarray) -> np.ndarray:

@@ -1,18 +1,87 @@
-"""Beta and Dirichlet, built from independent Gamma draws: kernel arguments and estimator declarations."""
+"""Beta and Dirichlet, built from independent Gamma draws: the distributions, their kernel arguments, their
+estimators' declarations and the closed forms of the built-in objectives under them."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._validate import positive_array
 from ..declaration import variance_reduced
 from ..kernels import dirichlet as kernels
+from ..kernels import objectives as kobj
 from ..kernels import score_vr
+from .common import Distribution, rows, trigamma
 from .common import extra as extra
-from .common import rows
 from .common import sgd_components as sgd_components
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
+
+
+class Dirichlet(Distribution):
+    """Dirichlet(concentration) on the simplex of K >= 2 components.
+
+    Parameters
+    ----------
+    concentration : array_like
+        K > 1 concentrations, each > 0.
+
+    Notes
+    -----
+    Sampled as x = G / sum(G) with independent G_k ~ Gamma(concentration_k, 1); gradients are
+    taken with respect to every concentration.
+    """
+
+    family = "dirichlet"
+    support = "simplex"
+
+    def __init__(self, concentration):
+        self.concentration = positive_array("concentration", concentration)
+        if self.concentration.size < 2:
+            raise ValueError(f"concentration must have at least 2 components, got {self.concentration.size}")
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"concentration": self.concentration}
+
+
+class Beta(Distribution):
+    """Beta(a, b) on (0, 1): x = G_a / (G_a + G_b).  Gradients with respect to a and b.
+
+    Parameters
+    ----------
+    a, b : float
+        Concentrations (> 0).
+    """
+
+    family = "beta"
+    support = "simplex"
+
+    def __init__(self, a, b):
+        a_arr = positive_array("a", a)
+        b_arr = positive_array("b", b)
+        if a_arr.size != 1 or b_arr.size != 1:
+            raise ValueError("a and b must be scalars (use Dirichlet for more components)")
+        self.a = a_arr
+        self.b = b_arr
+        self.concentration = np.concatenate([a_arr, b_arr])
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"a": self.a, "b": self.b}
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    @property
+    def components(self) -> list[str]:
+        return ["a", "b"]
+
+
+CLASSES = (Beta, Dirichlet)
 
 
 def score_family(dist) -> int:
@@ -44,3 +113,24 @@ DECLARATIONS = [
     *variance_reduced("beta", boost=True),
     *variance_reduced("dirichlet", boost=True),
 ]
+
+
+def _simplex(log_of: bool):
+    """dE[x_i]/dalpha_j = (delta_ij alpha_0 - alpha_i) / alpha_0^2, or
+    dE[log x_i]/dalpha_j = delta_ij psi1(alpha_i) - psi1(alpha_0), with i the objective's parameter."""
+
+    def exact(dist, param: float) -> np.ndarray | None:
+        i, alpha = int(param), dist.concentration
+        if i >= alpha.size:
+            return None
+        a0 = alpha.sum()
+        delta = (np.arange(alpha.size) == i).astype(float)
+        if log_of:
+            return delta * trigamma(alpha[i]) - trigamma(a0)[0]
+        return (delta * a0 - alpha[i]) / a0**2
+
+    return exact
+
+
+EXACT_GRADIENTS = {kobj.COMPONENT: _simplex(False), kobj.LOG_COMPONENT: _simplex(True)}
+"""Built-in objective code -> ``exact(dist, param)``: dE/dconcentration (docs/estimators.md)."""

@@ -1,4 +1,5 @@
-"""Bernoulli and Categorical (gradients w.r.t. the logits): kernel arguments and estimator declarations."""
+"""Bernoulli and Categorical (gradients w.r.t. the logits): the distributions, their kernel arguments and their
+estimators' declarations.  Their exact gradients come from enumerating the support."""
 
 from __future__ import annotations
 
@@ -6,9 +7,162 @@ import numpy as np
 
 from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
 from ..kernels import categorical, discrete, score_vr
+from .common import Distribution
 from .common import first_only as first_only
 
 FAMILIES = ("bernoulli", "categorical")
+
+
+def _logits_or_probs(logits, probs, onehot: bool) -> tuple[str, np.ndarray]:
+    """Validate exactly one of ``logits`` / ``probs``; return the name given and the float64 array."""
+    if (logits is None) == (probs is None):
+        raise TypeError("give exactly one of logits= or probs=")
+    name, value = ("logits", logits) if probs is None else ("probs", probs)
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be real numbers, got {value!r}")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be real numbers, got {value!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
+    if onehot:
+        if arr.ndim not in (1, 2) or arr.shape[-1] < 2:
+            raise ValueError(f"{name} must have shape (K,) or (D, K) with K >= 2 classes, got shape {arr.shape}")
+    elif arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+    if name == "probs":
+        if onehot and np.any((arr <= 0.0) | (arr > 1.0)):
+            raise ValueError(f"probs must lie in (0, 1] (a class of probability 0 has no gradient), got {value!r}")
+        if not onehot and np.any((arr <= 0.0) | (arr >= 1.0)):
+            raise ValueError(f"probs must lie in the open interval (0, 1), got {value!r}")
+        if onehot and np.any(np.abs(arr.sum(axis=-1) - 1.0) > 1e-6):
+            raise ValueError(f"probs must sum to 1 over the classes (within 1e-6), got sums {arr.sum(axis=-1)}")
+    return name, arr
+
+
+class Bernoulli(Distribution):
+    """D independent Bernoulli variables b_d with P(b_d = 1) = theta_d = sigmoid(logits_d).
+
+    Parameters
+    ----------
+    logits : float or array_like, optional
+        Log-odds l_d (finite); give either ``logits`` or ``probs``.
+    probs : float or array_like, optional
+        Probabilities theta_d in the open interval (0, 1).
+
+    Notes
+    -----
+    Gradients are taken with respect to the parameterisation given: d/dlogits, or
+    d/dprobs = d/dlogits / (theta (1 - theta)).  Relaxed estimators evaluate f on x in [0, 1]^D.
+    """
+
+    family = "bernoulli"
+    support = "binary"
+    classes = 1
+
+    def __init__(self, logits=None, probs=None):
+        self.parameterization, arr = _logits_or_probs(logits, probs, onehot=False)
+        arr = np.atleast_1d(arr)
+        if self.parameterization == "logits":
+            self.logits = arr
+            self.probs = np.exp(-np.logaddexp(0.0, -arr))  # sigmoid without overflow
+        else:
+            self.probs = arr
+            self.logits = np.log(arr) - np.log1p(-arr)
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameter array given, by name."""
+        return {self.parameterization: getattr(self, self.parameterization)}
+
+    @property
+    def size(self) -> int:
+        """Length of the outcome vector x that f sees (D)."""
+        return self.logits.size
+
+    def chain_factor(self) -> np.ndarray:
+        """d logits / d parameter per gradient component (1 for logits)."""
+        if self.parameterization == "logits":
+            return np.ones(self.logits.size)
+        theta, theta_bar = _sigmoid(self.logits), _sigmoid(-self.logits)
+        return 1.0 / (theta * theta_bar)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+class Categorical(Distribution):
+    """Categorical variables over K classes: one (logits of shape (K,)) or D independent ones ((D, K)).
+
+    Parameters
+    ----------
+    logits : array_like, optional
+        Unnormalised log-probabilities l (finite); theta = softmax(l) over the last axis.
+    probs : array_like, optional
+        Probabilities in (0, 1], each row summing to 1.
+
+    Notes
+    -----
+    Gradients are taken with respect to the parameterisation given.  For probs the family is
+    softmax(log probs), so d/dprobs_k = d/dlogits_k / probs_k.  f sees the outcome as the flat
+    D K vector of one-hot rows (relaxed estimators: rows on the simplex).
+    """
+
+    family = "categorical"
+    support = "onehot"
+
+    def __init__(self, logits=None, probs=None):
+        self.parameterization, arr = _logits_or_probs(logits, probs, onehot=True)
+        self._flat = arr.ndim == 1
+        arr2 = np.atleast_2d(arr)
+        if self.parameterization == "logits":
+            self.logits = arr2
+            shifted = arr2 - arr2.max(axis=1, keepdims=True)
+            self.probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        else:
+            self.probs = arr2
+            self.logits = np.log(arr2)
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameter array given (shape (K,) or (D, K)), by name."""
+        value = getattr(self, self.parameterization)
+        return {self.parameterization: value[0] if self._flat else value}
+
+    @property
+    def dim(self) -> int:
+        """Number of categorical variables D."""
+        return self.logits.shape[0]
+
+    @property
+    def classes(self) -> int:
+        """Number of classes K."""
+        return self.logits.shape[1]
+
+    @property
+    def size(self) -> int:
+        """Length of the outcome vector x that f sees (D K)."""
+        return self.logits.size
+
+    @property
+    def components(self) -> list[str]:
+        name = self.parameterization
+        if self._flat:
+            return [f"{name}[{k}]" for k in range(self.classes)]
+        return [f"{name}[{d},{k}]" for d in range(self.dim) for k in range(self.classes)]
+
+    def chain_factor(self) -> np.ndarray:
+        """d logits / d parameter per gradient component (1 for logits, 1/probs for probs)."""
+        if self.parameterization == "logits":
+            return np.ones(self.logits.size)
+        return (1.0 / self.probs).ravel()
+
+
+CLASSES = (Bernoulli, Categorical)
 
 
 def params(dist) -> np.ndarray:
@@ -73,3 +227,6 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
 
 DECLARATIONS = [*_declarations("bernoulli", discrete.block),
                 *_declarations("categorical", lambda code, user_path, scalar: categorical.block(code, user_path))]
+
+EXACT_GRADIENTS: dict = {}
+"""No closed forms: the engine enumerates the support."""

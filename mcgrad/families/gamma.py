@@ -1,12 +1,16 @@
-"""The Gamma family (concentration, rate): kernel arguments and estimator declarations."""
+"""The Gamma family (concentration, rate): the distribution, its kernel arguments, its estimators' declarations
+and the closed forms of the built-in objectives under it."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._validate import positive_array
 from ..declaration import BOOST, EstimatorSpec, variance_reduced
 from ..kernels import gamma as kernels
+from ..kernels import objectives as kobj
 from ..kernels import score_vr
+from .common import Distribution, broadcast_pair, per_coordinate, trigamma
 from .common import extra as extra
 from .common import first_only as first_only
 from .common import params as params
@@ -14,6 +18,40 @@ from .common import scalar as scalar
 from .common import sgd_components as sgd_components
 
 FAMILIES = ("gamma",)
+
+
+class Gamma(Distribution):
+    """D independent Gamma(concentration, rate) variables, density z^(a-1) b^a e^(-b z) / Gamma(a).
+
+    Parameters
+    ----------
+    concentration : float or array_like
+        Shapes a > 0 (scalar or 1-D array of length D).  Below 1 the sampler needs shape
+        augmentation (``boost >= 1``, the default).
+    rate : float or array_like, default 1.0
+        Rates b > 0; scalars broadcast.
+
+    Notes
+    -----
+    Gradients are taken with respect to every concentration and every rate, in the order
+    ``concentration[0..D-1], rate[0..D-1]``.
+    """
+
+    family = "gamma"
+    support = "positive"
+
+    def __init__(self, concentration, rate=1.0):
+        self.concentration, self.rate = broadcast_pair(
+            ("concentration", "rate"), positive_array("concentration", concentration), positive_array("rate", rate)
+        )
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"concentration": self.concentration, "rate": self.rate}
+
+
+CLASSES = (Gamma,)
 
 
 def score_family(dist) -> int:
@@ -50,3 +88,10 @@ def sampling(family: str, module) -> list[EstimatorSpec]:
 
 
 DECLARATIONS = [*sampling("gamma", kernels.block), *variance_reduced("gamma", boost=True)]
+
+EXACT_GRADIENTS = {
+    kobj.SQUARE: per_coordinate("concentration", "rate", lambda a, b, c: ((2 * a + 1) / b**2, -2 * a * (a + 1) / b**3)),
+    kobj.LINEAR: per_coordinate("concentration", "rate", lambda a, b, w: (w / b + 0 * a, -w * a / b**2)),
+    kobj.LOG: per_coordinate("concentration", "rate", lambda a, b, _: (trigamma(a), -1.0 / b)),
+}
+"""Built-in objective code -> ``exact(dist, param)``: dE/dconcentration and dE/drate (docs/estimators.md)."""

@@ -1,12 +1,16 @@
-"""The Normal family N(loc, diag(scale^2)): kernel arguments and estimator declarations."""
+"""The Normal family N(loc, diag(scale^2)): the distribution, its kernel arguments, its estimators' declarations
+and the closed forms of the built-in objectives under it."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._validate import positive_array, real_array
 from ..declaration import TRANSFORM, EstimatorSpec, variance_reduced
 from ..kernels import normal as kernels
+from ..kernels import objectives as kobj
 from ..kernels import score_vr
+from .common import Distribution, broadcast_pair, per_coordinate
 from .common import extra as extra
 from .common import first_only as first_only
 from .common import params as params
@@ -14,6 +18,37 @@ from .common import scalar as scalar
 from .common import sgd_components as sgd_components
 
 FAMILIES = ("normal",)
+
+
+class Normal(Distribution):
+    """Diagonal Gaussian N(loc, diag(scale**2)) in D >= 1 dimensions.
+
+    Parameters
+    ----------
+    loc : float or array_like
+        Means; a scalar or a 1-D array of length D.
+    scale : float or array_like
+        Standard deviations (> 0); a scalar, or a 1-D array of length D. Scalars broadcast.
+
+    Notes
+    -----
+    Gradients are taken with respect to every ``loc`` and every ``scale`` component, in
+    the order ``loc[0..D-1], scale[0..D-1]``.
+    """
+
+    family = "normal"
+    support = "real"
+
+    def __init__(self, loc=0.0, scale=1.0):
+        self.loc, self.scale = broadcast_pair(("loc", "scale"), real_array("loc", loc), positive_array("scale", scale))
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name."""
+        return {"loc": self.loc, "scale": self.scale}
+
+
+CLASSES = (Normal,)
 
 
 def score_family(dist) -> int:
@@ -39,3 +74,72 @@ DECLARATIONS = [
                   evaluations=4),
     *variance_reduced("normal", boost=False),
 ]
+
+
+def _cos(m, s, k):
+    damp = np.exp(-0.5 * k * k * s * s)
+    return -k * np.sin(k * m) * damp, -k * k * s * np.cos(k * m) * damp
+
+
+def _bump_value(m, s, k):
+    """E[exp(-k x^2)] = exp(-k m^2 / t) / sqrt(t), t = 1 + 2 k s^2."""
+    t = 1.0 + 2.0 * k * s * s
+    return np.exp(-k * m * m / t) / np.sqrt(t)
+
+
+def _bump(m, s, k):
+    t = 1.0 + 2.0 * k * s * s
+    e = _bump_value(m, s, k)
+    return e * (-2.0 * k * m / t), e * (-2.0 * k * s / t + 4.0 * k * k * m * m * s / (t * t))
+
+
+EXACT_GRADIENTS = {
+    kobj.SQUARE: per_coordinate("loc", "scale", lambda m, s, c: (2 * m, 2 * s)),
+    kobj.QUADRATIC: per_coordinate("loc", "scale", lambda m, s, k: (2 * (m - k), 2 * s)),
+    kobj.COS: per_coordinate("loc", "scale", _cos),
+    kobj.GAUSSIAN_BUMP: per_coordinate("loc", "scale", _bump),
+    kobj.LINEAR: per_coordinate("loc", "scale", lambda m, s, a: (a + 0 * m, 0 * s)),
+}
+"""Built-in objective code -> ``exact(dist, param)``: dE/dloc and dE/dscale (docs/estimators.md)."""
+
+EXPECTATIONS = {
+    kobj.SQUARE: lambda m, s, c: (m * m + s * s).sum(axis=-1) + c,
+    kobj.QUADRATIC: lambda m, s, k: ((m - k) ** 2 + s * s).sum(axis=-1),
+    kobj.COS: lambda m, s, k: (np.cos(k * m) * np.exp(-0.5 * k * k * s * s)).sum(axis=-1),
+    kobj.GAUSSIAN_BUMP: lambda m, s, k: _bump_value(m, s, k).sum(axis=-1),
+    kobj.LINEAR: lambda m, s, a: (a * m).sum(axis=-1),
+}
+"""Built-in objective code -> ``value(loc, scale, param)``: E[f(x)] under N(loc, diag(scale^2)), vectorised over
+rows of loc and scale."""
+
+
+def square_variance(estimator: str, mu: float, sigma: float, c: float, transform: int = 1) -> tuple[float, float]:
+    """``(Var g_mu, Var g_sigma)`` of ``estimator`` on N(mu, sigma^2) with f = x^2 + c (D = 1).
+
+    Every estimator has mean (2 mu, 2 sigma) there; these are the per-sample variances.
+
+    Notes
+    -----
+    score:    Var_mu = (mu^2+c)^2/sigma^2 + 15 sigma^2 + 14 mu^2 + 6c,
+              Var_sigma = 2(mu^2+c)^2/sigma^2 + 60 mu^2 + 74 sigma^2 + 20c
+    pathwise: Var_mu = 4 sigma^2,  Var_sigma = 4 mu^2 + 8 sigma^2
+    grep 1:   g_mu is pathwise's, g_sigma = f(x)(eps^2 - 1)/sigma is score's
+    grep 2:   Var_mu = (mu^2+c)^2 + 2c sigma^2 + 4c sigma + 10 mu^2 sigma^2 + 4 mu^2 sigma
+                       + 7 sigma^4 + 4 sigma^3 + 4 sigma^2,
+              Var_sigma = 4 mu^2 + 8 sigma^2
+    """
+    m, s = mu, sigma
+    score = ((m * m + c) ** 2 / s**2 + 15 * s**2 + 14 * m**2 + 6 * c,
+             2 * (m * m + c) ** 2 / s**2 + 60 * m**2 + 74 * s**2 + 20 * c)
+    pathwise = (4 * s**2, 4 * m**2 + 8 * s**2)
+    if estimator == "score":
+        return score
+    if estimator == "pathwise":
+        return pathwise
+    if estimator == "grep" and transform == 1:
+        return pathwise[0], score[1]
+    if estimator == "grep" and transform == 2:
+        var_mu = ((m * m + c) ** 2 + 2 * c * s**2 + 4 * c * s + 10 * m**2 * s**2 + 4 * m**2 * s
+                  + 7 * s**4 + 4 * s**3 + 4 * s**2)
+        return var_mu, pathwise[1]
+    raise ValueError(f"no closed-form variance for estimator {estimator!r} (transform {transform})")
