@@ -113,6 +113,12 @@ class Objective:
             ) from None
 
 
+def _one_parameter(name: str, code: int, parameter: str, value) -> Objective:
+    """A built-in with one real parameter, labelled ``name(parameter=value)``."""
+    value = real_scalar(parameter, value)
+    return Objective(f"{name}({parameter}={value:g})", code, value)
+
+
 def square(c: float = 0.0) -> Objective:
     """f(x) = sum_i x_i^2 + c.
 
@@ -121,26 +127,22 @@ def square(c: float = 0.0) -> Objective:
     Under N(mu, sigma^2): dE/dmu = 2 mu, dE/dsigma = 2 sigma.  Under Gamma(a, b):
     dE/da = (2a + 1)/b^2, dE/db = -2a(a + 1)/b^3.
     """
-    c = real_scalar("c", c)
-    return Objective(f"square(c={c:g})", kobj.SQUARE, c)
+    return _one_parameter("square", kobj.SQUARE, "c", c)
 
 
 def quadratic(k: float = 0.0) -> Objective:
     """f(x) = sum_i (x_i - k)^2.  Under N(mu, sigma^2): dE/dmu = 2 (mu - k), dE/dsigma = 2 sigma."""
-    k = real_scalar("k", k)
-    return Objective(f"quadratic(k={k:g})", kobj.QUADRATIC, k)
+    return _one_parameter("quadratic", kobj.QUADRATIC, "k", k)
 
 
 def cos(k: float = 1.0) -> Objective:
     """f(x) = sum_i cos(k x_i).  Under N(mu, sigma^2): E = cos(k mu) exp(-k^2 sigma^2 / 2) per coordinate."""
-    k = real_scalar("k", k)
-    return Objective(f"cos(k={k:g})", kobj.COS, k)
+    return _one_parameter("cos", kobj.COS, "k", k)
 
 
 def gaussian_bump(k: float = 1.0) -> Objective:
     """f(x) = sum_i exp(-k x_i^2).  Under N(mu, sigma^2): E = exp(-k mu^2 / t) / sqrt(t), t = 1 + 2 k sigma^2."""
-    k = real_scalar("k", k)
-    return Objective(f"gaussian_bump(k={k:g})", kobj.GAUSSIAN_BUMP, k)
+    return _one_parameter("gaussian_bump", kobj.GAUSSIAN_BUMP, "k", k)
 
 
 def linear(a: float = 1.0) -> Objective:
@@ -149,8 +151,7 @@ def linear(a: float = 1.0) -> Objective:
     On a Categorical, class k weighs a k: f(x) = a sum_d sum_k k x_{d,k}, the (relaxed) class index
     times a, which on K = 2 classes matches the Bernoulli's a b.
     """
-    a = real_scalar("a", a)
-    return Objective(f"linear(a={a:g})", kobj.LINEAR, a)
+    return _one_parameter("linear", kobj.LINEAR, "a", a)
 
 
 def identity() -> Objective:

@@ -9,6 +9,9 @@ import numpy as np
 
 from ..kernels.special import trigamma as _psi1
 
+__all__ = ["extra", "first_only", "params", "scalar", "sgd_components"]
+"""The defaults a family module takes with ``from .common import *`` and overrides by defining its own."""
+
 
 class Distribution:
     """Shared behaviour of the distribution classes: parameter arrays by name, component names, repr."""

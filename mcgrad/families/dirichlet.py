@@ -10,9 +10,8 @@ from ..declaration import variance_reduced
 from ..kernels import dirichlet as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
+from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution, rows, trigamma
-from .common import extra as extra
-from .common import sgd_components as sgd_components
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")

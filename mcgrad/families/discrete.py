@@ -7,8 +7,8 @@ import numpy as np
 
 from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
 from ..kernels import categorical, discrete, score_vr
+from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution
-from .common import first_only as first_only
 
 FAMILIES = ("bernoulli", "categorical")
 

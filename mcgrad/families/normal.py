@@ -10,12 +10,8 @@ from ..declaration import TRANSFORM, EstimatorSpec, variance_reduced
 from ..kernels import normal as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
+from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution, broadcast_pair, per_coordinate
-from .common import extra as extra
-from .common import first_only as first_only
-from .common import params as params
-from .common import scalar as scalar
-from .common import sgd_components as sgd_components
 
 FAMILIES = ("normal",)
 
