@@ -3,6 +3,7 @@
 from . import plots, streams
 from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
+from .batch import batch_objective, jax_objective, torch_objective
 from .estimators import REGISTRY as ESTIMATORS
 from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import (
@@ -40,12 +41,14 @@ __all__ = [
     "Normal",
     "Objective",
     "Trajectory",
+    "batch_objective",
     "compare",
     "component",
     "cos",
     "estimate",
     "gaussian_bump",
     "identity",
+    "jax_objective",
     "linear",
     "load",
     "log",
@@ -61,5 +64,6 @@ __all__ = [
     "sweep",
     "temperature_sweep",
     "toy",
+    "torch_objective",
     "user_objective",
 ]

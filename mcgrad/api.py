@@ -154,6 +154,9 @@ CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while a run is going
 
 def fingerprint(job: Job) -> dict:
     """The settings a checkpoint must share with the run that resumes it (floats as exact hex strings)."""
+    if job.objective.identity is None:
+        raise ValueError(f"checkpoint: objective {job.objective.name!r} is a host function mcgrad cannot recognise "
+                         "again; give it a version (batch_objective(..., version=...)) to checkpoint it")
     return {
         "family": job.dist.family,
         "parameters": {k: [float(x).hex() for x in np.ravel(v)] for k, v in job.dist.parameters.items()},

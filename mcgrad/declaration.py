@@ -61,6 +61,9 @@ class EstimatorSpec:
         Whether the estimator's mean differs from the gradient.
     needs_derivative : bool
         Whether f' must be known.
+    needs_value : bool
+        Whether the per-sample terms use f's values (False: f' alone, so a batch objective is asked for
+        gradients only).
     kind : str
         ``"sampling"``, ``"variance_reduced"`` or ``"exact"``.
     block : callable or None
@@ -84,6 +87,7 @@ class EstimatorSpec:
     summary: str
     biased: bool = False
     needs_derivative: bool = False
+    needs_value: bool = True
     kind: str = SAMPLING
     block: Callable | None = None
     code: int = 0

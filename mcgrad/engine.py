@@ -22,13 +22,14 @@ from ._validate import count
 from .accumulator import Accumulator
 from .kernels import discrete as discrete_kernels
 from .kernels import driver, moments
+from .kernels import tape as ktape
 from .kernels._jit import exact_signature
 from .kernels.objectives import USER
 from .kernels.rng import run_key
 
 DEFAULT_BLOCK_SIZE = 1 << 16
 CHUNK_BLOCKS = 256
-COUNTERS = 2  # non-finite samples, sampler proposals
+COUNTERS = 3  # non-finite samples, sampler proposals, objective evaluations of a batch objective
 
 
 @contextlib.contextmanager
@@ -153,7 +154,8 @@ def run_blocks(
     if resume is None:
         acc, totals, before = Accumulator(width, first), np.zeros(COUNTERS, np.int64), 0.0
     else:
-        acc, totals, before = resume[0].copy(), np.array(resume[1], np.int64), resume[2]
+        acc, totals, before = resume[0].copy(), np.zeros(COUNTERS, np.int64), resume[2]
+        totals[:len(resume[1])] = resume[1]  # a checkpoint written before the third counter has two
     rows = np.empty((CHUNK_BLOCKS, width, moments.ROW))
     counters = np.zeros((COUNTERS, CHUNK_BLOCKS), np.int64)
     t0 = time.perf_counter()
@@ -318,15 +320,72 @@ def objective_arguments(objective, control) -> tuple:
 
 
 def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options: np.ndarray, code: int, objective,
-                    control, key, block_size: int, n: int):
-    """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver."""
+                    control, key, block_size: int, n: int, *, inputs: int = 1, needs: tuple[bool, bool] = (True, True)):
+    """A ``launch(first_block, rows, counters)`` running ``block`` over a chunk of blocks with the one driver.
+
+    A batch objective runs on tapes (:func:`tape_launcher`); ``inputs`` is then the length of the points f
+    takes and ``needs`` says whether the estimator uses f's values and its gradients.
+    """
+    params = np.ascontiguousarray(params, dtype=float)
+    extra = np.ascontiguousarray(extra, dtype=float)
+    options = np.ascontiguousarray(options, dtype=float)
+    if objective.batch is not None:
+        return tape_launcher(block, setup, params, extra, options, code, objective, control, key, block_size, n,
+                             inputs, needs)
     run = compiled(("driver",), lambda: driver.run_blocks, driver.RUN_SIGNATURE, "block driver")
-    args = (block, setup, np.ascontiguousarray(params, dtype=float), np.ascontiguousarray(extra, dtype=float),
-            np.ascontiguousarray(options, dtype=float), code, *objective_arguments(objective, control),
-            np.uint64(key))
+    args = (block, setup, params, extra, options, code, *objective_arguments(objective, control), np.uint64(key))
 
     def launch(first_block, rows, counters):
         run(*args, first_block, block_size, n, rows, counters)
+
+    return launch
+
+
+TAPE_BYTES = 64 << 20  # the tapes of the blocks recorded at once take at most this much (at least one block)
+
+
+def new_tapes(blocks: int, capacity: int, inputs: int) -> np.ndarray:
+    """Empty recording tapes (:mod:`mcgrad.kernels.tape`) for ``capacity`` points of length ``inputs`` each."""
+    tapes = np.zeros((blocks, ktape.HEADER + capacity * (1 + inputs)))
+    tapes[:, ktape.MODE] = ktape.RECORD
+    tapes[:, ktape.CAPACITY] = capacity
+    tapes[:, ktape.WIDTH] = inputs
+    return tapes
+
+
+def tape_launcher(block, setup, params, extra, options, chosen: int, objective, control, key, block_size: int,
+                  n: int, inputs: int, needs: tuple[bool, bool]):
+    """The launch of a block function whose objective is a batch objective: record, evaluate, replay.
+
+    The blocks of a chunk are taken a few at a time (tapes of at most :data:`TAPE_BYTES`); each group is run
+    once recording the points its blocks ask f for, the points are evaluated in batches by the objective,
+    and the group is run again from the same stream states with the answers.  A tape starts with room for
+    one point per sample and grows (the group recorded again) when a block asks for more.
+    """
+    run = compiled(("tape driver",), lambda: driver.run_tape_blocks, driver.TAPE_RUN_SIGNATURE,
+                   "block driver (batch objectives)")
+    _, p, user, user1, cv, cv1 = objective_arguments(objective, control)
+    args = (block, setup, params, extra, options, chosen, p, user, user1, cv, cv1, np.uint64(key))
+    capacity = [block_size]
+
+    def launch(first_block, rows, counters):
+        k = rows.shape[0]
+        lo = 0
+        while lo < k:
+            per_block = 8 * (ktape.HEADER + capacity[0] * (1 + inputs))
+            hi = min(k, lo + max(1, TAPE_BYTES // per_block))
+            group = np.zeros((COUNTERS, hi - lo), np.int64)
+            tapes = new_tapes(hi - lo, capacity[0], inputs)
+            run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)
+            wanted = int(group[2].max())
+            if wanted > capacity[0]:
+                capacity[0] = wanted
+                continue  # record this group again on larger tapes
+            objective.batch.evaluate_tapes(tapes, needs[0], needs[1], numba.get_num_threads())
+            tapes[:, ktape.MODE] = ktape.REPLAY
+            run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)
+            counters[:, lo:hi] = group
+            lo = hi
 
     return launch
 
@@ -336,7 +395,13 @@ def launcher(dist, objective, spec, options, seed: int, block_size: int, n: int)
     family = families.module(dist.family)
     return kernel_launcher(block_function(spec, dist, objective), setup_function(spec), family.params(dist),
                            family.extra(dist), spec.kernel_options(options), spec.code, objective,
-                           options.get("control"), run_key(seed), block_size, n)
+                           options.get("control"), run_key(seed), block_size, n, inputs=input_size(dist),
+                           needs=(spec.needs_value, spec.needs_derivative))
+
+
+def input_size(dist) -> int:
+    """Length of the points x that f takes on ``dist`` (Beta: 1, the first coordinate)."""
+    return int(getattr(dist, "size", dist.dim))
 
 
 EXACT_MAX_OUTCOMES = 1 << 20
@@ -359,9 +424,22 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
     enumerate_kernel = compiled(("enumerate",), lambda: discrete_kernels.enumerate_gradient,
                                 discrete_kernels.ENUMERATE_SIGNATURE, "exact enumeration")
     out = np.empty(dist.logits.size)
-    enumerate_kernel(dist.family == "categorical", families.discrete.params(dist), objective.code, objective.param,
-             objective.kernel_functions()[0], out)
+    args = (dist.family == "categorical", families.discrete.params(dist))
+    user = objective.kernel_functions()[0]
+    if objective.batch is None:
+        enumerate_kernel(*args, objective.code, objective.param, user, out)
+    else:  # record the outcomes on a tape, evaluate them as batches, replay
+        tapes = new_tapes(1, size, input_size(dist))
+        enumerate_kernel(*args, ktape_address(tapes[0]), objective.param, user, out)
+        objective.batch.evaluate_tapes(tapes, True, False, numba.get_num_threads())
+        tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.REPLAY, 0
+        enumerate_kernel(*args, ktape_address(tapes[0]), objective.param, user, out)
     return out * dist.chain_factor()
+
+
+def ktape_address(tape: np.ndarray) -> int:
+    """The address a tape function takes as its objective code (the row's first element)."""
+    return int(tape.ctypes.data)
 
 
 def exact_launcher(gradient: np.ndarray, n: int, block_size: int):

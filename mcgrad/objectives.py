@@ -35,6 +35,8 @@ class Objective:
         The built-in's parameter (unused for user functions).
     has_derivative : bool
         Whether f' is available (pathwise-type estimators need it).
+    batch : object or None
+        The evaluator of a batch objective (:mod:`mcgrad.batch`); None for built-ins and per-sample functions.
     """
 
     name: str
@@ -46,14 +48,16 @@ class Objective:
     exact: Callable | None = field(default=None, repr=False, compare=False)
     vector: bool = False
     domain: str = "real"
-    source: str = field(default="", repr=False, compare=False)
+    source: str | None = field(default="", repr=False, compare=False)
+    batch: object | None = field(default=None, repr=False, compare=False)
 
     @property
-    def identity(self) -> str:
-        """What tells two objectives apart exactly: a built-in's code and parameter (as a hex float), or a
-        digest of a user function's compiled code, constants and names (so an edited function differs)."""
+    def identity(self) -> str | None:
+        """What tells two objectives apart exactly: a built-in's code and parameter (as a hex float), a
+        digest of a user function's compiled code, constants and names (so an edited function differs), or
+        the name and version given to a host batch function (None without a version: not identifiable)."""
         if self.code == kobj.USER:
-            return f"user:{self.source}"
+            return None if self.source is None else f"user:{self.source}"
         return f"{self.code}:{float(self.param).hex()}"
 
     def kernel_functions(self):
@@ -96,6 +100,9 @@ class Objective:
 
     def check(self, dim: int) -> None:
         """Evaluate a user function once at x = 0.5 to surface typing and shape errors early."""
+        if self.batch is not None:
+            self.batch.evaluate(np.full((1, dim), 0.5), True, self.has_derivative)
+            return
         if self.adapter is None:
             return
         if not self.vector and dim < 1:

@@ -34,27 +34,31 @@ def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
     of grad f with step 1e-4 max(1, |mu_d|): any fixed coefficients give an unbiased estimator, because m
     is the exact gradient of the same polynomial.
     """
-    compiled = engine.compiled(("objective_at",), lambda: score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
-    user = objective.kernel_functions()[0]
     loc = np.ascontiguousarray(dist.loc, dtype=float)
     dim = loc.size
-    grad = np.empty(dim)
-    value = compiled(objective.code, objective.param, user, 1, loc.copy(), grad)
-    hess = np.empty(dim)
-    up, down = np.empty(dim), np.empty(dim)
-    for d in range(dim):
-        step = 1e-4 * max(1.0, abs(loc[d]))
-        point = loc.copy()
-        point[d] = loc[d] + step
-        compiled(objective.code, objective.param, user, 1, point, up)
-        point[d] = loc[d] - step
-        compiled(objective.code, objective.param, user, 1, point, down)
-        hess[d] = (up[d] - down[d]) / (2.0 * step)
+    steps = 1e-4 * np.maximum(1.0, np.abs(loc))
+    shifts = np.diag(steps)
+    points = np.concatenate([loc[None, :], loc + shifts, loc - shifts])  # mu, then mu +- step e_d
+    values, grads = _values_and_gradients(objective, points)
+    value, grad = values[0], grads[0]
+    hess = (np.diagonal(grads[1:dim + 1]) - np.diagonal(grads[dim + 1:])) / (2.0 * steps)
     taylor = np.concatenate([[value], grad, hess])
     if not np.all(np.isfinite(taylor)):
         raise ValueError(f"the delta method needs f, f' and f'' finite at the mean; f={objective.name} gives "
                          f"f={value}, f'={grad}, f''~{hess} at loc={loc}")
     return taylor, np.concatenate([grad, hess * dist.scale])
+
+
+def _values_and_gradients(objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f and grad f at each row of ``points``, for any objective (a batch objective takes them as one batch)."""
+    if objective.batch is not None:
+        return objective.batch.evaluate(points, True, True)
+    compiled = engine.compiled(("objective_at",), lambda: score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
+    user = objective.kernel_functions()[0]
+    grads = np.empty_like(points)
+    values = np.array([compiled(objective.code, objective.param, user, 1, np.ascontiguousarray(point), grad)
+                       for point, grad in zip(points, grads, strict=True)])
+    return values, grads
 
 
 def solve_coefficients(pilot_means: np.ndarray, width: int, baseline, coefficient) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +98,7 @@ class Plan:
         self.options = np.array([self.group, int(options.get("boost", 0))], dtype=float)
         self.kernel_key = (family.score_family(dist), family.first_only(dist), int(objective.code == USER))
         self.objective = objective
+        self.inputs = engine.input_size(dist)
         self.block_size = block_size
         self.seed = seed
         self.n = n
@@ -149,7 +154,7 @@ class Plan:
     def _launch(self, mode, baseline, coefficient, n, key):
         return engine.kernel_launcher(self.block(mode), engine.no_setup(), self.params,
                                       self.extra(baseline, coefficient), self.options, 0, self.objective, None, key,
-                                      self.block_size, n)
+                                      self.block_size, n, inputs=self.inputs, needs=(True, False))
 
     def split(self, acc: Accumulator) -> tuple[Accumulator, Accumulator]:
         """The reduced estimator's accumulator and the reference one (plain score, sum, difference)."""

@@ -75,10 +75,12 @@ def sampling(family: str, module) -> list[EstimatorSpec]:
         EstimatorSpec("rsvi", family, "rejection-sampler reparameterisation g_rep + g_cor (Naesseth et al. 2017)",
                       needs_derivative=True, block=module, code=kernels.RSVI, declared=(BOOST,), draws=draws),
         EstimatorSpec("rsvi_rep_only", family, "rsvi without the correction term g_cor (biased ablation)",
-                      biased=True, needs_derivative=True, block=module, code=kernels.RSVI_REP_ONLY,
+                      biased=True, needs_derivative=True, needs_value=False, block=module,
+                      code=kernels.RSVI_REP_ONLY,
                       declared=(BOOST,), draws=draws),
         EstimatorSpec("implicit", family, "implicit reparameterisation (Figurnov et al. 2018)",
-                      needs_derivative=True, block=module, code=kernels.IMPLICIT, setup=_implicit_setup,
+                      needs_derivative=True, needs_value=False, block=module, code=kernels.IMPLICIT,
+                      setup=_implicit_setup,
                       declared=(BOOST,), draws=draws),
     ]
 

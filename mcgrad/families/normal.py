@@ -60,7 +60,7 @@ DECLARATIONS = [
     EstimatorSpec("score", "normal", "score function (REINFORCE): f(x) grad log p(x)",
                   block=kernels.block, code=kernels.SCORE, draws="D normals"),
     EstimatorSpec("pathwise", "normal", "reparameterisation: f'(x) dx/dtheta", needs_derivative=True,
-                  block=kernels.block, code=kernels.PATHWISE, draws="D normals"),
+                  needs_value=False, block=kernels.block, code=kernels.PATHWISE, draws="D normals"),
     EstimatorSpec("grep", "normal", "generalised reparameterisation (Ruiz et al. 2016), transform 1 or 2",
                   needs_derivative=True, block=kernels.block, code=kernels.GREP, declared=(TRANSFORM,),
                   draws="D normals"),

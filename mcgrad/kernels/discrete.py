@@ -45,6 +45,7 @@ from .objectives import (
     evaluate_vector,
 )
 from .rng import next_double_open
+from .tape import MIN_ADDRESS
 
 SCORE = 0
 GUMBEL_SOFTMAX = 1
@@ -439,8 +440,9 @@ ENUMERATE_SIGNATURE = types.void(types.boolean, types.float64[:, ::1], types.int
 
 @jit
 def enumerate_gradient(categorical, logits, code, p, user, out):
-    """:func:`_enumerate` for built-in objectives and user functions alike (one cached compilation)."""
-    if code == USER:
+    """:func:`_enumerate` for built-in objectives and user functions alike (one cached compilation); a code
+    at or above :data:`~mcgrad.kernels.tape.MIN_ADDRESS` is a tape's address (a batch objective)."""
+    if code == USER or code >= MIN_ADDRESS:
         _enumerate(1, categorical, logits, code, p, user, out)
     else:
         _enumerate(0, categorical, logits, code, p, user, out)

@@ -35,6 +35,7 @@ from numba import prange, types
 from ._jit import jit
 from .objectives import USER_FUNCTION, USER_SCALAR_FUNCTION
 from .rng import block_state
+from .tape import CURSOR, address
 
 STATE = types.UniTuple(types.uint64, 4)
 OBJECTIVE = (types.int64, types.float64, USER_FUNCTION, USER_SCALAR_FUNCTION,  # objective: code, parameter, user
@@ -59,6 +60,13 @@ RUN_SIGNATURE = types.void(
     types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
 )
 
+TAPE_RUN_SIGNATURE = types.void(
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, types.int64,  # block, setup, params, extra, options, code
+    *OBJECTIVE[1:],  # the objective's code is each block's tape address
+    types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
+    types.float64[:, :, ::1], types.int64[:, ::1], MATRIX,  # rows out, counters out, tapes
+)
+
 SGD_SIGNATURE = types.void(
     BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, start, extra,
     # options, floors, estimator code
@@ -74,6 +82,24 @@ def no_tables(params, options):
     return np.zeros((1, 0))
 
 
+@jit
+def _run_block(block, params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, key, b, block_size, n,
+               row, counters, j, tape):
+    """Block b into ``row`` and ``counters[:, j]``; a tape (empty for none) is rewound before each run."""
+    m = min(block_size, n - b * block_size)
+    s = block_state(key, b)
+    if tape.shape[0] > 0:
+        tape[CURSOR] = 0
+    _, proposals = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row, False)
+    counters[0, j] = 0
+    counters[1, j] = proposals
+    if not np.all(np.isfinite(row)):
+        if tape.shape[0] > 0:
+            tape[CURSOR] = 0
+        counters[0, j] = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                               True)[0]
+
+
 @jit(parallel=True)
 def run_blocks(block, setup, params, extra, options, chosen, code, p, user, user1, cv, cv1, key, first_block,
                block_size, n, rows, counters):
@@ -83,17 +109,24 @@ def run_blocks(block, setup, params, extra, options, chosen, code, p, user, user
     summaries came out non-finite), ``counters[1, j]`` its sampler proposals.
     """
     tables = setup(params, options)
+    no_tape = np.empty(0)
     for j in prange(rows.shape[0]):
-        b = first_block + j
-        m = min(block_size, n - b * block_size)
-        s = block_state(key, b)
-        _, proposals = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, rows[j],
-                             False)
-        counters[0, j] = 0
-        counters[1, j] = proposals
-        if not np.all(np.isfinite(rows[j])):
-            counters[0, j] = block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m,
-                                   rows[j], True)[0]
+        _run_block(block, params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, key,
+                   first_block + j, block_size, n, rows[j], counters, j, no_tape)
+
+
+@jit(parallel=True)
+def run_tape_blocks(block, setup, params, extra, options, chosen, p, user, user1, cv, cv1, key, first_block,
+                    block_size, n, rows, counters, tapes):
+    """:func:`run_blocks` with the objective on tapes (:mod:`mcgrad.kernels.tape`): block j's objective code is
+    the address of ``tapes[j]``, which records or replays as its header says; ``counters[2, j]`` gets the
+    number of objective evaluations the block asked for."""
+    tables = setup(params, options)
+    for j in prange(rows.shape[0]):
+        tape = tapes[j]
+        _run_block(block, params, extra, options, tables, chosen, address(tape), p, user, user1, cv, cv1, key,
+                   first_block + j, block_size, n, rows[j], counters, j, tape)
+        counters[2, j] = int(tape[CURSOR])
 
 
 @jit
