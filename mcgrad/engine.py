@@ -353,6 +353,14 @@ def new_tapes(blocks: int, capacity: int, inputs: int) -> np.ndarray:
     return tapes
 
 
+def _tape_group(bytes_per_block: int) -> int:
+    """Blocks recorded at once: as many as :data:`TAPE_BYTES` holds, a multiple of the thread count when that
+    fits (so the record and replay passes keep every thread busy), at least one."""
+    fits = max(1, TAPE_BYTES // bytes_per_block)
+    workers = numba.get_num_threads()
+    return fits - fits % workers if fits >= workers else fits
+
+
 def tape_launcher(block, setup, params, extra, options, chosen: int, objective, control, key, block_size: int,
                   n: int, inputs: int, needs: tuple[bool, bool]):
     """The launch of a block function whose objective is a batch objective: record, evaluate, replay.
@@ -372,8 +380,7 @@ def tape_launcher(block, setup, params, extra, options, chosen: int, objective, 
         k = rows.shape[0]
         lo = 0
         while lo < k:
-            per_block = 8 * (ktape.HEADER + capacity[0] * (1 + inputs))
-            hi = min(k, lo + max(1, TAPE_BYTES // per_block))
+            hi = min(k, lo + _tape_group(8 * (ktape.HEADER + capacity[0] * (1 + inputs))))
             group = np.zeros((COUNTERS, hi - lo), np.int64)
             tapes = new_tapes(hi - lo, capacity[0], inputs)
             run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)

@@ -112,41 +112,56 @@ def tape_scalar(code, p, x):
     return tape[at], tape[at + 1]
 
 
+@jit
+def batches(tapes, batch):
+    """The batches of all tapes as rows ``(tape, first point, end point)``: each tape is cut from its first
+    point, ``batch`` points at a time, so a point's batch depends only on its block."""
+    total = 0
+    for j in range(tapes.shape[0]):
+        total += (int(tapes[j, CURSOR]) + batch - 1) // batch
+    out = np.empty((total, 3), np.int64)
+    row = 0
+    for j in range(tapes.shape[0]):
+        count = int(tapes[j, CURSOR])
+        for lo in range(0, count, batch):
+            out[row, 0], out[row, 1], out[row, 2] = j, lo, min(lo + batch, count)
+            row += 1
+    return out
+
+
 @jit(parallel=True)
 def evaluate_tapes(tapes, batch, values, gradients, need_values, need_gradients, status):
-    """Evaluate every recorded point of every tape with ``@njit`` batch functions, in batches of ``batch``.
+    """Evaluate every recorded point of every tape with ``@njit`` batch functions, the batches of
+    :func:`batches` spread over the threads.
 
-    Tape j is split into batches from its first point, so a point's batch depends only on its block.
     ``values(X) -> (B,)`` and ``gradients(X) -> (B, D)``; f (grad f) is NaN where not needed.
-    ``status[j]`` is set to 1 when a function returned the wrong shape.
+    ``status[j]`` is set to 1 when a function returned the wrong shape for a batch of tape j.
     """
-    for j in range(tapes.shape[0]):
-        status[j] = 0
-    for j in prange(tapes.shape[0]):
-        tape = tapes[j]
+    status[:] = 0
+    work = batches(tapes, batch)
+    for t in prange(work.shape[0]):
+        tape = tapes[work[t, 0]]
+        lo, hi = work[t, 1], work[t, 2]
         width = int(tape[WIDTH])
-        count = int(tape[CURSOR])
         stride = 1 + width
-        for lo in range(0, count, batch):
-            hi = min(lo + batch, count)
-            points = np.empty((hi - lo, width))
-            for i in range(lo, hi):
-                at = HEADER + i * stride
-                points[i - lo, :] = tape[at + 1:at + stride]
-            f = np.zeros(1)
-            g = np.zeros((1, 1))
-            if need_values:
-                f = values(points)
-                if f.shape[0] != hi - lo:
-                    status[j] = 1
-                    break
-            if need_gradients:
-                g = gradients(points)
-                if g.shape[0] != hi - lo or g.shape[1] != width:
-                    status[j] = 1
-                    break
-            for i in range(lo, hi):
-                at = HEADER + i * stride
-                tape[at] = f[i - lo] if need_values else math.nan
-                for d in range(width):
-                    tape[at + 1 + d] = g[i - lo, d] if need_gradients else math.nan
+        points = np.empty((hi - lo, width))
+        for i in range(lo, hi):
+            at = HEADER + i * stride
+            points[i - lo, :] = tape[at + 1:at + stride]
+        f = np.zeros(1)
+        g = np.zeros((1, 1))
+        if need_values:
+            f = values(points)
+            if f.shape[0] != hi - lo:
+                status[work[t, 0]] = 1
+                continue
+        if need_gradients:
+            g = gradients(points)
+            if g.shape[0] != hi - lo or g.shape[1] != width:
+                status[work[t, 0]] = 1
+                continue
+        for i in range(lo, hi):
+            at = HEADER + i * stride
+            tape[at] = f[i - lo] if need_values else math.nan
+            for d in range(width):
+                tape[at + 1 + d] = g[i - lo, d] if need_gradients else math.nan
