@@ -264,6 +264,8 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
         fitted = {"baseline": plan.baseline, "coefficient": plan.coefficient}
         diagnostics.update(draws_per_sample=plan.group, pilot_samples=plan.pilot_samples,
                            pilot_seconds=plan.pilot_seconds)
+    if len(counters) > 2 and counters[2]:
+        diagnostics["evaluations_per_sample"] = float(counters[2] / acc.total()[0, 0])
     if counters[1]:
         per_sample = dist.concentration.size if hasattr(dist, "concentration") else dist.dim
         draws = acc.total()[0, 0] * per_sample * (plan.group if plan is not None else 1)

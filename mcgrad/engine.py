@@ -21,7 +21,7 @@ from . import families
 from ._validate import count
 from .accumulator import Accumulator
 from .kernels import discrete as discrete_kernels
-from .kernels import driver, moments
+from .kernels import driver, moments, score_vr
 from .kernels import tape as ktape
 from .kernels._jit import exact_signature
 from .kernels.objectives import USER
@@ -404,6 +404,21 @@ def launcher(dist, objective, spec, options, seed: int, block_size: int, n: int)
                            family.extra(dist), spec.kernel_options(options), spec.code, objective,
                            options.get("control"), run_key(seed), block_size, n, inputs=input_size(dist),
                            needs=(spec.needs_value, spec.needs_derivative))
+
+
+def values_and_gradients(objective, points: np.ndarray, classes: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """f and grad f at each row of ``points``, for Python callers (the delta method's expansion point, the
+    outcomes of a small discrete support): a batch objective takes them as one batch; ``classes`` groups a
+    flat Categorical outcome as the kernels do."""
+    points = np.ascontiguousarray(points, dtype=float)
+    if objective.batch is not None:
+        return objective.batch.evaluate(points, True, objective.has_derivative)
+    at = compiled(("objective_at",), lambda: score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
+    user = objective.kernel_functions()[0]
+    grads = np.empty_like(points)
+    values = np.array([at(objective.code, objective.param, user, classes, point, grad)
+                       for point, grad in zip(points, grads, strict=True)])
+    return values, grads
 
 
 def input_size(dist) -> int:

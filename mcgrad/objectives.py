@@ -76,11 +76,6 @@ class Objective:
             out = None if closed_form is None else closed_form(dist, self.param)
         return None if out is None else np.asarray(out, dtype=np.float64)
 
-    def normal_expectation(self, loc, scale) -> np.ndarray | None:
-        """E[f(x)] under N(loc, diag(scale^2)), vectorised over rows of ``loc``/``scale`` (None when unknown)."""
-        value = families.normal.EXPECTATIONS.get(self.code)
-        return None if value is None else value(np.atleast_2d(loc), np.atleast_2d(scale), self.param)
-
     def check_domain(self, dist) -> None:
         """Refuse an objective on a distribution whose support it does not fit."""
         support = getattr(dist, "support", "real")

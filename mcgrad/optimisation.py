@@ -16,6 +16,7 @@ import numpy as np
 from . import _validate, engine, estimators, families, variance_reduction
 from .families import Normal
 from .kernels import driver, score_vr
+from .kernels import tape as ktape
 from .kernels.rng import run_key
 from .objectives import Objective, resolve, square
 
@@ -195,12 +196,16 @@ def optimise(
         block = engine.block_function(spec, dist, objective)
         extra, kernel_options = np.ones(width), spec.kernel_options(opts)
         rows = width
-    sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     out = np.empty((steps + 1, width + 2))
+    args = (block, engine.setup_function(spec), start, extra, kernel_options, floors, spec.code,
+            *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
+            samples, learning_rate)
     t0 = time.perf_counter()
-    sgd(block, engine.setup_function(spec), start, extra, kernel_options, floors, spec.code,
-        *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
-        samples, learning_rate, out)
+    if objective.batch is None:
+        engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")(*args, out)
+    else:
+        needs = (True, False) if moving else (spec.needs_value, spec.needs_derivative)
+        _sgd_on_tapes(args, objective, size, samples, needs, out)
     seconds = time.perf_counter() - t0
     parameters = out[:, :width].copy()
     if not np.all(np.isfinite(parameters)):
@@ -223,6 +228,35 @@ def optimise(
     )
 
 
+def _sgd_on_tapes(args: tuple, objective, inputs: int, samples: int, needs: tuple[bool, bool], out: np.ndarray):
+    """:func:`mcgrad.kernels.driver.sgd` for a batch objective: each step is recorded on a tape, its points
+    evaluated as a batch, and the step replayed and applied (the same steps, from the same streams)."""
+    step = engine.compiled(("sgd step",), lambda: driver.sgd_step, driver.SGD_STEP_SIGNATURE, "SGD step")
+    block, setup, start, *rest = args
+    code_at = 7  # the objective's code among the step's arguments: block, setup, params, extra, options,
+    # floors, chosen, code
+    params = start.copy()
+    steps = out.shape[0] - 1
+    capacity = samples
+    tapes = engine.new_tapes(1, capacity, inputs)
+    for t in range(steps):
+        while True:
+            tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.RECORD, 0
+            call = [block, setup, params, *rest, t, out]
+            call[code_at] = engine.ktape_address(tapes[0])
+            step(*call, False)
+            if tapes[0, ktape.CURSOR] <= capacity:
+                break
+            capacity = int(tapes[0, ktape.CURSOR])
+            tapes = engine.new_tapes(1, capacity, inputs)
+        objective.batch.evaluate_tapes(tapes, needs[0], needs[1], 1)
+        tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.REPLAY, 0
+        step(*call, True)
+    moving, decay = args[14], args[15]
+    engine.compiled(("sgd finish",), lambda: driver.sgd_finish, driver.SGD_FINISH_SIGNATURE)(params, out, moving,
+                                                                                           decay)
+
+
 NOT_FOR_SGD = (estimators.EXACT, estimators.VARIANCE_REDUCED)
 
 
@@ -231,55 +265,21 @@ MAX_OUTCOMES = 4096  # discrete supports up to this size get their expected loss
 
 def expected_loss(dist, objective, parameters: np.ndarray) -> np.ndarray | None:
     """E[f] at every iterate (rows of ``parameters``) where it has a closed form or a small support."""
-    from .kernels import objectives as codes
-
-    family, code, p = dist.family, objective.code, objective.param
-    if family == "normal":
-        dim = dist.dim
-        return objective.normal_expectation(parameters[:, :dim], parameters[:, dim:])
-    if family == "gamma":
-        dim = dist.dim
-        a, b = parameters[:, :dim], parameters[:, dim:]
-        if code == codes.SQUARE:
-            return (a * (a + 1) / b**2).sum(axis=1) + p
-        if code == codes.LINEAR:
-            return (p * a / b).sum(axis=1)
-        if code == codes.LOG:
-            return (_digamma(a) - np.log(b)).sum(axis=1)
-        return None
-    if family in ("beta", "dirichlet"):
-        if code not in (codes.COMPONENT, codes.LOG_COMPONENT):
-            return None
-        i = int(p)
-        a0 = parameters.sum(axis=1)
-        if code == codes.COMPONENT:
-            return parameters[:, i] / a0
-        return _digamma(parameters[:, i]) - _digamma(a0)
-    return _enumerated_loss(dist, objective, parameters)
-
-
-def _digamma(a: np.ndarray) -> np.ndarray:
-    from .kernels.special import digamma
-
-    return np.vectorize(digamma, otypes=[float])(a)
+    if dist.family in ("bernoulli", "categorical"):
+        return _enumerated_loss(dist, objective, parameters)
+    closed_form = families.module(dist.family).EXPECTATIONS.get(objective.code)
+    return None if closed_form is None else closed_form(parameters, objective.param)
 
 
 def _enumerated_loss(dist, objective, parameters):
-    from .kernels.score_vr import OBJECTIVE_AT_SIGNATURE, objective_at
-
     classes = 2 if dist.family == "bernoulli" else dist.classes
     dim = dist.dim
     if classes**dim > MAX_OUTCOMES:
         return None
-    evaluate = engine.compiled(("objective_at",), lambda: objective_at, OBJECTIVE_AT_SIGNATURE)
-    user = objective.kernel_functions()[0]
     outcomes = np.array(list(itertools.product(range(classes), repeat=dim)))  # (outcomes, D)
-    grad = np.empty(dim if dist.family == "bernoulli" else dim * classes)
-    values = np.empty(len(outcomes))
-    for r, outcome in enumerate(outcomes):
-        x = outcome.astype(float) if dist.family == "bernoulli" else np.eye(classes)[outcome].ravel()
-        values[r] = evaluate(objective.code, objective.param, user, 1 if dist.family == "bernoulli" else classes,
-                             np.ascontiguousarray(x), grad)
+    points = outcomes.astype(float) if dist.family == "bernoulli" else np.eye(classes)[outcomes].reshape(
+        len(outcomes), -1)
+    values, _ = engine.values_and_gradients(objective, points, 1 if dist.family == "bernoulli" else classes)
     logits = parameters.reshape(parameters.shape[0], dim, -1)
     if dist.family == "bernoulli":
         log_p1 = -np.logaddexp(0.0, -logits[:, :, 0])

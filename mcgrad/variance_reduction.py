@@ -39,7 +39,7 @@ def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
     steps = 1e-4 * np.maximum(1.0, np.abs(loc))
     shifts = np.diag(steps)
     points = np.concatenate([loc[None, :], loc + shifts, loc - shifts])  # mu, then mu +- step e_d
-    values, grads = _values_and_gradients(objective, points)
+    values, grads = engine.values_and_gradients(objective, points)
     value, grad = values[0], grads[0]
     hess = (np.diagonal(grads[1:dim + 1]) - np.diagonal(grads[dim + 1:])) / (2.0 * steps)
     taylor = np.concatenate([[value], grad, hess])
@@ -47,18 +47,6 @@ def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"the delta method needs f, f' and f'' finite at the mean; f={objective.name} gives "
                          f"f={value}, f'={grad}, f''~{hess} at loc={loc}")
     return taylor, np.concatenate([grad, hess * dist.scale])
-
-
-def _values_and_gradients(objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f and grad f at each row of ``points``, for any objective (a batch objective takes them as one batch)."""
-    if objective.batch is not None:
-        return objective.batch.evaluate(points, True, True)
-    compiled = engine.compiled(("objective_at",), lambda: score_vr.objective_at, score_vr.OBJECTIVE_AT_SIGNATURE)
-    user = objective.kernel_functions()[0]
-    grads = np.empty_like(points)
-    values = np.array([compiled(objective.code, objective.param, user, 1, np.ascontiguousarray(point), grad)
-                       for point, grad in zip(points, grads, strict=True)])
-    return values, grads
 
 
 def solve_coefficients(pilot_means: np.ndarray, width: int, baseline, coefficient) -> tuple[np.ndarray, np.ndarray]:

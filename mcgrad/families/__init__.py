@@ -12,9 +12,9 @@ Each module defines, for the families it serves (``FAMILIES``):
 * ``scalar(dist)`` -- whether the D = 1 (scalar) loops apply;
 * ``score_family(dist)`` -- the family's code in the variance-reduced score kernel, and ``first_only(dist)``;
 * ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator);
-* ``EXACT_GRADIENTS`` -- built-in objective code -> ``exact(dist, param)``, the closed-form gradient of E[f]
-  (the Normal module also has ``EXPECTATIONS``, E[f] itself, and the closed-form variances of its estimators
-  on the square).
+* ``EXACT_GRADIENTS`` -- built-in objective code -> ``exact(dist, param)``, the closed-form gradient of E[f],
+  and ``EXPECTATIONS`` -- code -> ``value(rows, param)``, E[f] itself at each row of parameters (an SGD run's
+  iterates); the Normal module also has the closed-form variances of its estimators on the square.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..kernels.special import digamma as _psi
 from ..kernels.special import trigamma as _psi1
 
 __all__ = ["extra", "first_only", "params", "scalar", "sgd_components"]
@@ -73,6 +74,11 @@ def per_coordinate(first: str, second: str, grads: Callable) -> Callable:
 def trigamma(a) -> np.ndarray:
     """psi1 element-wise (the kernels' trigamma)."""
     return np.array([_psi1(float(v)) for v in np.atleast_1d(a)])
+
+
+def digamma(a) -> np.ndarray:
+    """psi element-wise, keeping the shape (the kernels' digamma)."""
+    return np.vectorize(_psi, otypes=[float])(a)
 
 
 def rows(*parameters: np.ndarray) -> np.ndarray:

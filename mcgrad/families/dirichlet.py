@@ -11,7 +11,7 @@ from ..kernels import dirichlet as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, rows, trigamma
+from .common import Distribution, digamma, rows, trigamma
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
@@ -133,3 +133,20 @@ def _simplex(log_of: bool):
 
 EXACT_GRADIENTS = {kobj.COMPONENT: _simplex(False), kobj.LOG_COMPONENT: _simplex(True)}
 """Built-in objective code -> ``exact(dist, param)``: dE/dconcentration (docs/estimators.md)."""
+
+
+def _expected_component(log_of: bool):
+    """E[x_i] = alpha_i / alpha_0 or E[log x_i] = psi(alpha_i) - psi(alpha_0) at each iterate (rows of alphas)."""
+
+    def value(alphas: np.ndarray, param: float) -> np.ndarray | None:
+        i = int(param)
+        if i >= alphas.shape[1]:
+            return None
+        a0 = alphas.sum(axis=1)
+        return digamma(alphas[:, i]) - digamma(a0) if log_of else alphas[:, i] / a0
+
+    return value
+
+
+EXPECTATIONS = {kobj.COMPONENT: _expected_component(False), kobj.LOG_COMPONENT: _expected_component(True)}
+"""Built-in objective code -> ``value(rows, param)``: E[f(x)] at each iterate (rows of concentrations)."""

@@ -230,4 +230,5 @@ DECLARATIONS = [*_declarations("bernoulli", discrete.block),
                 *_declarations("categorical", lambda code, user_path, scalar: categorical.block(code, user_path))]
 
 EXACT_GRADIENTS: dict = {}
+EXPECTATIONS: dict = {}
 """No closed forms: the engine enumerates the support."""

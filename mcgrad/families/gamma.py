@@ -11,7 +11,7 @@ from ..kernels import gamma as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, broadcast_pair, per_coordinate, trigamma
+from .common import Distribution, broadcast_pair, digamma, per_coordinate, trigamma
 
 FAMILIES = ("gamma",)
 
@@ -93,3 +93,16 @@ EXACT_GRADIENTS = {
     kobj.LOG: per_coordinate("concentration", "rate", lambda a, b, _: (trigamma(a), -1.0 / b)),
 }
 """Built-in objective code -> ``exact(dist, param)``: dE/dconcentration and dE/drate (docs/estimators.md)."""
+
+
+def _summed(value):
+    """E[f] of a sum over coordinates at iterates ``rows`` = [concentration, rate] (T, 2D)."""
+    return lambda rows, p: value(*np.split(rows, 2, axis=1), p).sum(axis=1)
+
+
+EXPECTATIONS = {
+    kobj.SQUARE: lambda rows, c: _summed(lambda a, b, _: a * (a + 1) / b**2)(rows, c) + c,
+    kobj.LINEAR: _summed(lambda a, b, w: w * a / b),
+    kobj.LOG: _summed(lambda a, b, _: digamma(a) - np.log(b)),
+}
+"""Built-in objective code -> ``value(rows, param)``: E[f(z)] at each iterate ``rows[t]`` = [concentration, rate]."""

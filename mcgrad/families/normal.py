@@ -98,15 +98,19 @@ EXACT_GRADIENTS = {
 }
 """Built-in objective code -> ``exact(dist, param)``: dE/dloc and dE/dscale (docs/estimators.md)."""
 
+def _summed(value):
+    """E[f] of a sum over coordinates at iterates ``rows`` = [loc, scale] (T, 2D), from its per-coordinate form."""
+    return lambda rows, k: value(*np.split(rows, 2, axis=1), k).sum(axis=1)
+
+
 EXPECTATIONS = {
-    kobj.SQUARE: lambda m, s, c: (m * m + s * s).sum(axis=-1) + c,
-    kobj.QUADRATIC: lambda m, s, k: ((m - k) ** 2 + s * s).sum(axis=-1),
-    kobj.COS: lambda m, s, k: (np.cos(k * m) * np.exp(-0.5 * k * k * s * s)).sum(axis=-1),
-    kobj.GAUSSIAN_BUMP: lambda m, s, k: _bump_value(m, s, k).sum(axis=-1),
-    kobj.LINEAR: lambda m, s, a: (a * m).sum(axis=-1),
+    kobj.SQUARE: lambda rows, c: _summed(lambda m, s, _: m * m + s * s)(rows, c) + c,
+    kobj.QUADRATIC: _summed(lambda m, s, k: (m - k) ** 2 + s * s),
+    kobj.COS: _summed(lambda m, s, k: np.cos(k * m) * np.exp(-0.5 * k * k * s * s)),
+    kobj.GAUSSIAN_BUMP: _summed(_bump_value),
+    kobj.LINEAR: _summed(lambda m, s, a: a * m),
 }
-"""Built-in objective code -> ``value(loc, scale, param)``: E[f(x)] under N(loc, diag(scale^2)), vectorised over
-rows of loc and scale."""
+"""Built-in objective code -> ``value(rows, param)``: E[f(x)] at each iterate ``rows[t]`` = [loc, scale]."""
 
 
 def square_variance(estimator: str, mu: float, sigma: float, c: float, transform: int = 1) -> tuple[float, float]:

@@ -67,6 +67,17 @@ TAPE_RUN_SIGNATURE = types.void(
     types.float64[:, :, ::1], types.int64[:, ::1], MATRIX,  # rows out, counters out, tapes
 )
 
+SGD_STEP_SIGNATURE = types.void(
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, params (moved in
+    # place), extra, options, floors, estimator code
+    *OBJECTIVE,
+    types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
+    types.uint64, types.int64, types.float64, types.int64, MATRIX, types.boolean,  # key, K, learning rate, step t,
+    # out, apply the step
+)
+
+SGD_FINISH_SIGNATURE = types.void(MATRIX, MATRIX, types.boolean, types.float64)
+
 SGD_SIGNATURE = types.void(
     BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, start, extra,
     # options, floors, estimator code
@@ -130,6 +141,42 @@ def run_tape_blocks(block, setup, params, extra, options, chosen, p, user, user1
 
 
 @jit
+def _moving_baseline(out, t, dim, moving, decay):
+    """b_t = decay b_{t-1} + (1 - decay) fbar_{t-1}, b_1 = fbar_0, b_0 = 0 (0 throughout without ``moving``), from
+    the rows ``out[t - 1] = (parameters, fbar, b)`` of the steps before."""
+    if not moving or t == 0:
+        return 0.0
+    if t == 1:
+        return out[0, dim]
+    return decay * out[t - 1, dim + 1] + (1.0 - decay) * out[t - 1, dim]
+
+
+@jit
+def sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving, decay,
+             key, group, lr, t, out, apply):
+    """Step t of :func:`sgd`: block t of ``block`` on ``group`` samples at ``params``, written to ``out[t]``;
+    with ``apply`` the projected step moves ``params`` (without it the step only evaluates, as the recording
+    pass of a batch objective does).  The moving-average baseline of step t is derived from ``out[t - 1]``."""
+    flat = params.ravel()
+    dim = flat.shape[0]
+    baseline = _moving_baseline(out, t, dim, moving, decay)
+    out[t, :dim] = flat
+    out[t, dim + 1] = baseline
+    baseline_extra = extra.copy()
+    if moving:
+        baseline_extra[:dim] = baseline
+    row = np.empty((width, 5))
+    tables = setup(params, options)
+    block(params, baseline_extra, options, tables, chosen, code, p, user, user1, cv, cv1, block_state(key, t), group,
+          row, False)
+    out[t, dim] = row[width - 1, 1] if moving else math.nan
+    if apply:
+        offset = dim if moving else 0
+        for c in range(dim):
+            flat[c] = max(flat[c] - lr * row[offset + c, 1], floors[c])
+
+
+@jit
 def sgd(block, setup, start, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving, decay, key,
         group, lr, out):
     """Stochastic gradient descent whose step t is block t (K = ``group`` samples) of ``block``.
@@ -142,27 +189,19 @@ def sgd(block, setup, start, extra, options, floors, chosen, code, p, user, user
     unbiased.
     """
     params = start.copy()
+    steps = out.shape[0] - 1
+    for t in range(steps):
+        sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving,
+                 decay, key, group, lr, t, out, True)
+    sgd_finish(params, out, moving, decay)
+
+
+@jit
+def sgd_finish(params, out, moving, decay):
+    """The last row of an SGD run's ``out``: the final parameters, no f, the baseline the next step would use."""
     flat = params.ravel()
     dim = flat.shape[0]
-    row = np.empty((width, 5))
-    baseline_extra = extra.copy()
-    offset = dim if moving else 0
-    baseline = 0.0
     steps = out.shape[0] - 1
-    for t in range(steps + 1):
-        out[t, :dim] = flat
-        out[t, dim + 1] = baseline
-        if t == steps:
-            out[t, dim] = math.nan
-            break
-        if moving:
-            baseline_extra[:dim] = baseline
-        tables = setup(params, options)
-        block(params, baseline_extra, options, tables, chosen, code, p, user, user1, cv, cv1, block_state(key, t),
-              group, row, False)
-        f_mean = row[width - 1, 1] if moving else math.nan
-        out[t, dim] = f_mean
-        for c in range(dim):
-            flat[c] = max(flat[c] - lr * row[offset + c, 1], floors[c])
-        if moving:
-            baseline = f_mean if t == 0 else decay * baseline + (1.0 - decay) * f_mean
+    out[steps, :dim] = flat
+    out[steps, dim] = math.nan
+    out[steps, dim + 1] = _moving_baseline(out, steps, dim, moving, decay)
