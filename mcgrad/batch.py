@@ -15,6 +15,7 @@ function's rounding depends on the batch it is in.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import numbers
@@ -86,13 +87,24 @@ def one_blas_thread():
 class HostBatch:
     """Values and gradients from Python callables (NumPy, JAX, PyTorch), several batches in flight.
 
-    ``call(X, need_values, need_gradients) -> (values or None, gradients or None)``.
+    ``make()`` returns ``call(X, need_values, need_gradients) -> (values or None, gradients or None)``; it is
+    made on first use in each process (a JAX or PyTorch transform is rebuilt, not pickled, on a Dask worker).
     """
 
-    def __init__(self, call: Callable, batch_size: int, label: str):
-        self.call = call
+    def __init__(self, make: Callable[[], Callable], batch_size: int, label: str):
+        self.make = make
         self.batch_size = batch_size
         self.label = label
+        self._call = None
+
+    @property
+    def call(self) -> Callable:
+        if self._call is None:
+            self._call = self.make()
+        return self._call
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_call": None}
 
     def evaluate(self, points: np.ndarray, need_values: bool, need_gradients: bool):
         """``(values (B,), gradients (B, D))`` at ``points`` (NaN where not asked for)."""
@@ -159,6 +171,13 @@ class NjitBatch:
 _EVALUATE_SIGNATURE = numba.types.void(ktape.MATRIX, numba.types.int64, ktape.BATCH_VALUES_FUNCTION,
                                        ktape.BATCH_GRADIENTS_FUNCTION, numba.types.boolean, numba.types.boolean,
                                        numba.types.int64[::1])
+
+
+def _numpy_call(f, df):
+    def call(points, need_values, need_gradients):
+        return (f(points) if need_values else None), (df(points) if need_gradients else None)
+
+    return call
 
 
 def _no_gradients(points):
@@ -269,12 +288,7 @@ def batch_objective(
         evaluator = NjitBatch(compiled_values, compiled_gradients, batch, label)
         source = _njit_digest(values, gradients) + (f":{_version(version)}" if version is not None else "")
     else:
-        f, df = values, gradients
-
-        def call(points, need_values, need_gradients):
-            return (f(points) if need_values else None), (df(points) if need_gradients else None)
-
-        evaluator = HostBatch(call, batch, label)
+        evaluator = HostBatch(functools.partial(_numpy_call, values, gradients), batch, label)
         source = None if version is None else f"host:{label}:{_version(version)}"
     return _objective(label, evaluator, gradients is not None, source, exact_gradient, positive)
 
@@ -307,6 +321,14 @@ def jax_objective(
                          "before the first JAX computation")
     batch = _batch_size(batch_size)
     label = _name(name, f, "jax")
+    source = None if version is None else f"jax:{label}:{_version(version)}"
+    return _objective(label, HostBatch(functools.partial(_jax_call, f, batch), batch, label), True, source,
+                      exact_gradient, positive)
+
+
+def _jax_call(f, batch: int):
+    import jax
+
     only_values = jax.jit(jax.vmap(f))
     only_gradients = jax.jit(jax.vmap(jax.grad(f)))
     both = jax.jit(jax.vmap(jax.value_and_grad(f)))
@@ -322,8 +344,7 @@ def jax_objective(
             return np.asarray(only_values(points))[:rows], None
         return None, np.asarray(only_gradients(points))[:rows]
 
-    source = None if version is None else f"jax:{label}:{_version(version)}"
-    return _objective(label, HostBatch(call, batch, label), True, source, exact_gradient, positive)
+    return call
 
 
 def torch_objective(
@@ -343,24 +364,31 @@ def torch_objective(
     (``pip install "mcgrad[torch]"``).  Other parameters as in :func:`batch_objective`.
     """
     try:
-        import torch
-        from torch import func as torch_func
+        import torch  # noqa: F401
     except ImportError:
         raise ImportError('torch_objective needs PyTorch: pip install "mcgrad[torch]"') from None
     if not callable(f):
         raise TypeError(f"f must be a callable tensor (D,) -> scalar tensor, got {type(f).__name__}")
     batch = _batch_size(batch_size)
     label = _name(name, f, "torch")
+    source = None if version is None else f"torch:{label}:{_version(version)}"
+    return _objective(label, HostBatch(functools.partial(_torch_call, f), batch, label), True, source,
+                      exact_gradient, positive)
+
+
+def _torch_call(f):
+    import torch
+    from torch import func as torch_func
+
     only_values = torch_func.vmap(f)
     both = torch_func.vmap(torch_func.grad_and_value(f))
 
     def call(points, need_values, need_gradients):
         x = torch.from_numpy(points)
-        with torch.no_grad():
-            if not need_gradients:
+        if not need_gradients:
+            with torch.no_grad():
                 return only_values(x).detach().numpy(), None
         g, v = both(x)
         return v.detach().numpy(), g.detach().numpy()
 
-    source = None if version is None else f"torch:{label}:{_version(version)}"
-    return _objective(label, HostBatch(call, batch, label), True, source, exact_gradient, positive)
+    return call

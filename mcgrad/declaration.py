@@ -80,6 +80,8 @@ class EstimatorSpec:
         The random variates one sample draws, in words.
     evaluations : int or str
         f-evaluations per sample (each at a D-dimensional point), or the name of the option that gives it.
+    per_coordinate : bool
+        Whether ``evaluations`` counts per coordinate (D times as many per sample).
     """
 
     name: str
@@ -95,15 +97,17 @@ class EstimatorSpec:
     declared: tuple[Option, ...] = ()
     draws: str = ""
     evaluations: int | str = 1
+    per_coordinate: bool = False
 
     @property
     def options(self) -> dict:
         """Option defaults by name."""
         return {o.name: o.default for o in self.declared}
 
-    def evaluations_per_sample(self, options: dict) -> int:
-        """f-evaluations per sample under ``options``."""
-        return int(options[self.evaluations]) if isinstance(self.evaluations, str) else self.evaluations
+    def evaluations_per_sample(self, options: dict, dim: int = 1) -> int:
+        """f-evaluations per sample under ``options`` on a distribution of ``dim`` coordinates."""
+        count = int(options[self.evaluations]) if isinstance(self.evaluations, str) else self.evaluations
+        return count * dim if self.per_coordinate else count
 
     def kernel_options(self, options: dict):
         """The numeric options vector the block function reads (declaration order)."""

@@ -87,6 +87,7 @@ def markdown_table() -> str:
     for family, title in _FAMILY_TITLES.items():
         for i, spec in enumerate(spec for spec in declarations() if spec.family == family):
             evaluations = f"`{spec.evaluations}`" if isinstance(spec.evaluations, str) else spec.evaluations
+            evaluations = f"{evaluations} per coordinate" if spec.per_coordinate else evaluations
             lines.append(f"| {title if i == 0 else ''} | `{spec.name}` | {options(spec)} | "
                          f"{'**yes**' if spec.biased else 'no'} | {'yes' if spec.needs_derivative else 'no'} | "
                          f"{evaluations} | {spec.summary} |")

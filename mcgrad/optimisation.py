@@ -197,15 +197,16 @@ def optimise(
         extra, kernel_options = np.ones(width), spec.kernel_options(opts)
         rows = width
     out = np.empty((steps + 1, width + 2))
-    args = (block, engine.setup_function(spec), start, extra, kernel_options, floors, spec.code,
+    args = (block, engine.setup_function(spec), start.copy(), extra, kernel_options, floors, spec.code,
             *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
             samples, learning_rate)
+    sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     t0 = time.perf_counter()
     if objective.batch is None:
-        engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")(*args, out)
+        sgd(*args, out, 0, steps, True)
     else:
         needs = (True, False) if moving else (spec.needs_value, spec.needs_derivative)
-        _sgd_on_tapes(args, objective, size, samples, needs, out)
+        _sgd_on_tapes(sgd, args, objective, size, samples, needs, out)
     seconds = time.perf_counter() - t0
     parameters = out[:, :width].copy()
     if not np.all(np.isfinite(parameters)):
@@ -228,33 +229,26 @@ def optimise(
     )
 
 
-def _sgd_on_tapes(args: tuple, objective, inputs: int, samples: int, needs: tuple[bool, bool], out: np.ndarray):
-    """:func:`mcgrad.kernels.driver.sgd` for a batch objective: each step is recorded on a tape, its points
+def _sgd_on_tapes(sgd, args: tuple, objective, inputs: int, samples: int, needs: tuple[bool, bool],
+                  out: np.ndarray):
+    """The SGD run for a batch objective, one step at a time: the step is recorded on a tape, its points
     evaluated as a batch, and the step replayed and applied (the same steps, from the same streams)."""
-    step = engine.compiled(("sgd step",), lambda: driver.sgd_step, driver.SGD_STEP_SIGNATURE, "SGD step")
-    block, setup, start, *rest = args
-    code_at = 7  # the objective's code among the step's arguments: block, setup, params, extra, options,
-    # floors, chosen, code
-    params = start.copy()
-    steps = out.shape[0] - 1
+    code_at = 7  # the objective's code among the arguments: block, setup, params, extra, options, floors, chosen
+    call = list(args)
     capacity = samples
     tapes = engine.new_tapes(1, capacity, inputs)
-    for t in range(steps):
+    for t in range(out.shape[0] - 1):
         while True:
             tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.RECORD, 0
-            call = [block, setup, params, *rest, t, out]
             call[code_at] = engine.ktape_address(tapes[0])
-            step(*call, False)
+            sgd(*call, out, t, t + 1, False)
             if tapes[0, ktape.CURSOR] <= capacity:
                 break
             capacity = int(tapes[0, ktape.CURSOR])
             tapes = engine.new_tapes(1, capacity, inputs)
         objective.batch.evaluate_tapes(tapes, needs[0], needs[1], 1)
         tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.REPLAY, 0
-        step(*call, True)
-    moving, decay = args[14], args[15]
-    engine.compiled(("sgd finish",), lambda: driver.sgd_finish, driver.SGD_FINISH_SIGNATURE)(params, out, moving,
-                                                                                           decay)
+        sgd(*call, out, t, t + 1, True)
 
 
 NOT_FOR_SGD = (estimators.EXACT, estimators.VARIANCE_REDUCED)

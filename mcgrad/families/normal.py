@@ -67,7 +67,7 @@ DECLARATIONS = [
     EstimatorSpec("measure_valued", "normal", "coupled measure-valued derivative (Weibull / double-sided Maxwell)",
                   block=kernels.block, code=kernels.MEASURE_VALUED,
                   draws="per coordinate a Rayleigh, a normal and two uniforms (D > 1: D base normals too)",
-                  evaluations=4),
+                  evaluations=4, per_coordinate=True),
     *variance_reduced("normal", boost=False),
 ]
 

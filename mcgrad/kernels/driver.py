@@ -57,7 +57,7 @@ RUN_SIGNATURE = types.void(
     BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, types.int64,  # block, setup, params, extra, options, code
     *OBJECTIVE,
     types.uint64, types.int64, types.int64, types.int64,  # key, first block, block size, n
-    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals)
+    types.float64[:, :, ::1], types.int64[:, ::1],  # rows out, counters out (non-finite, proposals, evaluations)
 )
 
 TAPE_RUN_SIGNATURE = types.void(
@@ -67,23 +67,13 @@ TAPE_RUN_SIGNATURE = types.void(
     types.float64[:, :, ::1], types.int64[:, ::1], MATRIX,  # rows out, counters out, tapes
 )
 
-SGD_STEP_SIGNATURE = types.void(
-    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, params (moved in
-    # place), extra, options, floors, estimator code
-    *OBJECTIVE,
-    types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
-    types.uint64, types.int64, types.float64, types.int64, MATRIX, types.boolean,  # key, K, learning rate, step t,
-    # out, apply the step
-)
-
-SGD_FINISH_SIGNATURE = types.void(MATRIX, MATRIX, types.boolean, types.float64)
-
 SGD_SIGNATURE = types.void(
-    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, start, extra,
-    # options, floors, estimator code
+    BLOCK_FUNCTION, SETUP_FUNCTION, MATRIX, VECTOR, VECTOR, VECTOR, types.int64,  # block, setup, parameters (moved
+    # in place), extra, options, floors, estimator code
     *OBJECTIVE,
     types.int64, types.boolean, types.float64,  # summary rows of a block, moving-average baseline, decay
     types.uint64, types.int64, types.float64, MATRIX,  # key, samples per step K, learning rate, out
+    types.int64, types.int64, types.boolean,  # first step, end step, apply the steps
 )
 
 
@@ -177,23 +167,24 @@ def sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user
 
 
 @jit
-def sgd(block, setup, start, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving, decay, key,
-        group, lr, out):
-    """Stochastic gradient descent whose step t is block t (K = ``group`` samples) of ``block``.
+def sgd(block, setup, params, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving, decay, key,
+        group, lr, out, first, end, apply):
+    """Steps ``first .. end - 1`` of stochastic gradient descent whose step t is block t (K = ``group`` samples)
+    of ``block``, moving ``params`` in place.
 
     ``out[t]`` = (parameters before step t, mean f over step t's samples or NaN, baseline used); the last row
-    holds the final parameters.  Parameters move by ``-lr`` times the block mean and are projected onto
-    ``[floors[c], inf)`` (``-inf``: free).  With ``moving`` the block is the variance-reduced score kernel
-    (rows: plain score, reduced, sum, difference, then f) whose baselines ``extra[:W]`` are set each step to
-    b_t = decay b_{t-1} + (1 - decay) fbar_{t-1} (b_0 = 0): built from earlier steps only, so every step stays
-    unbiased.
+    (written when ``end`` is the last step) holds the final parameters.  Parameters move by ``-lr`` times the
+    block mean and are projected onto ``[floors[c], inf)`` (``-inf``: free).  With ``moving`` the block is the
+    variance-reduced score kernel (rows: plain score, reduced, sum, difference, then f) whose baselines
+    ``extra[:W]`` are set each step to b_t = decay b_{t-1} + (1 - decay) fbar_{t-1} (b_0 = 0): built from earlier
+    steps only, so every step stays unbiased.  Without ``apply`` the steps only evaluate (the recording pass of
+    a batch objective, run one step at a time).
     """
-    params = start.copy()
-    steps = out.shape[0] - 1
-    for t in range(steps):
+    for t in range(first, end):
         sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving,
-                 decay, key, group, lr, t, out, True)
-    sgd_finish(params, out, moving, decay)
+                 decay, key, group, lr, t, out, apply)
+    if apply and end == out.shape[0] - 1:
+        sgd_finish(params, out, moving, decay)
 
 
 @jit
