@@ -82,3 +82,26 @@ def test_cli_runs_on_a_scheduler(client, capsys):
         return [(c["mean"], c["var"]) for c in json.loads(text)["results"][0]["components"]]
 
     assert moments(local) == moments(remote)
+
+
+def _batch_objective():
+    """A NumPy batch objective built from closures (pickled by value, as a user's notebook functions are)."""
+    shift = 0.25
+
+    def values(points):
+        return np.sin(points - shift).sum(axis=1)
+
+    def gradients(points):
+        return np.cos(points - shift)
+
+    return mcgrad.batch_objective(values, gradients, name="sin", version=1, batch_size=3000)
+
+
+@pytest.mark.parametrize("dist,name", [(mcgrad.Normal([0.5, 1.0], [1.0, 2.0]), "pathwise"),
+                                       (mcgrad.Bernoulli([0.3, -0.2]), "rebar")])
+def test_batch_objectives_on_the_cluster_are_bitwise_the_local_ones(client, dist, name):
+    objective = _batch_objective()
+    kw = dict(n=300_000, seed=4, block_size=50_000)
+    local = mcgrad.estimate(dist, objective, name, **kw)
+    remote = mcgrad.estimate(dist, objective, name, client=client, **kw)
+    assert same(remote, local) and remote.n == local.n
