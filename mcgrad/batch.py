@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import math
 import numbers
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from numba.core.registry import CPUDispatcher
 
 from .kernels import objectives as kobj
 from .kernels import tape as ktape
-from .objectives import Objective
+from .objectives import Objective, code_digest
 
 DEFAULT_BATCH = 4096
 
@@ -205,20 +204,6 @@ def _compile_njit(label: str, values, gradients):
     return compiled_values, compiled_gradients
 
 
-def _njit_digest(*functions) -> str:
-    h = hashlib.sha256(b"batch")
-    for func in functions:
-        py_func = getattr(func, "py_func", func)
-        code = getattr(py_func, "__code__", None)
-        if code is not None:
-            h.update(code.co_code)
-            h.update(repr(code.co_consts).encode())
-            h.update(repr(code.co_names).encode())
-        for cell in getattr(py_func, "__closure__", None) or ():
-            h.update(repr(cell.cell_contents).encode())
-    return h.hexdigest()[:32]
-
-
 def _objective(label: str, evaluator, has_gradients: bool, source: str | None, exact_gradient, positive: bool):
     if exact_gradient is not None and not callable(exact_gradient):
         raise TypeError("exact_gradient must be callable(dist) -> array or None")
@@ -286,7 +271,7 @@ def batch_objective(
     if njit:
         compiled_values, compiled_gradients = _compile_njit(label, values, gradients)
         evaluator = NjitBatch(compiled_values, compiled_gradients, batch, label)
-        source = _njit_digest(values, gradients) + (f":{_version(version)}" if version is not None else "")
+        source = code_digest(values, gradients, salt="batch") + (f":{_version(version)}" if version is not None else "")
     else:
         evaluator = HostBatch(functools.partial(_numpy_call, values, gradients), batch, label)
         source = None if version is None else f"host:{label}:{_version(version)}"
@@ -310,19 +295,35 @@ def jax_objective(
     (``jax.config.update("jax_enable_x64", True)`` before the first JAX computation); JAX is imported only
     here (``pip install "mcgrad[jax]"``).  Other parameters as in :func:`batch_objective`.
     """
+    def check(jax):
+        if not jax.config.jax_enable_x64:
+            raise ValueError('jax_objective needs 64-bit floats: call jax.config.update("jax_enable_x64", True) '
+                             "before the first JAX computation")
+
+    return _autodiff_objective(f, "jax", _jax_call, check, name, version, batch_size, exact_gradient, positive)
+
+
+_FRAMEWORKS = {"jax": ("JAX", "x (D,) -> scalar"), "torch": ("PyTorch", "tensor (D,) -> scalar tensor")}
+
+
+def _autodiff_objective(f, framework: str, make_call, check, name, version, batch_size, exact_gradient,
+                        positive) -> Objective:
+    """A host batch objective from a one-point function of an autodiff framework (imported here, on use)."""
+    import importlib
+
+    title, kind = _FRAMEWORKS[framework]
     try:
-        import jax
+        module = importlib.import_module(framework)
     except ImportError:
-        raise ImportError('jax_objective needs JAX: pip install "mcgrad[jax]"') from None
+        raise ImportError(f'{framework}_objective needs {title}: pip install "mcgrad[{framework}]"') from None
     if not callable(f):
-        raise TypeError(f"f must be a JAX-traceable callable x (D,) -> scalar, got {type(f).__name__}")
-    if not jax.config.jax_enable_x64:
-        raise ValueError('jax_objective needs 64-bit floats: call jax.config.update("jax_enable_x64", True) '
-                         "before the first JAX computation")
+        raise TypeError(f"f must be a callable {kind} written in {title}, got {type(f).__name__}")
+    if check is not None:
+        check(module)
     batch = _batch_size(batch_size)
-    label = _name(name, f, "jax")
-    source = None if version is None else f"jax:{label}:{_version(version)}"
-    return _objective(label, HostBatch(functools.partial(_jax_call, f, batch), batch, label), True, source,
+    label = _name(name, f, framework)
+    source = None if version is None else f"{framework}:{label}:{_version(version)}"
+    return _objective(label, HostBatch(functools.partial(make_call, f, batch), batch, label), True, source,
                       exact_gradient, positive)
 
 
@@ -363,20 +364,10 @@ def torch_objective(
     with the draws (keep the function's own tensors in float64).  PyTorch is imported only here
     (``pip install "mcgrad[torch]"``).  Other parameters as in :func:`batch_objective`.
     """
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise ImportError('torch_objective needs PyTorch: pip install "mcgrad[torch]"') from None
-    if not callable(f):
-        raise TypeError(f"f must be a callable tensor (D,) -> scalar tensor, got {type(f).__name__}")
-    batch = _batch_size(batch_size)
-    label = _name(name, f, "torch")
-    source = None if version is None else f"torch:{label}:{_version(version)}"
-    return _objective(label, HostBatch(functools.partial(_torch_call, f), batch, label), True, source,
-                      exact_gradient, positive)
+    return _autodiff_objective(f, "torch", _torch_call, None, name, version, batch_size, exact_gradient, positive)
 
 
-def _torch_call(f):
+def _torch_call(f, batch: int):
     import torch
     from torch import func as torch_func
 

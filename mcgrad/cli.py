@@ -283,6 +283,11 @@ def _gaussian_table(args):
     return results, pd.DataFrame(rows), title
 
 
+def _bias_columns(r) -> dict:
+    """A one-component estimate's mean against the exact gradient: mean, exact, bias, bias_z, var."""
+    return {"mean": r.mean[0], "exact": r.exact[0], "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0]}
+
+
 def _gamma_table(args):
     """Gamma(alpha, 1), f = log z: d/dalpha by every estimator; rsvi_rep_only's bias is E[g_cor]."""
     rows, results = [], []
@@ -293,11 +298,8 @@ def _gamma_table(args):
             r = api.estimate(Gamma(alpha), BUILTINS["log"](), name, args.gamma_n, args.seed,
                              threads=args.threads, progress=args.progress, boost=boost)
             results.append(r)
-            rows.append({
-                "alpha": alpha, "estimator": name, "boost": boost, "mean": r.mean[0], "exact": r.exact[0],
-                "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0],
-                "acceptance": r.diagnostics.get("acceptance_rate", np.nan),
-            })
+            rows.append({"alpha": alpha, "estimator": name, "boost": boost, **_bias_columns(r),
+                         "acceptance": r.diagnostics.get("acceptance_rate", np.nan)})
     title = (f"Gamma example: Gamma(alpha, 1), f(z) = log z, d/dalpha (exact: trigamma(alpha)), "
              f"n = {args.gamma_n:,} per row. rsvi_rep_only drops g_cor: its bias is what g_cor carries, "
              f"large without boosting and fading as the boost B grows")
@@ -312,10 +314,7 @@ def _toy_table(args):
             r = api.estimate(Bernoulli(logits=0.0), BUILTINS["toy"](t), name, args.n, args.seed,
                              threads=args.threads, progress=args.progress, **opts)
             results.append(r)
-            rows.append({
-                "t": t, "estimator": r.estimator, "biased": r.biased, "mean": r.mean[0], "exact": r.exact[0],
-                "bias": r.bias[0], "bias_z": r.z[0], "var": r.var[0],
-            })
+            rows.append({"t": t, "estimator": r.estimator, "biased": r.biased, **_bias_columns(r)})
     title = (f"Toy example: b ~ Bernoulli(sigmoid(l)) at l = 0, f(b) = (b - t)^2, d/dl (exact (1 - 2t) / 4), "
              f"n = {args.n:,} per row.  gumbel_softmax and straight_through are biased (bias_z = bias in "
              f"standard errors); the others are unbiased, with very different variances")

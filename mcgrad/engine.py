@@ -342,6 +342,7 @@ def kernel_launcher(block, setup, params: np.ndarray, extra: np.ndarray, options
 
 
 TAPE_BYTES = 64 << 20  # the tapes of the blocks recorded at once take at most this much (at least one block)
+TAPE_BLOCK_LIMIT = 1 << 30  # one block's tape larger than this is refused: the block size must shrink
 
 
 def new_tapes(blocks: int, capacity: int, inputs: int) -> np.ndarray:
@@ -379,6 +380,12 @@ def tape_launcher(block, setup, params, extra, options, chosen: int, objective, 
     def launch(first_block, rows, counters):
         k = rows.shape[0]
         lo = 0
+        per_block = 8 * (ktape.HEADER + capacity[0] * (1 + inputs))
+        if per_block > TAPE_BLOCK_LIMIT:
+            fits = max(1, (TAPE_BLOCK_LIMIT // 8 - ktape.HEADER) * block_size // (capacity[0] * (1 + inputs)))
+            raise ValueError(f"a block of {block_size:,} samples with points of length {inputs} needs a tape of "
+                             f"{per_block / 2**30:.1f} GiB (at most {TAPE_BLOCK_LIMIT / 2**30:g} GiB); pass "
+                             f"block_size={fits:,} or less")
         while lo < k:
             hi = min(k, lo + _tape_group(8 * (ktape.HEADER + capacity[0] * (1 + inputs))))
             group = np.zeros((COUNTERS, hi - lo), np.int64)

@@ -316,17 +316,17 @@ def user_objective(
     return Objective(
         label, kobj.USER, math.nan, has_derivative=derivative is not None, adapter=compiled, adapter_1d=compiled_1d,
         exact=exact_gradient, vector=vector, domain="positive" if positive else "real",
-        source=_digest(value, derivative, vector),
+        source=code_digest(value, derivative, salt=str(vector)),
     )
 
 
-def _digest(value, derivative, vector: bool) -> str:
-    """A digest of the user's functions: bytecode, constants, names and closure values of each (and the
-    vector flag).  Globals they read are not included."""
+def code_digest(*functions, salt: str = "") -> str:
+    """A digest of the user's functions: ``salt``, then the bytecode, constants, names and closure values of each.
+    Globals they read are not included."""
     import hashlib
 
-    h = hashlib.sha256(str(vector).encode())
-    for func in (value, derivative):
+    h = hashlib.sha256(salt.encode())
+    for func in functions:
         py_func = getattr(func, "py_func", func)
         code = getattr(py_func, "__code__", None)
         if code is not None:

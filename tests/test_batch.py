@@ -226,6 +226,14 @@ def test_bad_batch_objectives_are_refused_clearly():
         mcgrad.estimate(dist, mcgrad.batch_objective(short, name="short"), "score", 1000, block_size=100)
 
 
+def test_a_block_too_large_for_a_tape_is_refused_with_the_block_size_that_fits(monkeypatch):
+    monkeypatch.setattr(mcgrad.engine, "TAPE_BLOCK_LIMIT", 8 * 3 * 1000)  # a header and 998 points of (f, x_1, x_2)
+    dist = DISTRIBUTIONS["normal"]
+    with pytest.raises(ValueError, match=r"needs a tape of .* pass block_size=998 or less"):
+        mcgrad.estimate(dist, NUMPY, "score", 5000, block_size=2000)
+    assert mcgrad.estimate(dist, NUMPY, "score", 5000, block_size=998).n == 5000
+
+
 def test_a_failing_host_function_reports_its_own_error():
     def broken(points):
         if points.shape[0] > 1:
