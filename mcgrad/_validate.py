@@ -44,8 +44,11 @@ def real_scalar(name: str, value) -> float:
     return value
 
 
-def count(name: str, value, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum`` (floats such as 1e7 are accepted when integral)."""
+MAX_COUNT = 2**62  # sample counts and sizes beyond this would overflow the kernels' 64-bit integers
+
+
+def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """``value`` as an int in [``minimum``, ``maximum``] (floats such as 1e7 are accepted when integral)."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if isinstance(value, numbers.Integral):
@@ -56,6 +59,9 @@ def count(name: str, value, minimum: int = 1) -> int:
         raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if out < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if out > maximum:
+        limit = "2**62" if maximum == MAX_COUNT else f"{maximum:,}"
+        raise ValueError(f"{name} must be an integer <= {limit}, got {value!r}")
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -178,6 +178,10 @@ def _checkpointing(job: Job, path):
     import os
 
     stamp = fingerprint(job)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"checkpoint {os.fspath(path)!r}: the folder {folder!r} does not exist or is not writable; "
+                         "nothing was run")
     resume = storage.load_checkpoint(path, stamp) if os.path.exists(path) else None
     if resume is not None and not job.blocks[0] <= resume[0].end_block <= job.blocks[1]:
         raise ValueError(f"checkpoint {os.fspath(path)!r} covers blocks [{resume[0].first_block}, "
@@ -319,11 +323,13 @@ def _exact_gradient(dist, objective) -> np.ndarray | None:
 def _estimator_entries(entries) -> list[tuple[str, dict]]:
     if isinstance(entries, str):
         entries = [entries]
+    elif isinstance(entries, Mapping):  # {name: options}
+        entries = list(entries.items())
     out = []
     for item in entries:
         if isinstance(item, str):
             out.append((item, {}))
-        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], dict):
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
             out.append((item[0], dict(item[1])))
         else:
             raise TypeError(f"estimators entries must be names or (name, options) pairs, got {item!r}")

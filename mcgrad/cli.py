@@ -218,9 +218,21 @@ def _objective(args):
     return make(args.param)
 
 
+def _strict_json(value):
+    """``value`` with every NaN or infinite float as None: strict JSON parsers reject NaN and Infinity."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def _emit(results, frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     if fmt == "json":
-        print(json.dumps({"schema": JSON_SCHEMA, "results": [r.to_dict() for r in results]}, indent=2))
+        payload = {"schema": JSON_SCHEMA, "results": [r.to_dict() for r in results]}
+        print(json.dumps(_strict_json(payload), indent=2, allow_nan=False))
     elif fmt == "csv":
         print(frame.to_csv(index=False), end="")
     else:

@@ -132,7 +132,7 @@ def choice_check(choices: tuple):
     def check(key: str, name: str, value):
         if isinstance(value, bool) or value not in choices:
             raise ValueError(f"{key} for estimator {name!r} must be one of {list(choices)}, got {value!r}")
-        return value
+        return choices[choices.index(value)]  # the declared value: a NumPy integer becomes a plain int
 
     return check
 

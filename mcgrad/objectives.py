@@ -9,6 +9,7 @@ the kernels' calling convention, which costs roughly 0.1-0.5 s once per function
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -143,7 +144,13 @@ def cos(k: float = 1.0) -> Objective:
 
 
 def gaussian_bump(k: float = 1.0) -> Objective:
-    """f(x) = sum_i exp(-k x_i^2).  Under N(mu, sigma^2): E = exp(-k mu^2 / t) / sqrt(t), t = 1 + 2 k sigma^2."""
+    """f(x) = sum_i exp(-k x_i^2), k >= 0.  Under N(mu, sigma^2): E = exp(-k mu^2 / t) / sqrt(t), t = 1 + 2 k sigma^2.
+
+    k < 0 is refused: exp(|k| x^2) has no finite expectation under a Normal.
+    """
+    if isinstance(k, numbers.Real) and not isinstance(k, bool) and k < 0:
+        raise ValueError(f"k must be >= 0 (exp(-k x^2) with k < 0 has no finite expectation under a Normal), "
+                         f"got {k!r}")
     return _one_parameter("gaussian_bump", kobj.GAUSSIAN_BUMP, "k", k)
 
 

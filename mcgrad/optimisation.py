@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas
 
 MAX_STEPS = 10_000_000
+MAX_SAMPLES = 1 << 24  # samples per step: one block of the SGD kernel, which Ctrl-C cannot stop
 BASELINES = (None, "moving_average")
 
 
@@ -156,7 +157,7 @@ def optimise(
     steps = _validate.count("steps", steps)
     if steps > MAX_STEPS:
         raise ValueError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}")
-    samples = _validate.count("samples", samples)
+    samples = _validate.count("samples", samples, maximum=MAX_SAMPLES)
     learning_rate = _positive("learning_rate", learning_rate)
     floor = _positive("floor", floor)
     if baseline not in BASELINES:

@@ -54,6 +54,8 @@ def options_key(options: dict, exact_objects: bool = False) -> dict:
     exact identity with ``exact_objects``."""
     out = {}
     for key, value in options.items():
+        if isinstance(value, np.generic):  # a NumPy scalar given as an option: its Python value
+            value = value.item()
         if isinstance(value, float):
             out[key] = value.hex()
         elif hasattr(value, "identity") and hasattr(value, "name"):

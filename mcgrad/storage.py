@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ FORMAT = "mcgrad.state/1"
 
 def _write(path, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
     path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = f"{path}.tmp{os.getpid()}-{threading.get_ident()}"  # unique per process and thread: no torn saves
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps({"format": FORMAT, **meta})), **arrays)

@@ -1,0 +1,94 @@
+"""Hostile inputs that once gave a wrong answer, a traceback or a lost run: each now gets a right answer or a
+clear refusal before any sampling."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import mcgrad
+from mcgrad import cli, storage
+
+
+def test_numpy_integer_options_are_saved_in_checkpoints(tmp_path):
+    kw = dict(n=20_000, seed=3, block_size=4096)
+    for dist, name, opts in [(mcgrad.Normal(0.5, 1.0), "grep", {"transform": np.int64(2)}),
+                             (mcgrad.Gamma(2.0), "rsvi", {"boost": np.int32(2)})]:
+        plain = mcgrad.estimate(dist, "square", name, **kw, **{k: int(v) for k, v in opts.items()})
+        saved = mcgrad.estimate(dist, "square", name, checkpoint=tmp_path / f"{name}.npz", **kw, **opts)
+        np.testing.assert_array_equal(saved.mean, plain.mean)
+        assert saved.options == plain.options and all(type(v) is int for v in saved.options.values())
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused_before_sampling(tmp_path):
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="does not exist or is not writable; nothing was run"):
+        mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", "score", 10**12, checkpoint=tmp_path / "no" / "x.npz")
+    assert time.perf_counter() - t0 < 30  # 10**12 samples were not drawn
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n": 2**63}, r"n must be an integer <= 2\*\*62"),
+    ({"n": 1e19}, r"n must be an integer <= 2\*\*62"),
+    ({"n": 1000, "block_size": 2**64}, r"block_size must be an integer <= 2\*\*62"),
+])
+def test_counts_past_64_bits_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", "score", **kwargs)
+
+
+def test_the_cli_refuses_a_huge_n_without_a_traceback():
+    out = subprocess.run([sys.executable, "-m", "mcgrad.cli", "estimate", "-n", "1e19"], capture_output=True,
+                         text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr and "2**62" in out.stderr
+
+
+def test_optimise_refuses_endless_steps():
+    with pytest.raises(ValueError, match="samples must be an integer <= 16,777,216"):
+        mcgrad.optimise(mcgrad.Normal(0.0, 1.0), "square", "pathwise", steps=2, samples=2**62)
+
+
+def test_estimators_given_as_a_dict_keep_their_options():
+    frame = mcgrad.compare(mcgrad.Normal(0.5, 1.0), "square", {"grep": {"transform": 2}, "score": {}}, n=4000)
+    assert list(dict.fromkeys(frame["estimator"])) == ["grep[transform=2]", "score"]
+
+
+def test_gaussian_bump_with_negative_k_is_refused():
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        mcgrad.gaussian_bump(-1.0)
+    assert mcgrad.gaussian_bump(0.0).param == 0.0
+
+
+def test_json_output_is_strict():
+    payload = {"a": [1.0, math.nan, {"b": math.inf, "c": -math.inf}], "d": "x", "e": 2}
+    text = json.dumps(cli._strict_json(payload), allow_nan=False)
+    assert json.loads(text) == {"a": [1.0, None, {"b": None, "c": None}], "d": "x", "e": 2}
+
+
+def test_saves_from_several_threads_never_tear_a_file(tmp_path):
+    path = tmp_path / "shared.npz"
+    results = [mcgrad.estimate(mcgrad.Normal(0.0, s), "square", "score", 4000, seed=1) for s in (1.0, 2.0)]
+    errors = []
+
+    def save(result):
+        try:
+            for _ in range(20):
+                storage.save_estimate(result, path)
+        except Exception as exc:  # pragma: no cover - the failure this test is for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(results[i % 2],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    loaded = mcgrad.load(path)
+    assert any(np.array_equal(loaded.mean, r.mean) for r in results)
