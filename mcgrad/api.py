@@ -292,6 +292,7 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
         diagnostics=diagnostics,
         reference=reference,
         fitted=fitted,
+        objective_identity=job.objective.identity,
     )
     warn_nonfinite(result, job.objective.name, stacklevel + 1)
     return result

@@ -108,6 +108,10 @@ class Estimate:
     fitted : dict
         Variance-reduced score estimators only: the ``baseline`` and control ``coefficient`` used, per
         component.
+    objective_identity : str or None
+        What tells the objective apart exactly (a built-in's code and parameter, a digest of a user function's
+        code, a batch function's name and version); results of different objectives that share a name do
+        not merge.  None when unknown (a host function without a version, a file written before it existed).
     """
 
     estimator: str
@@ -127,6 +131,7 @@ class Estimate:
     diagnostics: dict = field(default_factory=dict)
     reference: Accumulator | None = field(default=None, repr=False)
     fitted: dict = field(default_factory=dict)
+    objective_identity: str | None = None
 
     def __post_init__(self):
         summary = self.accumulator.total()
@@ -182,17 +187,22 @@ class Estimate:
         """Combine with the result of the adjacent block range of the same run (bitwise exact)."""
         mine = (self.estimator, self.family, self.objective, self.seed, self.block_size, self.n_total)
         theirs = (other.estimator, other.family, other.objective, other.seed, other.block_size, other.n_total)
-        if mine != theirs or options_key(self.options) != options_key(other.options) or any(
-            not np.array_equal(self.parameters[k], other.parameters[k]) for k in self.parameters
-        ):
+        if mine != theirs or options_key(self.options) != options_key(other.options) or (
+                self.parameters.keys() != other.parameters.keys()) or any(
+                not np.array_equal(self.parameters[k], other.parameters[k]) for k in self.parameters):
             raise ValueError("can only merge block ranges of the same run (estimator, parameters, objective, "
                              "seed, block_size and n must match)")
+        if None not in (self.objective_identity, other.objective_identity) and (
+                self.objective_identity != other.objective_identity):
+            raise ValueError(f"can only merge block ranges of the same run: the objectives share the name "
+                             f"{self.objective!r} but not their code (an edited function, or another version)")
         return Estimate(
             self.estimator, self.family, self.objective, self.components, self.parameters, self.seed,
             self.block_size, self.accumulator.merge(other.accumulator), self.seconds + other.seconds,
             self.biased, self.nonfinite + other.nonfinite, self.exact, self.options, self.n_total,
             _merge_diagnostics(self, other),
             None if self.reference is None else self.reference.merge(other.reference), self.fitted,
+            self.objective_identity or other.objective_identity,
         )
 
     def columns(self) -> dict[str, np.ndarray | list | float | str]:

@@ -106,6 +106,7 @@ def save_estimate(result: Estimate, path) -> None:
         "n_total": result.n_total,
         "diagnostics": {k: _jsonable(v) for k, v in result.diagnostics.items()},
         "fitted": {k: _jsonable(v) for k, v in result.fitted.items()},
+        "objective_identity": result.objective_identity,
     }
     _write(path, arrays, meta)
 
@@ -123,6 +124,7 @@ def read_estimate(path) -> dict:
         options=meta["options"], n_total=meta["n_total"], diagnostics=meta["diagnostics"],
         reference=_accumulator(arrays, "ref_") if "ref_range" in arrays else None,
         fitted={k: np.asarray(v, dtype=np.float64) for k, v in meta["fitted"].items()},
+        objective_identity=meta.get("objective_identity"),
     )
 
 

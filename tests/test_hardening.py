@@ -92,3 +92,35 @@ def test_saves_from_several_threads_never_tear_a_file(tmp_path):
     assert not errors
     loaded = mcgrad.load(path)
     assert any(np.array_equal(loaded.mean, r.mean) for r in results)
+
+
+def _user(power: float):
+    import numba
+
+    @numba.njit
+    def f(x):
+        return abs(x) ** power
+
+    return mcgrad.user_objective(f, name="f")
+
+
+def test_results_of_different_functions_with_one_name_do_not_merge(tmp_path):
+    dist, kw = mcgrad.Normal(0.3, 1.0), dict(n=5 * 1024, seed=2, block_size=1024)
+    head = mcgrad.estimate(dist, _user(2.0), "score", blocks=(0, 2), **kw)
+    tail = mcgrad.estimate(dist, _user(3.0), "score", blocks=(2, 5), **kw)
+    with pytest.raises(ValueError, match="share the name 'f' but not their code"):
+        head.merge(tail)
+    head.save(tmp_path / "head.npz")
+    tail.save(tmp_path / "tail.npz")
+    with pytest.raises(ValueError, match="not their code"):
+        mcgrad.merge([mcgrad.load(tmp_path / "head.npz"), mcgrad.load(tmp_path / "tail.npz")])
+    same_code = mcgrad.estimate(dist, _user(2.0), "score", blocks=(2, 5), **kw)
+    assert mcgrad.merge([mcgrad.load(tmp_path / "head.npz"), same_code]).n == 5 * 1024
+
+
+def test_a_logits_run_and_a_probs_run_do_not_merge():
+    kw = dict(n=4000, seed=1, block_size=1000)
+    a = mcgrad.estimate(mcgrad.Bernoulli(logits=0.0), "toy", "score", blocks=(0, 2), **kw)
+    b = mcgrad.estimate(mcgrad.Bernoulli(probs=0.5), "toy", "score", blocks=(2, 4), **kw)
+    with pytest.raises(ValueError, match="can only merge block ranges of the same run"):
+        a.merge(b)
