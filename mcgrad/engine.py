@@ -49,6 +49,21 @@ def threads(n: int | None):
         numba.set_num_threads(previous)
 
 
+_launch_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def kernel_turn():
+    """Hold the body's kernel launches to one Python thread at a time where the threading layer needs it:
+    under Numba's workqueue layer (the fallback without OpenMP or TBB) parallel kernels launched from two
+    threads at once abort the process.  Elsewhere the body runs at once."""
+    if _threadsafe_layer():
+        yield
+        return
+    with _launch_lock:
+        yield
+
+
 PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: quick runs never show one
 
 
@@ -164,7 +179,8 @@ def run_blocks(
             k = min(CHUNK_BLOCKS, end - start)
             counters[:] = 0
             chunk_counters = np.ascontiguousarray(counters[:, :k])
-            launch(start, rows[:k], chunk_counters)
+            with kernel_turn():
+                launch(start, rows[:k], chunk_counters)
             acc.push_rows(rows[:k])
             totals += chunk_counters.sum(axis=1)
             if progress is not None:
@@ -212,7 +228,8 @@ def run_many(
         rows = np.empty((k, width, moments.ROW))
         counters = np.zeros((COUNTERS, k), np.int64)
         t0 = time.perf_counter()
-        launch(start, rows, counters)
+        with kernel_turn():
+            launch(start, rows, counters)
         return rows, counters.sum(axis=1), time.perf_counter() - t0
 
     def single_threaded():

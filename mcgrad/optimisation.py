@@ -203,11 +203,12 @@ def optimise(
             samples, learning_rate)
     sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")
     t0 = time.perf_counter()
-    if objective.batch is None:
-        sgd(*args, out, 0, steps, True)
-    else:
-        needs = (True, False) if moving else (spec.needs_value, spec.needs_derivative)
-        _sgd_on_tapes(sgd, args, objective, size, samples, needs, out)
+    with engine.kernel_turn():
+        if objective.batch is None:
+            sgd(*args, out, 0, steps, True)
+        else:
+            needs = (True, False) if moving else (spec.needs_value, spec.needs_derivative)
+            _sgd_on_tapes(sgd, args, objective, size, samples, needs, out)
     seconds = time.perf_counter() - t0
     parameters = out[:, :width].copy()
     if not np.all(np.isfinite(parameters)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -124,3 +125,28 @@ def test_a_logits_run_and_a_probs_run_do_not_merge():
     b = mcgrad.estimate(mcgrad.Bernoulli(probs=0.5), "toy", "score", blocks=(2, 4), **kw)
     with pytest.raises(ValueError, match="can only merge block ranges of the same run"):
         a.merge(b)
+
+
+WORKQUEUE_SCRIPT = """
+import threading, mcgrad
+def run(i):
+    mcgrad.estimate(mcgrad.Normal(0.1 * i, 1.0), "square", "pathwise", 2_000_000, seed=i)
+    mcgrad.optimise(mcgrad.Normal(0.1 * i, 1.0), "square", "pathwise", steps=50, samples=8)
+threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+import numba
+print(numba.threading_layer())
+"""
+
+
+def test_estimates_from_several_python_threads_under_the_workqueue_layer():
+    """Numba's workqueue layer aborts the process when two threads launch parallel kernels at once; mcgrad's
+    launches take turns there."""
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    out = subprocess.run([sys.executable, "-c", WORKQUEUE_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "workqueue"
