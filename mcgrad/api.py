@@ -310,12 +310,20 @@ def warn_nonfinite(result: Estimate, objective: str, stacklevel: int) -> None:
             RuntimeWarning,
             stacklevel=stacklevel,
         )
+    elif var_defined and not np.all(np.isfinite(result.var_stderr)):
+        warnings.warn(
+            f"var_stderr of {result.estimator} is not finite (f={objective}): the fourth-order power sums overflowed "
+            "(per-sample values beyond ~1e77); mean, var and stderr are finite",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _exact_gradient(dist, objective) -> np.ndarray | None:
     """The objective's closed form, or for discrete families the enumerated gradient when the support is small."""
     if dist.family in ("bernoulli", "categorical"):
-        if engine.support_size(dist) > engine.EXACT_MAX_OUTCOMES:
+        if engine.support_size(dist) > engine.EXACT_MAX_OUTCOMES or engine.enumeration_work(dist) > (
+                engine.EXACT_MAX_WORK >> 4):  # the automatic exact column: at most about a tenth of a second
             return None
         return engine.enumerate_gradient(dist, objective)
     return objective.exact_gradient(dist)

@@ -215,9 +215,6 @@ def run_many(
     from concurrent.futures import ThreadPoolExecutor
 
     workers = numba.get_num_threads() if threads is None else count("threads", threads)
-    units = []
-    for i, (_, _, blocks) in enumerate(jobs):
-        units.extend((i, start, k) for start, k in _chunks(blocks, CHUNK_BLOCKS))
     accs = [Accumulator(width, blocks[0]) for _, width, blocks in jobs]
     totals = [np.zeros(COUNTERS, np.int64) for _ in jobs]
     seconds = [0.0] * len(jobs)
@@ -245,11 +242,14 @@ def run_many(
 
     # Jobs with at least one block per worker run here, their chunks spread over all threads by prange
     # (measured faster than one-thread units side by side); the rest go to the single-threaded workers.
-    big = {i for i, (_, _, blocks) in enumerate(jobs) if blocks[1] - blocks[0] >= workers}
-    rest = [u for u in units if u[0] not in big]
+    # (units are made as they are run: a job of 1e15 samples has billions of chunks)
+    big = [i for i, (_, _, blocks) in enumerate(jobs) if blocks[1] - blocks[0] >= workers]
+    rest = [(i, start, k) for i, (_, _, blocks) in enumerate(jobs) if blocks[1] - blocks[0] < workers
+            for start, k in _chunks(blocks, CHUNK_BLOCKS)]  # fewer blocks than workers: one chunk each
     with _numba_threads(None if threads is None else workers):
-        for unit in (u for u in units if u[0] in big):
-            collect([unit], [work(unit)])
+        for i in big:
+            for start, k in _chunks(jobs[i][2], CHUNK_BLOCKS):
+                collect([(i, start, k)], [work((i, start, k))])
         if rest:  # one unit here first: it also starts Numba's threading layer, which is checked next
             collect(rest[:1], [work(rest[0])])
             rest = rest[1:]
@@ -451,6 +451,12 @@ def input_size(dist) -> int:
 
 
 EXACT_MAX_OUTCOMES = 1 << 20
+EXACT_MAX_WORK = 1 << 28  # outcomes x gradient components: about a second of enumeration
+
+
+def enumeration_work(dist) -> int:
+    """Outcomes times gradient components: the cost of enumerating ``dist``'s support."""
+    return support_size(dist) * dist.logits.size
 
 
 def support_size(dist) -> int:
@@ -467,6 +473,9 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
     if size > EXACT_MAX_OUTCOMES:
         raise ValueError(f"exact enumerates at most {EXACT_MAX_OUTCOMES:,} outcomes (2**20); this "
                          f"{type(dist).__name__} has {size:,}")
+    if enumeration_work(dist) > EXACT_MAX_WORK:
+        raise ValueError(f"exact enumerates at most {EXACT_MAX_WORK:,} (2**28) outcomes x gradient components; this "
+                         f"{type(dist).__name__} has {size:,} x {dist.logits.size:,}")
     enumerate_kernel = compiled(("enumerate",), lambda: discrete_kernels.enumerate_gradient,
                                 discrete_kernels.ENUMERATE_SIGNATURE, "exact enumeration")
     out = np.empty(dist.logits.size)

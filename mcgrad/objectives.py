@@ -212,7 +212,8 @@ def one_hot_quadratic(target: int = 0) -> Objective:
 
 
 def _index(i) -> int:
-    if isinstance(i, bool) or not isinstance(i, (int, np.integer, float)) or float(i) != int(i) or int(i) < 0:
+    if (isinstance(i, bool) or not isinstance(i, (int, np.integer, float)) or not math.isfinite(i)
+            or float(i) != int(i) or int(i) < 0):
         raise TypeError(f"component index i must be a non-negative integer, got {i!r}")
     return int(i)
 

@@ -38,6 +38,9 @@ def _check_path(path) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise ValueError(f"path must end in one of {list(FORMATS)} (the file format), got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"path {path!r}: the folder {folder!r} does not exist or is not writable")
     return path
 
 

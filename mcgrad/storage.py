@@ -9,6 +9,7 @@ complete checkpoint behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .accumulator import Accumulator
+from .kernels import moments
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,7 +46,13 @@ def _write(path, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
 def _read(path, kind: str) -> tuple[dict, dict]:
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path!r} is not an mcgrad {kind} file: a single array, not an .npz archive")
+    try:
+        with data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
@@ -52,10 +60,23 @@ def _read(path, kind: str) -> tuple[dict, dict]:
         meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path!r} is not an mcgrad {kind} file: its metadata is not an object")
     if meta.get("format") != FORMAT or meta.get("kind") != kind:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file (format {meta.get('format')!r}, "
                          f"kind {meta.get('kind')!r}; expected {FORMAT!r}, {kind!r})")
     return arrays, meta
+
+
+@contextlib.contextmanager
+def _damaged(path, what: str):
+    """Turn what a damaged file makes the reading code raise into one ValueError naming the file."""
+    try:
+        yield
+    except KeyError as exc:
+        raise ValueError(f"{os.fspath(path)!r} is a damaged mcgrad {what} file: {exc} is missing") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ValueError(f"{os.fspath(path)!r} is a damaged mcgrad {what} file: {exc}") from None
 
 
 def _accumulator_arrays(acc: Accumulator, prefix: str) -> dict[str, np.ndarray]:
@@ -68,9 +89,29 @@ def _accumulator_arrays(acc: Accumulator, prefix: str) -> dict[str, np.ndarray]:
 
 
 def _accumulator(arrays: dict, prefix: str) -> Accumulator:
-    first, end, width = (int(v) for v in arrays[f"{prefix}range"])
+    """The accumulator stored under ``prefix``, refused (ValueError) unless its arrays are complete and its nodes
+    tile its block range: each node ``[start, start + 2**level)`` follows the last, with n >= 0 samples."""
+    missing = [f"{prefix}{k}" for k in ("range", "starts", "levels", "values") if f"{prefix}{k}" not in arrays]
+    if missing:
+        raise ValueError(f"arrays {missing} are missing")
+    block_range, starts, levels, values = (arrays[f"{prefix}{k}"] for k in ("range", "starts", "levels", "values"))
+    if block_range.shape != (3,) or block_range.dtype.kind not in "iu":
+        raise ValueError(f"{prefix}range must be 3 integers (first block, end block, width)")
+    first, end, width = (int(v) for v in block_range)
+    count = starts.shape[0] if starts.ndim == 1 else -1
+    if not (0 <= first <= end and width >= 1 and 0 <= count <= moments.NODE_CAPACITY
+            and starts.dtype.kind in "iu" and levels.dtype.kind in "iu" and levels.shape == (count,)
+            and values.dtype == np.float64 and values.shape == (count, width, moments.ROW)):
+        raise ValueError(f"the {prefix} arrays do not fit together (range {block_range.tolist()}, starts "
+                         f"{starts.shape}, levels {levels.shape}, values {values.shape})")
+    at = first
+    for start, level in zip(starts.tolist(), levels.tolist(), strict=True):
+        if start != at or not 0 <= level < 63:
+            raise ValueError(f"the {prefix} nodes do not tile blocks [{first}, {end})")
+        at += 1 << level
+    if at != end or np.any(values[:, :, 0] < 0) or not np.all(np.isfinite(values[:, :, 0])):
+        raise ValueError(f"the {prefix} nodes do not tile blocks [{first}, {end}) with n >= 0 samples")
     acc = Accumulator(width, first)
-    count = arrays[f"{prefix}starts"].shape[0]
     acc.starts[:count] = arrays[f"{prefix}starts"]
     acc.levels[:count] = arrays[f"{prefix}levels"]
     acc.values[:count] = arrays[f"{prefix}values"]
@@ -114,6 +155,15 @@ def save_estimate(result: Estimate, path) -> None:
 def read_estimate(path) -> dict:
     """The fields of a result written by :meth:`Estimate.save` (``Estimate(**fields)`` rebuilds it)."""
     arrays, meta = _read(path, "estimate")
+    with _damaged(path, "result"):
+        fields = _estimate_fields(arrays, meta)
+        if len(fields["components"]) != fields["accumulator"].width:
+            raise ValueError(f"{len(fields['components'])} component names for {fields['accumulator'].width} "
+                             "stored components")
+    return fields
+
+
+def _estimate_fields(arrays: dict, meta: dict) -> dict:
     return dict(
         estimator=meta["estimator"], family=meta["family"], objective=meta["objective"],
         components=meta["components"],
@@ -138,10 +188,16 @@ def save_checkpoint(path, acc: Accumulator, totals: np.ndarray, seconds: float, 
 def load_checkpoint(path, fingerprint: dict) -> tuple[Accumulator, np.ndarray, float]:
     """Read a checkpoint and refuse it, naming what differs, unless it was made with these settings."""
     arrays, meta = _read(path, "checkpoint")
-    saved = meta["fingerprint"]
+    saved = meta.get("fingerprint")
+    if not isinstance(saved, dict):
+        raise ValueError(f"{os.fspath(path)!r} is a damaged mcgrad checkpoint: it has no settings fingerprint")
     differ = sorted(k for k in fingerprint.keys() | saved.keys() if saved.get(k) != fingerprint.get(k))
     if differ:
         shown = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {fingerprint.get(k)!r}" for k in differ)
         raise ValueError(f"checkpoint {os.fspath(path)!r} was made with other settings ({shown}); use another "
                          f"file or the same settings")
-    return _accumulator(arrays, "acc_"), arrays["totals"], float(meta["seconds"])
+    with _damaged(path, "checkpoint"):
+        totals = np.asarray(arrays["totals"])
+        if totals.ndim != 1 or totals.dtype.kind not in "iu" or np.any(totals < 0):
+            raise ValueError("totals must be non-negative integer counters")
+        return _accumulator(arrays, "acc_"), totals, float(meta["seconds"])

@@ -38,6 +38,10 @@ mt_constants(alpha, boost) -> (d, c); gamma_draw(state, alpha, boost, d, c)
     body (``next_gamma`` has no such restriction).
 fill_normals(key, block, out), fill_gamma(key, block, alpha, boost, out), fill_u64(state, out)
     Fill an array with a block's draws.
+
+These are the kernels' own functions, called from njit code, so they check nothing: ``next_gamma`` and the
+Gamma samplers need alpha > 0 (alpha + boost >= 1 for ``gamma_draw``), and give 0 or NaN otherwise; the
+Python API checks its arguments (concentrations in [1e-3, 1e6]) before any kernel runs.
 """
 
 from .kernels.gamma import fill_gamma, gamma_draw, mt_constants, next_gamma

@@ -150,3 +150,77 @@ def test_estimates_from_several_python_threads_under_the_workqueue_layer():
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "workqueue"
+
+
+def test_relaxation_temperatures_outside_the_tested_range_are_refused():
+    dist = mcgrad.Bernoulli(logits=[0.3, -0.2])
+    for lam in (1e-4, 1e-30, 2e3):
+        with pytest.raises(ValueError, match=r"temperature for estimator 'rebar' must be in \[0.001, 1000\]"):
+            mcgrad.estimate(dist, mcgrad.toy(0.45), "rebar", 1000, temperature=lam)
+    assert math.isfinite(mcgrad.estimate(dist, mcgrad.toy(0.45), "rebar", 1000, temperature=1e-3).mean[0])
+
+
+@pytest.mark.parametrize("make", [lambda a: mcgrad.Gamma(a), lambda a: mcgrad.Dirichlet([a, 1.0]),
+                                  lambda a: mcgrad.Beta(1.0, a)])
+def test_concentrations_outside_the_tested_range_are_refused(make):
+    for alpha in (1e-9, 9e-4, 1.1e6, 1e21):
+        with pytest.raises(ValueError, match=r"must be in \[0.001, 1e\+06\]"):
+            make(alpha)
+    make(1e-3)
+    make(1e6)
+
+
+def test_a_huge_support_gets_no_automatic_enumeration():
+    dist = mcgrad.Categorical(logits=np.zeros(50_000))
+    t0 = time.perf_counter()
+    r = mcgrad.estimate(dist, "one_hot_quadratic", "score", 1000, seed=1)
+    assert r.exact is None and time.perf_counter() - t0 < 20
+    with pytest.raises(ValueError, match=r"exact enumerates at most .* outcomes x gradient components"):
+        mcgrad.estimate(mcgrad.Categorical(logits=np.zeros(20_000)), "one_hot_quadratic", "exact", 1000)
+
+
+def test_complements_are_exact_to_rounding_next_to_a_dominant_class():
+    from mcgrad.kernels.discrete import complements
+
+    theta = np.array([[1.0 - 3e-17 - 1e-16, 1e-16, 3e-17], [0.2, 0.3, 0.5]])
+    naive = np.array([[theta[d, [j for j in range(3) if j != k]].sum() for k in range(3)] for d in range(2)])
+    np.testing.assert_allclose(complements(theta), naive, rtol=1e-15)
+    assert complements(theta)[0, 0] == pytest.approx(1.3e-16, rel=1e-12)
+
+
+def test_var_stderr_overflow_is_reported():
+    with pytest.warns(RuntimeWarning, match="var_stderr of score is not finite"):
+        r = mcgrad.estimate(mcgrad.Normal(1.0, 1e-80), "square", "score", 10_000, seed=1)
+    assert not np.all(np.isfinite(r.var_stderr))
+
+
+def test_damaged_files_are_refused_with_a_message(tmp_path):
+    r = mcgrad.estimate(mcgrad.Normal(0.0, 1.0), "square", "score", 40_000, seed=1, block_size=4096)
+    good = tmp_path / "good.npz"
+    r.save(good)
+    arrays = dict(np.load(good))
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    cases = {
+        "single.npy": None,
+        "levels.npz": {**arrays, "acc_levels": arrays["acc_levels"] + 1},
+        "missing.npz": {k: v for k, v in arrays.items() if k != "acc_values"},
+        "negative.npz": {**arrays, "acc_values": arrays["acc_values"] * np.array([-1.0, 1, 1, 1, 1])},
+        "width.npz": {**arrays, "acc_values": arrays["acc_values"][:, :1]},
+        "meta.npz": {**arrays, "meta": np.array("[1, 2]")},
+    }
+    for name, content in cases.items():
+        if content is not None:
+            np.savez(tmp_path / name, **content)
+        with pytest.raises(ValueError, match="is not an mcgrad estimate file|is a damaged mcgrad result file"):
+            mcgrad.load(tmp_path / name)
+    np.testing.assert_array_equal(mcgrad.load(good).mean, r.mean)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["estimate", "--dist", "dirichlet", "--concentration", "1,2", "--objective", "component", "--param", "inf"],
+     "component index i must be a non-negative integer"),
+    (["plot", "variance", "--out", "/nonexistent/x.png"], "does not exist or is not writable"),
+])
+def test_the_cli_answers_bad_arguments_without_a_traceback(argv, message):
+    out = subprocess.run([sys.executable, "-m", "mcgrad.cli", *argv], capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr and message in out.stderr

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._validate import positive_array
 from ..kernels.special import digamma as _psi
 from ..kernels.special import trigamma as _psi1
 
@@ -57,6 +58,21 @@ def broadcast_pair(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> tupl
         return a, np.full(a.size, b[0])
     raise ValueError(f"{names[0]} and {names[1]} must have the same length or one must be scalar, "
                      f"got {a.size} and {b.size}")
+
+
+CONCENTRATIONS = (1e-3, 1e6)
+"""The concentrations the Gamma-built families are tested on; outside, draws underflow (below) or the implicit
+gradient loses accuracy (above), so they are refused."""
+
+
+def concentration_array(name: str, value) -> np.ndarray:
+    """Positive concentrations within :data:`CONCENTRATIONS`, or a ValueError naming the range."""
+    arr = positive_array(name, value)
+    low, high = CONCENTRATIONS
+    if np.any((arr < low) | (arr > high)):
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}] (the range mcgrad's samplers and gradients are "
+                         f"tested on), got {value!r}")
+    return arr
 
 
 def per_coordinate(first: str, second: str, grads: Callable) -> Callable:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import positive_array
 from ..declaration import variance_reduced
 from ..kernels import dirichlet as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, digamma, rows, trigamma
+from .common import Distribution, concentration_array, digamma, rows, trigamma
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
@@ -35,7 +34,7 @@ class Dirichlet(Distribution):
     support = "simplex"
 
     def __init__(self, concentration):
-        self.concentration = positive_array("concentration", concentration)
+        self.concentration = concentration_array("concentration", concentration)
         if self.concentration.size < 2:
             raise ValueError(f"concentration must have at least 2 components, got {self.concentration.size}")
 
@@ -58,8 +57,8 @@ class Beta(Distribution):
     support = "simplex"
 
     def __init__(self, a, b):
-        a_arr = positive_array("a", a)
-        b_arr = positive_array("b", b)
+        a_arr = concentration_array("a", a)
+        b_arr = concentration_array("b", b)
         if a_arr.size != 1 or b_arr.size != 1:
             raise ValueError("a and b must be scalars (use Dirichlet for more components)")
         self.a = a_arr

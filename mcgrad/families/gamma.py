@@ -11,7 +11,7 @@ from ..kernels import gamma as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, broadcast_pair, digamma, per_coordinate, trigamma
+from .common import Distribution, broadcast_pair, concentration_array, digamma, per_coordinate, trigamma
 
 FAMILIES = ("gamma",)
 
@@ -38,7 +38,7 @@ class Gamma(Distribution):
 
     def __init__(self, concentration, rate=1.0):
         self.concentration, self.rate = broadcast_pair(
-            ("concentration", "rate"), positive_array("concentration", concentration), positive_array("rate", rate)
+            ("concentration", "rate"), concentration_array("concentration", concentration), positive_array("rate", rate)
         )
 
     @property

@@ -322,13 +322,24 @@ def log_softmax(logits, out):
 
 @jit
 def complements(theta):
-    """``out[d, k] = sum_{j != k} theta[d, j]``: 1 - theta[d, k] without cancellation when theta[d, k] ~ 1."""
+    """``out[d, k] = sum_{j != k} theta[d, j]``: 1 - theta[d, k] without cancellation when theta[d, k] ~ 1.
+
+    O(K) per row: with m the largest class and S = sum_{j != m} theta_j (no cancellation), out[m] = S and
+    out[k] = theta_m + (S - theta_k) for k != m, whose rounding error is at most about eps S <= eps theta_m,
+    relative to a result >= theta_m.
+    """
     out = np.zeros_like(theta)
     for d in range(theta.shape[0]):
+        m = 0
         for k in range(theta.shape[1]):
-            for j in range(theta.shape[1]):
-                if j != k:
-                    out[d, k] += theta[d, j]
+            if theta[d, k] > theta[d, m]:
+                m = k
+        rest = 0.0
+        for j in range(theta.shape[1]):
+            if j != m:
+                rest += theta[d, j]
+        for k in range(theta.shape[1]):
+            out[d, k] = rest if k == m else theta[d, m] + (rest - theta[d, k])
     return out
 
 
