@@ -32,6 +32,7 @@ from .gamma import (
     grep_terms,
     implicit_dz_table,
     log_h,
+    log_normaliser,
     rsvi_terms,
 )
 from .moments import accumulate_sample, block_row, sample_sums
@@ -66,15 +67,16 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
                 dbig[k], cor[k] = rsvi_terms(gk, log_h(d[k], v), e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
                                              log_sum_sq)
+        log_total = log_normaliser(log_big, total)
         for k in range(k_dim):
-            x[k] = big[k] / total
+            x[k] = big[k] / total if total > 0.0 else math.exp(log_big[k] - log_total)
         fx = evaluate_vector(user_path, code, p, user, 1, x[:n_eval], grad[:n_eval])
         mean_grad = 0.0
         for k in range(n_eval):
             mean_grad += x[k] * grad[k]
         for k in range(k_dim):
             if estimator == SCORE:
-                g[k] = fx * (math.log(x[k]) + psi0 - psi[k])
+                g[k] = fx * (log_big[k] - log_total + psi0 - psi[k])  # log x_k, finite when G_k underflows
                 continue
             df_dbig = (grad[k] - mean_grad) / total
             if estimator == RSVI:

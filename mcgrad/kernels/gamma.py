@@ -185,6 +185,21 @@ def log_h(d, v):
     return math.log(d) + 3.0 * log_near_one(v)
 
 
+@jit
+def log_normaliser(log_units, total):
+    """log sum_k G_k of a Dirichlet draw's Gamma units: log(total), or by log-sum-exp from the units' logarithms
+    when every unit underflowed to 0 (concentrations near 1e-3)."""
+    if total > 0.0:
+        return math.log(total)
+    top = -math.inf
+    for k in range(log_units.shape[0]):
+        top = max(top, log_units[k])
+    acc = 0.0
+    for k in range(log_units.shape[0]):
+        acc += math.exp(log_units[k] - top)
+    return top + math.log(acc)
+
+
 @jit(inline=True)
 def rsvi_terms(unit, log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
     """rsvi at unit rate: ``(dZ/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = f' dZ/beta + f * cor.

@@ -44,7 +44,7 @@ from numba import literally, types
 
 from ._jit import jit
 from .discrete import sigmoid_pair
-from .gamma import gamma_constants, gamma_draw, log_h
+from .gamma import gamma_constants, gamma_draw, log_h, log_normaliser
 from .moments import accumulate_sample, block_row, sample_sums
 from .objectives import USER, USER_FUNCTION, evaluate_vector
 from .rng import next_double, next_double_open, next_normal
@@ -104,13 +104,15 @@ def _dirichlet(s, alpha, boost, d, c, psi, psi0, x, score):
     proposals = 0
     total = 0.0
     for k in range(dim):
-        s, unit, _, _, _, _, _, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
+        s, unit, _, _, v, log_sum, _, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
         proposals += tries
         x[k] = unit
+        score[k] = log_h(d[k], v) + log_sum  # log G_k, finite when G_k underflows
         total += unit
+    log_total = log_normaliser(score, total)
     for k in range(dim):
-        x[k] /= total
-        score[k] = math.log(x[k]) + psi0 - psi[k]
+        x[k] = x[k] / total if total > 0.0 else math.exp(score[k] - log_total)
+        score[k] += psi0 - psi[k] - log_total  # log x_k + psi(alpha_0) - psi(alpha_k)
     return s, proposals
 
 
