@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     except api.Interrupted as stop:
         hint = "; run the same command again to resume" if stop.checkpoint is not None else ""
         parser.exit(130, f"mcgrad {args.command}: {stop}{hint}\n")
+    except KeyboardInterrupt as stop:  # before any block finished: a pilot pass, a compile
+        parser.exit(130, f"mcgrad {args.command}: {stop or 'interrupted'}; nothing was finished\n")
     return 0
 
 

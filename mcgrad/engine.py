@@ -54,14 +54,20 @@ _launch_lock = threading.RLock()
 
 @contextlib.contextmanager
 def kernel_turn():
-    """Hold the body's kernel launches to one Python thread at a time where the threading layer needs it:
-    under Numba's workqueue layer (the fallback without OpenMP or TBB) parallel kernels launched from two
-    threads at once abort the process.  Elsewhere the body runs at once."""
-    if _threadsafe_layer():
-        yield
-        return
-    with _launch_lock:
-        yield
+    """Around kernel launches: hold them to one Python thread at a time where the threading layer needs it
+    (under Numba's workqueue layer, the fallback without OpenMP or TBB, parallel kernels launched from two
+    threads at once abort the process), and let an exception that a user's function raised inside a kernel
+    surface as itself (Numba reports it as a SystemError caused by it)."""
+    try:
+        if _threadsafe_layer():
+            yield
+        else:
+            with _launch_lock:
+                yield
+    except SystemError as exc:
+        if isinstance(exc.__cause__, Exception):
+            raise exc.__cause__ from None
+        raise
 
 
 PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: quick runs never show one

@@ -234,3 +234,30 @@ def test_simplex_families_at_the_smallest_concentration_stay_finite_and_right(di
         r = mcgrad.estimate(dist, mcgrad.component(0), name, 200_000, seed=4)
         assert r.nonfinite == 0 and np.all(np.isfinite(r.mean)), name
         assert np.all(np.abs(r.mean - r.exact) <= 5 * r.stderr + 1e-12), (name, r.mean, r.exact, r.stderr)
+
+
+def test_an_exception_in_a_user_function_surfaces_as_itself():
+    import numba
+
+    @numba.njit
+    def fragile(x):
+        if x > 2.5:
+            raise ValueError("x too large for my model")
+        return x * x
+
+    objective = mcgrad.user_objective(fragile, name="fragile")
+    with pytest.raises(ValueError, match="x too large for my model"):
+        mcgrad.estimate(mcgrad.Normal(0.0, 1.0), objective, "score", 100_000, seed=1)
+    with pytest.raises(ValueError, match="x too large for my model"):
+        mcgrad.optimise(mcgrad.Normal(0.0, 1.0), objective, "score", steps=200, samples=100)
+
+
+def test_ctrl_c_before_any_block_finished_is_a_message_in_the_cli(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("interrupted during the pilot pass")
+
+    monkeypatch.setattr(mcgrad.api, "estimate", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["estimate", "--estimator", "score_baseline"])
+    assert stop.value.code == 130
+    assert "interrupted during the pilot pass; nothing was finished" in capsys.readouterr().err
