@@ -7,6 +7,12 @@ import numpy as np
 from .kernels import moments
 
 
+def slots(end_block: int) -> int:
+    """Nodes a range ending at ``end_block`` can need while blocks are pushed: at most two aligned nodes per
+    level below the highest bit of the end, and one being merged."""
+    return min(moments.NODE_CAPACITY, 2 * int(end_block).bit_length() + 3)
+
+
 class Accumulator:
     """Partial moments of a contiguous range of blocks ``[first_block, end_block)``.
 
@@ -15,17 +21,32 @@ class Accumulator:
     """
 
     def __init__(self, width: int, first_block: int = 0):
-        cap = moments.NODE_CAPACITY
         self.width = width
         self.first_block = first_block
         self.end_block = first_block
-        self.starts = np.zeros(cap, np.int64)
-        self.levels = np.zeros(cap, np.int64)
-        self.values = np.zeros((cap, width, moments.ROW))
         self.count = 0
+        self._allocate(slots(first_block + 1))
+
+    def _allocate(self, capacity: int) -> None:
+        """Room for ``capacity`` nodes, keeping the ones held."""
+        starts = np.zeros(capacity, np.int64)
+        levels = np.zeros(capacity, np.int64)
+        values = np.zeros((capacity, self.width, moments.ROW))
+        if self.count:
+            starts[:self.count] = self.starts[:self.count]
+            levels[:self.count] = self.levels[:self.count]
+            values[:self.count] = self.values[:self.count]
+        self.starts, self.levels, self.values = starts, levels, values
+
+    def reserve(self, end_block: int) -> None:
+        """Make room for the nodes of a range reaching ``end_block`` (memory grows with log(blocks), not 130
+        slots of every component up front)."""
+        if slots(end_block) > self.starts.shape[0]:
+            self._allocate(slots(end_block))
 
     def push_rows(self, rows: np.ndarray) -> None:
         """Append the summaries of blocks ``end_block, end_block + 1, ...``."""
+        self.reserve(self.end_block + rows.shape[0])
         self.count = moments.push_blocks(self.starts, self.levels, self.values, self.count, self.end_block, rows)
         self.end_block += rows.shape[0]
 
@@ -39,6 +60,7 @@ class Accumulator:
                 f"then [{other.first_block}, {other.end_block})"
             )
         out = self.copy()
+        out.reserve(other.end_block)
         for i in range(other.count):
             out.count = moments.push_node(
                 out.starts, out.levels, out.values, out.count, other.starts[i], other.levels[i], other.values[i]
@@ -50,21 +72,22 @@ class Accumulator:
         """The accumulator of the listed components only (their nodes are independent of the others')."""
         columns = list(columns)
         out = Accumulator(len(columns), self.first_block)
-        out.end_block = self.end_block
-        out.starts[:] = self.starts
-        out.levels[:] = self.levels
-        out.values[:] = self.values[:, columns]
-        out.count = self.count
+        out._take(self, self.values[:self.count][:, columns])
         return out
 
     def copy(self) -> Accumulator:
         out = Accumulator(self.width, self.first_block)
-        out.end_block = self.end_block
-        out.starts[:] = self.starts
-        out.levels[:] = self.levels
-        out.values[:] = self.values
-        out.count = self.count
+        out._take(self, self.values[:self.count])
         return out
+
+    def _take(self, other: Accumulator, values: np.ndarray) -> None:
+        """Hold ``other``'s range and nodes, with ``values`` as the nodes' summaries."""
+        self.end_block = other.end_block
+        self.reserve(other.end_block)
+        self.count = other.count
+        self.starts[:self.count] = other.starts[:other.count]
+        self.levels[:self.count] = other.levels[:other.count]
+        self.values[:self.count] = values
 
     def total(self) -> np.ndarray:
         """``(width, 5)`` central summary ``(n, mean, M2, M3, M4)`` of the whole range."""

@@ -192,7 +192,7 @@ ETA = Option("eta", 1.0, finite_check, "a finite real number")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
 CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_c)", kernel=False)
 BASELINE = Option("baseline", "optimal", number_or("optimal"), "a finite number or 'optimal'", kernel=False)
-PILOT = Option("pilot", None, pilot_check, "an integer >= 2 or None (n/100, clamped to [65536, 2**24])",
+PILOT = Option("pilot", None, pilot_check, "an integer >= 2 or None (n/100 clamped to [65536, 2**24], at most n)",
                kernel=False)
 GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
 COEFFICIENT = Option("coefficient", 1.0, number_or("estimated"), "a finite number or 'estimated'", kernel=False)

@@ -112,6 +112,7 @@ def _accumulator(arrays: dict, prefix: str) -> Accumulator:
     if at != end or np.any(values[:, :, 0] < 0) or not np.all(np.isfinite(values[:, :, 0])):
         raise ValueError(f"the {prefix} nodes do not tile blocks [{first}, {end}) with n >= 0 samples")
     acc = Accumulator(width, first)
+    acc.reserve(end)
     acc.starts[:count] = arrays[f"{prefix}starts"]
     acc.levels[:count] = arrays[f"{prefix}levels"]
     acc.values[:count] = arrays[f"{prefix}values"]

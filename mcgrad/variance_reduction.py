@@ -22,8 +22,9 @@ PILOT_MAX = 1 << 24
 
 
 def default_pilot(n: int) -> int:
-    """Pilot samples when none are given: n / 100, at least 65,536 and at most 16,777,216."""
-    return int(min(max(PILOT_MIN, n // 100), PILOT_MAX))
+    """Pilot samples when none are given: n / 100, at least 65,536 and at most 16,777,216, and never more than the
+    run itself (a pilot of 65,536 samples for a run of 1,000 cost 65 times the run)."""
+    return int(min(max(PILOT_MIN, n // 100), PILOT_MAX, n))
 
 
 def delta_expansion(dist, objective) -> tuple[np.ndarray, np.ndarray]:

@@ -261,3 +261,16 @@ def test_ctrl_c_before_any_block_finished_is_a_message_in_the_cli(monkeypatch, c
         cli.main(["estimate", "--estimator", "score_baseline"])
     assert stop.value.code == 130
     assert "interrupted during the pilot pass; nothing was finished" in capsys.readouterr().err
+
+
+def test_a_wide_variance_reduced_run_stays_small():
+    """score_baseline on D = 20 000 with n = 1000: the pilot is at most n and accumulators grow with the blocks
+    they hold (130 node slots of 80 001 components each used to be allocated up front, several times)."""
+    script = """
+import resource, numpy as np, mcgrad
+r = mcgrad.estimate(mcgrad.Normal(np.zeros(20_000), 1.0), "square", "score_baseline", 1000, seed=1)
+assert r.diagnostics["pilot_samples"] == 1000 and np.all(np.isfinite(r.mean))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert int(out.stdout.strip()) < 600 * 1024, out.stdout
