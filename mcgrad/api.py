@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _validate, distributed, engine, estimators, families, results, storage, variance_reduction
+from .accumulator import Accumulator
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -186,6 +187,9 @@ def _checkpointing(job: Job, path):
     if resume is not None and not job.blocks[0] <= resume[0].end_block <= job.blocks[1]:
         raise ValueError(f"checkpoint {os.fspath(path)!r} covers blocks [{resume[0].first_block}, "
                          f"{resume[0].end_block}), outside this run's {job.blocks}")
+    if resume is None:  # claim the file at once: a run of other settings started on it later is refused
+        storage.save_checkpoint(path, Accumulator(job.width, job.blocks[0]), np.zeros(engine.COUNTERS, np.int64),
+                                0.0, stamp)
     last = [time.perf_counter()]
 
     def on_chunk(acc, totals, seconds):

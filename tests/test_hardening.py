@@ -274,3 +274,28 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
     assert int(out.stdout.strip()) < 600 * 1024, out.stdout
+
+
+def test_a_run_claims_its_checkpoint_before_sampling(tmp_path):
+    """A second run of other settings started on the checkpoint of a run in progress is refused at once,
+    instead of the two overwriting each other's progress."""
+    def slow_values(points):
+        time.sleep(0.02)
+        return (points * points).sum(axis=1)
+
+    slow = mcgrad.batch_objective(slow_values, name="slow", version=1, batch_size=1000)
+    path = tmp_path / "shared.npz"
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault("a", mcgrad.estimate(
+        mcgrad.Normal(0.0, 1.0), slow, "score", 100_000, seed=1, block_size=5000, checkpoint=path)))
+    first.start()
+    for _ in range(200):
+        if path.exists():
+            break
+        time.sleep(0.01)
+    with pytest.raises(ValueError, match="made with other settings"):
+        mcgrad.estimate(mcgrad.Normal(0.0, 1.0), slow, "score", 100_000, seed=2, block_size=5000, checkpoint=path)
+    first.join()
+    assert results["a"].n == 100_000
+    again = mcgrad.estimate(mcgrad.Normal(0.0, 1.0), slow, "score", 100_000, seed=1, block_size=5000, checkpoint=path)
+    np.testing.assert_array_equal(again.mean, results["a"].mean)
