@@ -177,8 +177,9 @@ def run_blocks(
     else:
         acc, totals, before = resume[0].copy(), np.zeros(COUNTERS, np.int64), resume[2]
         totals[:len(resume[1])] = resume[1]  # a checkpoint written before the third counter has two
-    rows = np.empty((CHUNK_BLOCKS, width, moments.ROW))
-    counters = np.zeros((COUNTERS, CHUNK_BLOCKS), np.int64)
+    chunk = max(1, min(CHUNK_BLOCKS, end - first))  # a short run of many components holds only its own rows
+    rows = np.empty((chunk, width, moments.ROW))
+    counters = np.zeros((COUNTERS, chunk), np.int64)
     t0 = time.perf_counter()
     with _deferred_interrupt() as flag:
         for start in range(first, end, CHUNK_BLOCKS):
