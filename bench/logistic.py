@@ -76,6 +76,17 @@ def jax_f():
     return f
 
 
+def estimator_terms(estimator: str, f, grad_f, eps, xp):
+    """Per-sample gradients w.r.t. (loc, scale) at w = loc + scale eps, in array module ``xp`` (NumPy or
+    jax.numpy): pathwise (grad f(w), grad f(w) eps) or score f(w) (eps, eps^2 - 1) / scale."""
+    w = LOC + SCALE * eps
+    if estimator == "pathwise":
+        g = grad_f(w)
+        return xp.hstack([g, g * eps])
+    fw = f(w)[:, None]
+    return xp.hstack([fw * eps / SCALE, fw * (eps * eps - 1.0) / SCALE])
+
+
 def numpy_chunked(estimator: str, n: int, seed: int = 0, chunk: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
     """The same estimate in plain NumPy, ``chunk`` samples at a time: mean and variance of the per-sample
     gradient w.r.t. (loc, scale) by ``pathwise`` (needs grad f only) or ``score`` (f only)."""
@@ -85,14 +96,7 @@ def numpy_chunked(estimator: str, n: int, seed: int = 0, chunk: int = BATCH) -> 
     done = 0
     while done < n:
         b = min(chunk, n - done)
-        eps = rng.standard_normal((b, DIM))
-        w = LOC + SCALE * eps
-        if estimator == "pathwise":
-            g = gradients(w)
-            terms = np.hstack([g, g * eps])
-        else:
-            f = values(w)[:, None]
-            terms = np.hstack([f * eps / SCALE, f * (eps * eps - 1.0) / SCALE])
+        terms = estimator_terms(estimator, values, gradients, rng.standard_normal((b, DIM)), np)
         total += terms.sum(axis=0)
         total_sq += (terms * terms).sum(axis=0)
         done += b

@@ -12,7 +12,19 @@ import time
 import numpy as np
 import pytest
 from conftest import best_rate, record
-from logistic import BATCH, DIM, LOC, SCALE, gradients, jax_f, njit_gradients, njit_values, numpy_chunked, values
+from logistic import (
+    BATCH,
+    DIM,
+    LOC,
+    SCALE,
+    estimator_terms,
+    gradients,
+    jax_f,
+    njit_gradients,
+    njit_values,
+    numpy_chunked,
+    values,
+)
 
 import mcgrad
 
@@ -67,14 +79,7 @@ def test_logistic_regression_jax_objective(benchmark, estimator):
         total = np.zeros(2 * DIM)
         for _ in range(0, N, BATCH):
             key, sub = jax.random.split(key)
-            eps = jax.random.normal(sub, (BATCH, DIM))
-            w = LOC + SCALE * eps
-            if estimator == "pathwise":
-                g = grads(w)
-                terms = jnp.hstack([g, g * eps])
-            else:
-                fw = vals(w)[:, None]
-                terms = jnp.hstack([fw * eps / SCALE, fw * (eps * eps - 1.0) / SCALE])
+            terms = estimator_terms(estimator, vals, grads, jax.random.normal(sub, (BATCH, DIM)), jnp)
             total += np.asarray(terms.sum(axis=0))
         return total
 
