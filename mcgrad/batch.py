@@ -83,7 +83,23 @@ def one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-class HostBatch:
+class _Batch:
+    """What both kinds of batch evaluator share: ``call(X, need_values, need_gradients)``, checked."""
+
+    label: str
+    call: Callable
+
+    def evaluate(self, points: np.ndarray, need_values: bool, need_gradients: bool):
+        """``(values (B,), gradients (B, D))`` at ``points`` (NaN where not asked for)."""
+        rows, width = points.shape
+        values, gradients = self.call(np.ascontiguousarray(points, dtype=np.float64), need_values, need_gradients)
+        f = _checked(f"{self.label} (values)", values, rows, (rows,)) if need_values else np.full(rows, math.nan)
+        g = (_checked(f"{self.label} (gradients)", gradients, rows, (rows, width)) if need_gradients
+             else np.full((rows, width), math.nan))
+        return f, g
+
+
+class HostBatch(_Batch):
     """Values and gradients from Python callables (NumPy, JAX, PyTorch), several batches in flight.
 
     ``make()`` returns ``call(X, need_values, need_gradients) -> (values or None, gradients or None)``; it is
@@ -104,15 +120,6 @@ class HostBatch:
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_call": None}
-
-    def evaluate(self, points: np.ndarray, need_values: bool, need_gradients: bool):
-        """``(values (B,), gradients (B, D))`` at ``points`` (NaN where not asked for)."""
-        rows, width = points.shape
-        values, gradients = self.call(points, need_values, need_gradients)
-        f = _checked(f"{self.label} (values)", values, rows, (rows,)) if need_values else np.full(rows, math.nan)
-        g = (_checked(f"{self.label} (gradients)", gradients, rows, (rows, width)) if need_gradients
-             else np.full((rows, width), math.nan))
-        return f, g
 
     def evaluate_tapes(self, tapes: np.ndarray, need_values: bool, need_gradients: bool, threads: int) -> None:
         """Answer every recorded point of ``tapes`` in place, batches of each tape evaluated on ``threads``
@@ -136,23 +143,16 @@ class HostBatch:
                 pass
 
 
-class NjitBatch:
-    """Values and gradients from ``@njit`` batch functions, evaluated inside a parallel kernel."""
+class NjitBatch(_Batch):
+    """Values and gradients from ``@njit`` batch functions, evaluated inside a parallel kernel (Python callers
+    such as the delta method's expansion call the same compiled functions)."""
 
     def __init__(self, values, gradients, batch_size: int, label: str):
         self.values = values
         self.gradients = gradients
         self.batch_size = batch_size
         self.label = label
-
-    def evaluate(self, points: np.ndarray, need_values: bool, need_gradients: bool):
-        rows, width = points.shape
-        points = np.ascontiguousarray(points, dtype=np.float64)
-        f = _checked(f"{self.label} (values)", self.values(points), rows, (rows,)) if need_values \
-            else np.full(rows, math.nan)
-        g = (_checked(f"{self.label} (gradients)", self.gradients(points), rows, (rows, width)) if need_gradients
-             else np.full((rows, width), math.nan))
-        return f, g
+        self.call = _numpy_call(values, gradients)
 
     def evaluate_tapes(self, tapes: np.ndarray, need_values: bool, need_gradients: bool, threads: int) -> None:
         from . import engine

@@ -378,6 +378,11 @@ def new_tapes(blocks: int, capacity: int, inputs: int) -> np.ndarray:
     return tapes
 
 
+def tape_bytes(capacity: int, inputs: int) -> int:
+    """Bytes of one tape holding ``capacity`` points of length ``inputs``."""
+    return 8 * (ktape.HEADER + capacity * (1 + inputs))
+
+
 def _tape_group(bytes_per_block: int) -> int:
     """Blocks recorded at once: as many as :data:`TAPE_BYTES` holds, a multiple of the thread count when that
     fits (so the record and replay passes keep every thread busy), at least one."""
@@ -386,14 +391,37 @@ def _tape_group(bytes_per_block: int) -> int:
     return fits - fits % workers if fits >= workers else fits
 
 
+def on_tapes(run: Callable[[np.ndarray, bool], None], objective, blocks: int, capacity: int, inputs: int,
+             needs: tuple[bool, bool], threads: int, check: Callable[[int], None] | None = None) -> int:
+    """Record, evaluate, replay: ``run(tapes, replaying)`` runs the kernel once on new recording tapes (recorded
+    again on larger ones while a tape asks for more points than it holds), the batch objective answers every
+    recorded point, and ``run`` runs again on the rewound tapes.  ``check(capacity)`` may refuse a capacity
+    before its tapes are made.  Returns the capacity used (a later call can start from it)."""
+    while True:
+        if check is not None:
+            check(capacity)
+        tapes = new_tapes(blocks, capacity, inputs)
+        run(tapes, False)
+        wanted = int(tapes[:, ktape.CURSOR].max())
+        if wanted <= capacity:
+            break
+        capacity = wanted
+    objective.batch.evaluate_tapes(tapes, needs[0], needs[1], threads)
+    tapes[:, ktape.MODE] = ktape.REPLAY
+    tapes[:, ktape.CURSOR] = 0
+    run(tapes, True)
+    return capacity
+
+
 def tape_launcher(block, setup, params, extra, options, chosen: int, objective, control, key, block_size: int,
                   n: int, inputs: int, needs: tuple[bool, bool]):
-    """The launch of a block function whose objective is a batch objective: record, evaluate, replay.
+    """The launch of a block function whose objective is a batch objective (:func:`on_tapes`).
 
     The blocks of a chunk are taken a few at a time (tapes of at most :data:`TAPE_BYTES`); each group is run
     once recording the points its blocks ask f for, the points are evaluated in batches by the objective,
     and the group is run again from the same stream states with the answers.  A tape starts with room for
-    one point per sample and grows (the group recorded again) when a block asks for more.
+    one point per sample and grows when a block asks for more; one block's tape over
+    :data:`TAPE_BLOCK_LIMIT` is refused with the block size that fits.
     """
     run = compiled(("tape driver",), lambda: driver.run_tape_blocks, driver.TAPE_RUN_SIGNATURE,
                    "block driver (batch objectives)")
@@ -401,27 +429,24 @@ def tape_launcher(block, setup, params, extra, options, chosen: int, objective, 
     args = (block, setup, params, extra, options, chosen, p, user, user1, cv, cv1, np.uint64(key))
     capacity = [block_size]
 
-    def launch(first_block, rows, counters):
-        k = rows.shape[0]
-        lo = 0
-        per_block = 8 * (ktape.HEADER + capacity[0] * (1 + inputs))
-        if per_block > TAPE_BLOCK_LIMIT:
-            fits = max(1, (TAPE_BLOCK_LIMIT // 8 - ktape.HEADER) * block_size // (capacity[0] * (1 + inputs)))
+    def check(points: int) -> None:
+        if tape_bytes(points, inputs) > TAPE_BLOCK_LIMIT:
+            fits = max(1, (TAPE_BLOCK_LIMIT // 8 - ktape.HEADER) * block_size // (points * (1 + inputs)))
             raise ValueError(f"a block of {block_size:,} samples with points of length {inputs} needs a tape of "
-                             f"{per_block / 2**30:.1f} GiB (at most {TAPE_BLOCK_LIMIT / 2**30:g} GiB); pass "
-                             f"block_size={fits:,} or less")
-        while lo < k:
-            hi = min(k, lo + _tape_group(8 * (ktape.HEADER + capacity[0] * (1 + inputs))))
+                             f"{tape_bytes(points, inputs) / 2**30:.1f} GiB (at most {TAPE_BLOCK_LIMIT / 2**30:g} "
+                             f"GiB); pass block_size={fits:,} or less")
+
+    def launch(first_block, rows, counters):
+        lo = 0
+        while lo < rows.shape[0]:
+            hi = min(rows.shape[0], lo + _tape_group(tape_bytes(capacity[0], inputs)))
             group = np.zeros((COUNTERS, hi - lo), np.int64)
-            tapes = new_tapes(hi - lo, capacity[0], inputs)
-            run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)
-            wanted = int(group[2].max())
-            if wanted > capacity[0]:
-                capacity[0] = wanted
-                continue  # record this group again on larger tapes
-            objective.batch.evaluate_tapes(tapes, needs[0], needs[1], numba.get_num_threads())
-            tapes[:, ktape.MODE] = ktape.REPLAY
-            run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)
+
+            def run_group(tapes, replaying, lo=lo, hi=hi, group=group):
+                run(*args, first_block + lo, block_size, n, rows[lo:hi], group, tapes)
+
+            capacity[0] = on_tapes(run_group, objective, hi - lo, capacity[0], inputs, needs,
+                                   numba.get_num_threads(), check)
             counters[:, lo:hi] = group
             lo = hi
 
@@ -490,12 +515,9 @@ def enumerate_gradient(dist, objective) -> np.ndarray:
     user = objective.kernel_functions()[0]
     if objective.batch is None:
         enumerate_kernel(*args, objective.code, objective.param, user, out)
-    else:  # record the outcomes on a tape, evaluate them as batches, replay
-        tapes = new_tapes(1, size, input_size(dist))
-        enumerate_kernel(*args, ktape_address(tapes[0]), objective.param, user, out)
-        objective.batch.evaluate_tapes(tapes, True, False, numba.get_num_threads())
-        tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.REPLAY, 0
-        enumerate_kernel(*args, ktape_address(tapes[0]), objective.param, user, out)
+    else:  # the outcomes recorded on a tape, evaluated as batches, replayed
+        on_tapes(lambda tapes, replaying: enumerate_kernel(*args, ktape_address(tapes[0]), objective.param, user, out),
+                 objective, 1, size, input_size(dist), (True, False), numba.get_num_threads())
     return out * dist.chain_factor()
 
 

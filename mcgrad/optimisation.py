@@ -16,7 +16,6 @@ import numpy as np
 from . import _validate, engine, estimators, families, variance_reduction
 from .families import Normal
 from .kernels import driver, score_vr
-from .kernels import tape as ktape
 from .kernels.rng import run_key
 from .objectives import Objective, resolve, square
 
@@ -176,7 +175,7 @@ def optimise(
                              f"{dist.concentration.min():g}")
     if np.any(getattr(dist, "rate", np.inf) < rate_floor):
         raise ValueError(f"rate must be >= {rate_floor:g} (the floor), got {dist.rate.min():g}")
-    size = getattr(dist, "size", dist.dim)
+    size = engine.input_size(dist)
     objective.check(size)
     if opts.get("control") is not None:
         opts["control"].check(size)
@@ -238,19 +237,12 @@ def _sgd_on_tapes(sgd, args: tuple, objective, inputs: int, samples: int, needs:
     code_at = 7  # the objective's code among the arguments: block, setup, params, extra, options, floors, chosen
     call = list(args)
     capacity = samples
-    tapes = engine.new_tapes(1, capacity, inputs)
     for t in range(out.shape[0] - 1):
-        while True:
-            tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.RECORD, 0
+        def step(tapes, replaying, t=t):
             call[code_at] = engine.ktape_address(tapes[0])
-            sgd(*call, out, t, t + 1, False)
-            if tapes[0, ktape.CURSOR] <= capacity:
-                break
-            capacity = int(tapes[0, ktape.CURSOR])
-            tapes = engine.new_tapes(1, capacity, inputs)
-        objective.batch.evaluate_tapes(tapes, needs[0], needs[1], 1)
-        tapes[0, ktape.MODE], tapes[0, ktape.CURSOR] = ktape.REPLAY, 0
-        sgd(*call, out, t, t + 1, True)
+            sgd(*call, out, t, t + 1, replaying)
+
+        capacity = engine.on_tapes(step, objective, 1, capacity, inputs, needs, 1)
 
 
 NOT_FOR_SGD = (estimators.EXACT, estimators.VARIANCE_REDUCED)

@@ -232,6 +232,9 @@ def test_a_block_too_large_for_a_tape_is_refused_with_the_block_size_that_fits(m
     with pytest.raises(ValueError, match=r"needs a tape of .* pass block_size=998 or less"):
         mcgrad.estimate(dist, NUMPY, "score", 5000, block_size=2000)
     assert mcgrad.estimate(dist, NUMPY, "score", 5000, block_size=998).n == 5000
+    # a tape that grows past the limit (measure_valued: 4 points per coordinate, 8 per sample here) too
+    with pytest.raises(ValueError, match=r"pass block_size=124 or less"):
+        mcgrad.estimate(dist, NUMPY, "measure_valued", 5000, block_size=998)
 
 
 def test_a_failing_host_function_reports_its_own_error():
