@@ -44,6 +44,16 @@ def real_scalar(name: str, value) -> float:
     return value
 
 
+def short_number(value: float) -> str:
+    """A bound as the docs write it: 0.001 -> "1e-3", 1e6 -> "1e6", 0.5 -> "0.5"."""
+    text = f"{value:g}"
+    if "e" in text or value >= 1e4 or 0 < value < 1e-2:
+        mantissa, exponent = f"{value:e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
 MAX_COUNT = 2**62  # sample counts and sizes beyond this would overflow the kernels' 64-bit integers
 
 

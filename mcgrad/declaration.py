@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import short_number
+
 SAMPLING = "sampling"  # a block function per (family, estimator) run by the one driver
 VARIANCE_REDUCED = "variance_reduced"  # score with baselines / controls: pilot pass + reduced main pass
 EXACT = "exact"  # enumeration of the support: no sampling
@@ -115,6 +117,7 @@ class EstimatorSpec:
 
 
 TEMPERATURES = (1e-3, 1e3)  # the tested range: below it the relaxed gradient is a spike no sample hits
+TEMPERATURE_RANGE = f"[{short_number(TEMPERATURES[0])}, {short_number(TEMPERATURES[1])}]"
 
 
 def temperature_check(key: str, name: str, value) -> float:
@@ -122,7 +125,7 @@ def temperature_check(key: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{key} for estimator {name!r} must be a finite number > 0, got {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{key} for estimator {name!r} must be in [{low:g}, {high:g}], got {value!r}: below "
+        raise ValueError(f"{key} for estimator {name!r} must be in {TEMPERATURE_RANGE}, got {value!r}: below "
                          f"{low:g} the relaxation's gradient is a spike of width ~{key} that no sample hits "
                          "(the mean comes out 0 +- 0)")
     return float(value)
@@ -186,8 +189,7 @@ def control_check(key: str, name: str, value):
 
 
 BOOST = Option("boost", 1, integer_check(0, 64), "an integer in [0, 64] (shape augmentations)")
-TEMPERATURE = Option("temperature", 0.5, temperature_check,
-                     f"a number in [{TEMPERATURES[0]:g}, {TEMPERATURES[1]:g}]")
+TEMPERATURE = Option("temperature", 0.5, temperature_check, f"a number in {TEMPERATURE_RANGE}")
 ETA = Option("eta", 1.0, finite_check, "a finite real number")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
 CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_c)", kernel=False)

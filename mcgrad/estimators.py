@@ -76,6 +76,11 @@ _FAMILY_TITLES = {"normal": "Normal", "gamma": "Gamma", "beta": "Beta", "dirichl
                   "bernoulli": "Bernoulli", "categorical": "Categorical"}
 
 
+def family_title(family: str) -> str:
+    """The family's name as the README's tables print it (``"normal"`` -> ``"Normal"``)."""
+    return _FAMILY_TITLES[family]
+
+
 def markdown_table() -> str:
     """The README's estimator table, generated from the registry (one row per family and estimator)."""
 

@@ -150,3 +150,31 @@ def test_no_file_points_outside_the_repository():
             if any(word.lower() in lowered for word in FORBIDDEN):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "references outside the repository:\n" + "\n".join(offenders)
+
+
+def test_readme_ranges_table_is_the_enforced_one():
+    """The README's supported ranges come from the constants the checks use, and the bounds hold on both sides."""
+    import math
+
+    import mcgrad.ranges
+    from mcgrad.declaration import TEMPERATURES
+    from mcgrad.families.common import CONCENTRATIONS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- ranges table:[^\n]*-->\n(.*?)<!-- end of ranges table -->", text, re.S)
+    assert match, "README.md lost its generated ranges table"
+    assert match.group(1) == mcgrad.ranges.markdown_table(), \
+        "README's ranges table is stale: paste mcgrad.ranges.markdown_table() between its markers"
+    for bound, outside in zip(CONCENTRATIONS, (CONCENTRATIONS[0] * 0.999, CONCENTRATIONS[1] * 1.001), strict=True):
+        mcgrad.Gamma(bound)
+        mcgrad.Dirichlet([bound, 1.0])
+        with pytest.raises(ValueError, match=r"concentration must be in \[1e-3, 1e6\]"):
+            mcgrad.Gamma(outside)
+    dist = mcgrad.Bernoulli(logits=0.3)
+    for bound in TEMPERATURES:
+        assert math.isfinite(mcgrad.estimate(dist, mcgrad.toy(0.45), "gumbel_softmax", 100, temperature=bound).mean[0])
+    for outside in (TEMPERATURES[0] * 0.999, TEMPERATURES[1] * 1.001):
+        with pytest.raises(ValueError, match="temperature"):
+            mcgrad.estimate(dist, mcgrad.toy(0.45), "gumbel_softmax", 100, temperature=outside)
+    with pytest.raises(ValueError, match=r"n must be an integer <= 2\*\*62"):
+        mcgrad.estimate(dist, mcgrad.toy(0.45), "score", 2**62 + 1)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validate import positive_array
+from .._validate import positive_array, short_number
 from ..kernels.special import digamma as _psi
 from ..kernels.special import trigamma as _psi1
 
@@ -65,12 +65,17 @@ CONCENTRATIONS = (1e-3, 1e6)
 gradient loses accuracy (above), so they are refused."""
 
 
+def concentration_range() -> str:
+    """:data:`CONCENTRATIONS` as the interval an error message or the README names."""
+    return f"[{short_number(CONCENTRATIONS[0])}, {short_number(CONCENTRATIONS[1])}]"
+
+
 def concentration_array(name: str, value) -> np.ndarray:
     """Positive concentrations within :data:`CONCENTRATIONS`, or a ValueError naming the range."""
     arr = positive_array(name, value)
     low, high = CONCENTRATIONS
     if np.any((arr < low) | (arr > high)):
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}] (the range mcgrad's samplers and gradients are "
+        raise ValueError(f"{name} must be in {concentration_range()} (the range mcgrad's samplers and gradients are "
                          f"tested on), got {value!r}")
     return arr
 

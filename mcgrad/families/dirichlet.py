@@ -10,10 +10,12 @@ from ..kernels import dirichlet as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, concentration_array, digamma, rows, trigamma
+from .common import Distribution, concentration_array, concentration_range, digamma, rows, trigamma
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
+RANGES = {"beta": [("a, b", concentration_range())],
+          "dirichlet": [("concentration", f"K >= 2 values in {concentration_range()}")]}
 
 
 class Dirichlet(Distribution):

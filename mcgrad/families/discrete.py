@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import short_number
 from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
 from ..kernels import categorical, discrete, score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution
 
 FAMILIES = ("bernoulli", "categorical")
+PROBS_TOLERANCE = 1e-6  # how far a Categorical's probs may sum from 1
+RANGES = {"bernoulli": [("logits", "finite reals"), ("probs", "the open interval (0, 1)")],
+          "categorical": [("logits", "finite reals, shape (K,) or (D, K), K >= 2"),
+                          ("probs", "(0, 1], summing to 1 over the K classes "
+                                    f"(within {short_number(PROBS_TOLERANCE)})")]}
 
 
 def _logits_or_probs(logits, probs, onehot: bool) -> tuple[str, np.ndarray]:
@@ -38,8 +44,9 @@ def _logits_or_probs(logits, probs, onehot: bool) -> tuple[str, np.ndarray]:
             raise ValueError(f"probs must lie in (0, 1] (a class of probability 0 has no gradient), got {value!r}")
         if not onehot and np.any((arr <= 0.0) | (arr >= 1.0)):
             raise ValueError(f"probs must lie in the open interval (0, 1), got {value!r}")
-        if onehot and np.any(np.abs(arr.sum(axis=-1) - 1.0) > 1e-6):
-            raise ValueError(f"probs must sum to 1 over the classes (within 1e-6), got sums {arr.sum(axis=-1)}")
+        if onehot and np.any(np.abs(arr.sum(axis=-1) - 1.0) > PROBS_TOLERANCE):
+            raise ValueError(f"probs must sum to 1 over the classes (within {PROBS_TOLERANCE:g}), "
+                             f"got sums {arr.sum(axis=-1)}")
     return name, arr
 
 

@@ -11,9 +11,18 @@ from ..kernels import gamma as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, broadcast_pair, concentration_array, digamma, per_coordinate, trigamma
+from .common import (
+    Distribution,
+    broadcast_pair,
+    concentration_array,
+    concentration_range,
+    digamma,
+    per_coordinate,
+    trigamma,
+)
 
 FAMILIES = ("gamma",)
+RANGES = {"gamma": [("concentration", concentration_range()), ("rate", "finite reals > 0")]}
 
 
 class Gamma(Distribution):

@@ -14,6 +14,7 @@ from .common import *  # noqa: F403 -- the defaults this module does not overrid
 from .common import Distribution, broadcast_pair, per_coordinate
 
 FAMILIES = ("normal",)
+RANGES = {"normal": [("loc", "finite reals"), ("scale", "finite reals > 0")]}
 
 
 class Normal(Distribution):

@@ -170,11 +170,13 @@ def _softmax_backward(soft, grad, scale, out, dot):
 
 
 @jit
-def _conditional_resample(e, best, inv_theta, zt, r, e_b):
+def _conditional_resample(e, best, log_theta, inv_theta, zt, r, e_b):
     """z~ | b from exponentials ``e`` in place of the Gumbels (the construction in docs/estimators.md, Categorical).
 
     z~_b = -log e_b and z~_k = -log w_k with w_k = e_k / theta_k + e_b; ``r[k, col] = (e_k / theta_k) / w_k``
-    (0 for k = b) is the factor of dz~_k/dl.  theta_k underflowed to 0 gives z~_k = -inf, r_k = 1.
+    (0 for k = b) is the factor of dz~_k/dl.  Where e_k / theta_k overflows (theta_k below about 1e-307, a
+    logit ~707 below the largest, or underflowed to 0) both are formed in log space from a = log e_k -
+    log theta_k and c = log e_b: z~_k = -(a + log1p(e^(c - a))), r_k = 1 / (1 + e^(c - a)), finite like z_k.
     """
     for col in range(e.shape[1]):
         e_b[col] = e[best[col], col]
@@ -190,13 +192,13 @@ def _conditional_resample(e, best, inv_theta, zt, r, e_b):
             zk[col] = -log_positive(w)
             rk[col] = 0.0 if outcome else ratio / w
     for k in range(e.shape[0]):
-        zk = zt[k]
-        rk = r[k]
+        ek = e[k]
         ik = inv_theta[k]
         for col in range(e.shape[1]):
-            if not (ik[col] < math.inf):
-                zk[col] = -math.inf
-                rk[col] = 1.0
+            if best[col] != k and not (ek[col] * ik[col] < math.inf):
+                tail = math.exp(math.log(e_b[col]) - (math.log(ek[col]) - log_theta[k, col]))
+                zt[k, col] = -(math.log(ek[col]) - log_theta[k, col] + math.log1p(tail))
+                r[k, col] = 1.0 / (1.0 + tail)
 
 
 @jit
@@ -399,7 +401,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             else:
                 _softmax_backward(soft, grad, eta * inv_lam, dcz, column)
         if resample:
-            _conditional_resample(e, best, inv_theta, zt, r, column)
+            _conditional_resample(e, best, log_theta, inv_theta, zt, r, column)
             if estimator == REBAR:  # c(z~) = eta f(soft(z~)); the max of z~ is z~_b
                 for col in range(cols):
                     top[col] = zt[best[col], col]

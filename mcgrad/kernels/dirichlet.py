@@ -4,7 +4,8 @@ G_k ~ Gamma(alpha_k, 1) are drawn by Marsaglia-Tsang with shape augmentation (se
 components are ``concentration[0..K-1]``.  With S = sum G and f' = grad_x f:
 
 * reparameterisation part (rsvi, rsvi_rep_only, implicit, grep): df/dG_j = (f'_j - sum_i x_i f'_i) / S
-  times dG_j/dalpha_j (rsvi: through the sampler; implicit: -dP/dalpha / q);
+  times dG_j/dalpha_j (rsvi: through the sampler; implicit: -dP/dalpha / q), carried in log space as
+  (e_j - x_j sum_i e_i) dlog G_j/dalpha_j with e_i = x_i f'_i = df/dlog x_i, finite when G_j underflows;
 * rsvi adds f(x) * dlog pi(eps_j | alpha_j + B)/dalpha_j (each alpha_k's correction uses eps_k only);
 * grep adds f(x) [((alpha_j - 1)/G_j - 1) h_j + (log G_j - psi(alpha_j)) + u_j] per Gamma coordinate;
 * score: f(x) (log x_j + psi(alpha_0) - psi(alpha_j)), alpha_0 = sum alpha.
@@ -30,13 +31,13 @@ from .gamma import (
     gamma_constants,
     gamma_draw,
     grep_terms,
-    implicit_dz_table,
+    implicit_dlog_table,
     log_h,
     log_normaliser,
     rsvi_terms,
 )
 from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import evaluate_vector
+from .objectives import evaluate_log_space
 from .special import digamma
 
 
@@ -49,9 +50,9 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     alpha0 = alpha.sum()
     psi0 = digamma(alpha0)
     d, c, psi_boosted, psi, psi1, psi2 = gamma_constants(alpha, boost)
-    work = np.empty((5, k_dim))
-    big, log_big, dbig, cor, x = work[0], work[1], work[2], work[3], work[4]
-    grad = np.zeros(k_dim)
+    work = np.empty((6, k_dim))
+    big, log_big, dlog_big, cor, x, log_x = work[0], work[1], work[2], work[3], work[4], work[5]
+    dlog_f = np.zeros(k_dim)
     g, acc, shift = sample_sums(k_dim)
     bad = 0
     proposals = 0
@@ -62,32 +63,34 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
             s, gk, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
             proposals += tries
             big[k] = gk
-            log_big[k] = log_h(d[k], v) + log_sum
+            log_h_value = log_h(d[k], v)
+            log_big[k] = log_h_value + log_sum
             total += gk
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                dbig[k], cor[k] = rsvi_terms(gk, log_h(d[k], v), e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
-                                             log_sum_sq)
+                dlog_big[k], cor[k] = rsvi_terms(log_h_value, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
+                                                 log_sum_sq)
         log_total = log_normaliser(log_big, total)
         for k in range(k_dim):
-            x[k] = big[k] / total if total > 0.0 else math.exp(log_big[k] - log_total)
-        fx = evaluate_vector(user_path, code, p, user, 1, x[:n_eval], grad[:n_eval])
-        mean_grad = 0.0
+            log_x[k] = log_big[k] - log_total  # finite when G_k underflows
+            x[k] = big[k] / total if total > 0.0 else math.exp(log_x[k])
+        fx = evaluate_log_space(user_path, code, p, user, x[:n_eval], log_x[:n_eval], dlog_f[:n_eval])
+        dlog_f_sum = 0.0
         for k in range(n_eval):
-            mean_grad += x[k] * grad[k]
+            dlog_f_sum += dlog_f[k]
         for k in range(k_dim):
             if estimator == SCORE:
-                g[k] = fx * (log_big[k] - log_total + psi0 - psi[k])  # log x_k, finite when G_k underflows
+                g[k] = fx * (log_x[k] + psi0 - psi[k])
                 continue
-            df_dbig = (grad[k] - mean_grad) / total
+            df_dlog_big = dlog_f[k] - x[k] * dlog_f_sum  # G_k df/dG_k
             if estimator == RSVI:
-                g[k] = df_dbig * dbig[k] + fx * cor[k]
+                g[k] = df_dlog_big * dlog_big[k] + fx * cor[k]
             elif estimator == RSVI_REP_ONLY:
-                g[k] = df_dbig * dbig[k]
+                g[k] = df_dlog_big * dlog_big[k]
             elif estimator == IMPLICIT:
-                g[k] = df_dbig * implicit_dz_table(tables, k, alpha[k], big[k], log_big[k])
+                g[k] = df_dlog_big * implicit_dlog_table(tables, k, alpha[k], big[k], log_big[k])
             elif estimator == GREP:
-                dunit, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
-                g[k] = df_dbig * dunit + fx * cor_k
+                dlog_k, cor_k = grep_terms(big[k], log_big[k], alpha[k], psi[k], psi1[k], psi2[k])
+                g[k] = df_dlog_big * dlog_k + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad, proposals

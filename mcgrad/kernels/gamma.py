@@ -19,6 +19,10 @@ Per-sample gradients (f' = df/dz_j, f = f(z)):
            g_alpha = f' h_a + f [((alpha - 1) / z - beta) h_a + (log beta - psi(alpha) + log z) + u_a]
 * score:   g_alpha = f (log beta + log z - psi(alpha)),  g_beta = f (alpha / beta - z)
 * every reparameterisation estimator: g_beta = -f' z / beta.
+
+The loops carry every reparameterisation term in log space: f' dz/dalpha = (z f') (dlog Z/dalpha) and
+f' z / beta = (z f') / beta, with z f' = df/dlog z (1 for log z) and dlog Z/dalpha the draw's relative
+derivative.  Both stay finite when z underflows to 0 at small alpha, where f' dz/dalpha would be inf * 0.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
-    builtin_1d,
-    evaluate_vector,
+    evaluate_log_space,
+    log_space_term,
     quadratic_form,
 )
 from .rng import block_state, next_double_open, next_normal
@@ -201,8 +205,9 @@ def log_normaliser(log_units, total):
 
 
 @jit(inline=True)
-def rsvi_terms(unit, log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
-    """rsvi at unit rate: ``(dZ/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = f' dZ/beta + f * cor.
+def rsvi_terms(log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
+    """rsvi at unit rate: ``(dlog Z/dalpha, dlog pi(eps | alpha + B)/dalpha)``; g_alpha = (z f') dlog Z/dalpha
+    + f * cor.
 
     ``log_h_value`` is log h = log(d v^3) (:func:`log_h`, or a vectorised logarithm in batched loops).
     """
@@ -212,18 +217,7 @@ def rsvi_terms(unit, log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum
     h_a_over_h = shape * inv_v / d  # h_a / h with h = d v^3: one division per sample
     cor = (log_h_value + (alpha + boost - 1.0) * h_a_over_h - h_a - psi_boosted + 0.5 / d
            - 9.0 * e * c * c * c * inv_v)
-    return unit * (h_a_over_h - log_sum_sq), cor
-
-
-@jit
-def implicit_dz(alpha, unit):
-    """Implicit reparameterisation at unit rate, direct: dZ/dalpha = -(dP(alpha, Z)/dalpha) / q(Z; alpha).
-
-    Formed as Z * :func:`~mcgrad.kernels.special.dlog_quantile_da`, in which the prefactor of P and q cancels.
-    """
-    if unit == 0.0:
-        return 0.0  # dZ/dalpha -> -Z (log Z - psi(alpha + 1)) / alpha -> 0 as Z underflows
-    return unit * dlog_quantile_da(alpha, unit)
+    return h_a_over_h - log_sum_sq, cor
 
 
 # Table of dZ/dalpha for one concentration (see implicit_table).  Header slots, then the series
@@ -421,21 +415,24 @@ def implicit_table_span(tables, k):
 
 @jit
 def _implicit_series(tables, k, unit, log_unit):
-    """dZ/dalpha for Z <= IMPLICIT_SMALL from row k's series coefficients (see :func:`implicit_table`)."""
+    """dlog Z/dalpha for Z <= IMPLICIT_SMALL from row k's series coefficients (see :func:`implicit_table`);
+    as Z underflows it tends to (psi(alpha + 1) - log Z) / alpha, finite with ``log_unit``."""
     s = tables[k, _S + _SERIES_TERMS - 1]
     t = tables[k, _T + _SERIES_TERMS - 1]
     for n in range(_SERIES_TERMS - 2, -1, -1):
         s = s * unit + tables[k, _S + n]
         t = t * unit + tables[k, _T + n]
-    return unit * ((t - (log_unit - tables[k, _PSI_1P]) * s) * tables[k, _INV_ALPHA])
+    return (t - (log_unit - tables[k, _PSI_1P]) * s) * tables[k, _INV_ALPHA]
 
 
 @jit(inline=True)
-def implicit_dz_table(tables, k, alpha, unit, log_unit):
-    """dZ/dalpha at unit rate from row k of :func:`implicit_tables`; ``log_unit`` = log Z (finite when Z underflows).
+def implicit_dlog_table(tables, k, alpha, unit, log_unit):
+    """Implicit reparameterisation at unit rate: dlog Z/dalpha = -(dP(alpha, Z)/dalpha) / (Z q(Z; alpha)), from
+    row k of :func:`implicit_tables`; ``log_unit`` = log Z (finite when Z underflows).
 
-    Same value as :func:`implicit_dz` to about 1e-13 relative: the series for Z <= 0.1, else one polynomial
-    of degree 7 inside the table's range, else the direct formula (see :func:`implicit_table`).
+    Same value as the direct formula :func:`~mcgrad.kernels.special.dlog_quantile_da` (in which the prefactor
+    of P and q cancels) to about 1e-13 relative: the series for Z <= 0.1, else one polynomial of degree 7
+    inside the table's range, else the direct formula (see :func:`implicit_table`).
 
     Only this small dispatcher is inlined at Numba's IR level, so no call takes the array in the sample
     loop; its helpers are plain functions that LLVM inlines.  Inlining them at IR level as well put about
@@ -446,13 +443,13 @@ def implicit_dz_table(tables, k, alpha, unit, log_unit):
     u = log_unit * tables[k, _INV_H] + tables[k, _OFFSET]
     if u >= 0.0 and u < tables[k, _COUNT]:
         i = int(u)
-        return unit * _interval_poly(tables, k, i, 2.0 * u - (2 * i + 1))
-    return implicit_dz(alpha, unit)
+        return _interval_poly(tables, k, i, 2.0 * u - (2 * i + 1))
+    return dlog_quantile_da(alpha, unit)
 
 
 @jit(inline=True)
 def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
-    """grep at unit rate: ``(h_alpha * beta, correction)`` so that g_alpha = f' h/beta + f * cor.
+    """grep at unit rate: ``(h_alpha / z, correction)`` so that g_alpha = (z f') h_alpha / z + f * cor.
 
     With t = eps psi2 / (2 sqrt psi1) + psi1 and eps = (log Z - psi) / sqrt psi1 (log Z = log z + log beta):
     h_alpha = z t and ((alpha - 1)/z - beta) h_alpha + (log z + log beta - psi) + u_alpha
@@ -460,11 +457,11 @@ def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
     """
     r1 = math.sqrt(psi1)
     t = (log_unit - psi) / r1 * psi2 / (2.0 * r1) + psi1
-    return unit * t, (alpha - 1.0) * t - unit * t + (log_unit - psi) + t + psi2 / (2.0 * psi1)
+    return t, (alpha - 1.0) * t - unit * t + (log_unit - psi) + t + psi2 / (2.0 * psi1)
 
 
 # rows of the D = 1 loop's work array (one array, so a per-round call passes one reference)
-_EPS, _V, _LOG_SUM, _LOG_SUM_SQ, _UNIT, _LOG_H, _LOG_UNIT, _F, _DF, _G0, _G1 = range(11)
+_EPS, _V, _LOG_SUM, _LOG_SUM_SQ, _UNIT, _LOG_H, _LOG_UNIT, _F, _DLOG_F, _G0, _G1 = range(11)
 
 
 @jit
@@ -499,11 +496,13 @@ def _draw_round(s, alpha, boost, d, c, count, work):
 
 
 @jit
-def _objective_round(code, p, inv_beta, count, work):
-    """f and f' of a built-in objective at z = Z / beta: one branch-free vector loop for quadratic terms."""
+def _objective_round(code, p, inv_beta, log_beta, count, work):
+    """f and z f' = df/dlog z of a built-in objective at z = Z / beta (log z from log Z: see
+    :func:`~mcgrad.kernels.objectives.log_space_term`); one branch-free vector loop for quadratic terms."""
     unit = work[_UNIT]
+    log_unit = work[_LOG_UNIT]
     fx = work[_F]
-    dfx = work[_DF]
+    dlog_f = work[_DLOG_F]
     quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
     if quadratic:
         constant = p if code == SQUARE else 0.0
@@ -511,10 +510,10 @@ def _objective_round(code, p, inv_beta, count, work):
             z = unit[t] * inv_beta
             r = z - centre
             fx[t] = w * (r * r) + slope * z + constant
-            dfx[t] = 2.0 * w * r + slope
+            dlog_f[t] = (2.0 * w * r + slope) * z
     else:
         for t in range(count):
-            fx[t], dfx[t] = builtin_1d(code, p, unit[t] * inv_beta)
+            fx[t], dlog_f[t] = log_space_term(code, p, 0, unit[t] * inv_beta, log_unit[t] - log_beta)
 
 
 @jit
@@ -531,7 +530,7 @@ def _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, coun
     log_h_row = work[_LOG_H]
     log_unit = work[_LOG_UNIT]
     fx = work[_F]
-    dfx = work[_DF]
+    dlog_f = work[_DLOG_F]
     g0 = work[_G0]
     g1 = work[_G1]
     if estimator == SCORE:
@@ -541,21 +540,20 @@ def _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, coun
             g1[t] = fx[t] * (alpha_over_beta - unit[t] * inv_beta)
         return
     for t in range(count):  # vector
-        g1[t] = -dfx[t] * (unit[t] * inv_beta) * inv_beta
+        g1[t] = -dlog_f[t] * inv_beta
     if estimator == RSVI or estimator == RSVI_REP_ONLY:
         for t in range(count):  # vector
-            dunit, cor = rsvi_terms(unit[t], log_h_row[t], eps[t], vs[t], d, c, alpha, boost, psi_boosted,
-                                    log_sum_sq[t])
-            g0[t] = dfx[t] * dunit * inv_beta
+            dlog_unit, cor = rsvi_terms(log_h_row[t], eps[t], vs[t], d, c, alpha, boost, psi_boosted, log_sum_sq[t])
+            g0[t] = dlog_f[t] * dlog_unit
             if estimator == RSVI:  # loop-invariant: the compiler keeps a loop per case
                 g0[t] += fx[t] * cor
     elif estimator == IMPLICIT:
         for t in range(count):
-            g0[t] = dfx[t] * implicit_dz_table(tables, 0, alpha, unit[t], log_unit[t]) * inv_beta
+            g0[t] = dlog_f[t] * implicit_dlog_table(tables, 0, alpha, unit[t], log_unit[t])
     elif estimator == GREP:
         for t in range(count):  # vector
-            dunit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
-            g0[t] = dfx[t] * dunit * inv_beta + fx[t] * cor
+            dlog_unit, cor = grep_terms(unit[t], log_unit[t], alpha, psi, psi1, psi2)
+            g0[t] = dlog_f[t] * dlog_unit + fx[t] * cor
 
 
 @jit
@@ -570,6 +568,7 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
     d, c = mt_constants(alpha, boost)
     constants = (digamma(alpha + boost), digamma(alpha), trigamma(alpha), tetragamma(alpha))
     inv_beta = 1.0 / beta
+    log_beta = math.log(beta)
     work = np.zeros((11, ROUND))
     g0 = work[_G0]
     g1 = work[_G1]
@@ -582,7 +581,7 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
         count = min(ROUND, m - done)
         s, tries = _draw_round(s, alpha, boost, d, c, count, work)
         proposals += tries
-        _objective_round(code, p, inv_beta, count, work)
+        _objective_round(code, p, inv_beta, log_beta, count, work)
         _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, count, work)
         add_lanes(lanes, shift, work[_G0:_G1 + 1], ROUND, count, done)
         if count_nonfinite:
@@ -604,8 +603,9 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     dim = alpha.shape[0]
     width = 2 * dim
     d, c, psi_boosted, psi, psi1, psi2 = gamma_constants(alpha, boost)
-    work = np.empty((6, dim))
-    z, unit, log_unit, dz, cor, grad = work[0], work[1], work[2], work[3], work[4], work[5]
+    log_beta = np.log(beta)
+    work = np.empty((7, dim))
+    z, log_z, unit, log_unit, dlog_unit, cor, dlog_f = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
     g, acc, shift = sample_sums(width)
     bad = 0
     proposals = 0
@@ -614,29 +614,29 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
             s, zk, h, e, v, log_sum, log_sum_sq, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
             proposals += tries
             unit[k] = zk
-            if estimator != RSVI and estimator != RSVI_REP_ONLY:
-                log_unit[k] = log_h(d[k], v) + log_sum
+            log_h_value = log_h(d[k], v)
+            log_unit[k] = log_h_value + log_sum
             z[k] = zk / beta[k]
+            log_z[k] = log_unit[k] - log_beta[k]
             if estimator == RSVI or estimator == RSVI_REP_ONLY:
-                dunit, cor[k] = rsvi_terms(zk, log_h(d[k], v), e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
-                                           log_sum_sq)
-                dz[k] = dunit / beta[k]
-        fx = evaluate_vector(user_path, code, p, user, 1, z, grad)
+                dlog_unit[k], cor[k] = rsvi_terms(log_h_value, e, v, d[k], c[k], alpha[k], boost, psi_boosted[k],
+                                                  log_sum_sq)
+        fx = evaluate_log_space(user_path, code, p, user, z, log_z, dlog_f)
         for k in range(dim):
             if estimator == SCORE:
                 g[k] = fx * (log_unit[k] - psi[k])
                 g[dim + k] = fx * (alpha[k] / beta[k] - z[k])
                 continue
-            g[dim + k] = -grad[k] * z[k] / beta[k]
+            g[dim + k] = -dlog_f[k] / beta[k]
             if estimator == RSVI:
-                g[k] = grad[k] * dz[k] + fx * cor[k]
+                g[k] = dlog_f[k] * dlog_unit[k] + fx * cor[k]
             elif estimator == RSVI_REP_ONLY:
-                g[k] = grad[k] * dz[k]
+                g[k] = dlog_f[k] * dlog_unit[k]
             elif estimator == IMPLICIT:
-                g[k] = grad[k] * implicit_dz_table(tables, k, alpha[k], unit[k], log_unit[k]) / beta[k]
+                g[k] = dlog_f[k] * implicit_dlog_table(tables, k, alpha[k], unit[k], log_unit[k])
             elif estimator == GREP:
-                dunit, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
-                g[k] = grad[k] * dunit / beta[k] + fx * cor_k
+                dlog_k, cor_k = grep_terms(unit[k], log_unit[k], alpha[k], psi[k], psi1[k], psi2[k])
+                g[k] = dlog_f[k] * dlog_k + fx * cor_k
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad, proposals

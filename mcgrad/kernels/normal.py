@@ -10,7 +10,8 @@
 * grep, transform 2: g_loc = f'(x)(1 - scale) + f(x) eps,   g_scale = f'(x) eps
 * measure_valued (coupled): g_loc = (f(loc + scale W) - f(loc - scale W)) / (scale sqrt(2 pi)),
   W Rayleigh; g_scale = (f(loc + scale M) - f(loc + scale U M)) / scale, M double-sided
-  Maxwell, U uniform, so that U M is standard normal.
+  Maxwell, U uniform, so that U M is standard normal.  Built-ins take these differences in
+  closed form through the offsets (no cancellation when scale << |loc|).
 
 Score, pathwise and grep draw exactly D normals per sample, in coordinate order, so on the same
 seed they see the same eps (common random numbers).  D = 1 runs scalar loops, one compiled per
@@ -33,7 +34,7 @@ from .objectives import (
     SQUARE,
     coordinate_term,
     evaluate_1d,
-    evaluate_vector,
+    term_difference,
 )
 from .rng import next_double, next_double_open, next_normal
 
@@ -56,28 +57,41 @@ def _reparam_pair(estimator, option, fx, dfx, e, inv_scale, one_minus_scale):
     return dfx * one_minus_scale + fx * e, dfx * e
 
 
+@jit(inline=True)
+def _difference(user_path, code, p, user, x, grad, d, base, a, b):
+    """f(x) with x_d = base + a minus f(x) with x_d = base + b; a built-in's by
+    :func:`~mcgrad.kernels.objectives.term_difference` (no cancellation when a, b << base)."""
+    if user_path:
+        keep = x[d]
+        x[d] = base + a
+        f_a = user(code, p, x, grad)
+        x[d] = base + b
+        f_b = user(code, p, x, grad)
+        x[d] = keep
+        return f_a - f_b
+    return term_difference(code, p, d, base, a, b)
+
+
+@jit(inline=True)
+def _difference_1d(user_path, code, p, user1, base, a, b):
+    """f(base + a) - f(base + b) at D = 1, as :func:`_difference`."""
+    if user_path:
+        return user1(code, p, base + a)[0] - user1(code, p, base + b)[0]
+    return term_difference(code, p, 0, base, a, b)
+
+
 @jit
 def _measure_valued(user_path, code, p, user, loc, scale, x, grad, s, g):
     dim = loc.shape[0]
     for d in range(dim):
-        keep = x[d]
         s, u = next_double_open(s)
-        w = math.sqrt(-2.0 * math.log(u))
-        x[d] = loc[d] + scale[d] * w
-        f_plus = evaluate_vector(user_path, code, p, user, 1, x, grad)
-        x[d] = loc[d] - scale[d] * w
-        f_minus = evaluate_vector(user_path, code, p, user, 1, x, grad)
-        g[d] = (f_plus - f_minus) * _INV_SQRT_2PI / scale[d]
+        w = scale[d] * math.sqrt(-2.0 * math.log(u))
+        g[d] = _difference(user_path, code, p, user, x, grad, d, loc[d], w, -w) * _INV_SQRT_2PI / scale[d]
         s, z = next_normal(s)
         s, u = next_double_open(s)
-        maxwell = math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
+        maxwell = scale[d] * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
         s, u = next_double(s)
-        x[d] = loc[d] + scale[d] * maxwell
-        f_maxwell = evaluate_vector(user_path, code, p, user, 1, x, grad)
-        x[d] = loc[d] + scale[d] * u * maxwell
-        f_normal = evaluate_vector(user_path, code, p, user, 1, x, grad)
-        g[dim + d] = (f_maxwell - f_normal) / scale[d]
-        x[d] = keep
+        g[dim + d] = _difference(user_path, code, p, user, x, grad, d, loc[d], maxwell, u * maxwell) / scale[d]
     return s
 
 
@@ -86,15 +100,12 @@ def _measure_valued_pair(user_path, code, p, user1, loc, scale, inv_scale, s):
     """One D = 1 sample of the coupled measure-valued estimator: ``(state, g_loc, g_scale)``."""
     s, u = next_double_open(s)
     w = scale * math.sqrt(-2.0 * math.log(u))
-    f_plus = evaluate_1d(user_path, code, p, user1, loc + w)[0]
-    f_minus = evaluate_1d(user_path, code, p, user1, loc - w)[0]
-    g0 = (f_plus - f_minus) * (_INV_SQRT_2PI * inv_scale)
+    g0 = _difference_1d(user_path, code, p, user1, loc, w, -w) * (_INV_SQRT_2PI * inv_scale)
     s, z = next_normal(s)
     s, u = next_double_open(s)
     maxwell = scale * math.copysign(math.sqrt(z * z - 2.0 * math.log(u)), z)
     s, u = next_double(s)
-    g1 = (evaluate_1d(user_path, code, p, user1, loc + maxwell)[0]
-          - evaluate_1d(user_path, code, p, user1, loc + u * maxwell)[0]) * inv_scale
+    g1 = _difference_1d(user_path, code, p, user1, loc, maxwell, u * maxwell) * inv_scale
     return s, g0, g1
 
 

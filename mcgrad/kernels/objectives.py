@@ -105,6 +105,38 @@ def quadratic_form(code, p, classes, i):
 
 
 @jit
+def term_difference(code, p, i, base, a, b):
+    """``t_i(base + a) - t_i(base + b)`` for coordinate ``i`` of a built-in objective (classes = 1), without
+    cancellation: the difference is factored through ``a - b`` where a closed form allows it.
+
+    Notes
+    -----
+    With x = base + a, y = base + b and h = a - b: ``w (x - c)^2 + v x`` differs by
+    h (w (2 (base - c) + a + b) + v); cos k x by -2 sin(k (base + (a + b)/2)) sin(k h / 2);
+    exp(-k x^2) by exp(-k y^2) expm1(-k h (2 base + a + b)) (directly where that exponent exceeds 1 in
+    size); log x by log1p(h / y).  Measure-valued
+    estimators take such differences at offsets scale * W around loc; with scale 1e-17 of loc, x and y
+    round to the same double and the plain difference is 0.
+    """
+    h = a - b
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, i)
+    if quadratic:
+        return h * (w * (2.0 * (base - centre) + (a + b)) + slope)
+    if code == COS:
+        return -2.0 * math.sin(p * (base + 0.5 * (a + b))) * math.sin(0.5 * p * h)
+    if code == GAUSSIAN_BUMP:
+        x = base + a
+        y = base + b
+        change = -p * h * (2.0 * base + (a + b))  # -k (x^2 - y^2)
+        if abs(change) > 1.0:  # the two values differ by more than a factor e: no cancellation
+            return math.exp(-p * x * x) - math.exp(-p * y * y)
+        return math.exp(-p * y * y) * math.expm1(change)
+    if code == LOG:
+        return math.log1p(h / (base + b))
+    return coordinate_term(code, p, 1, i, base + a)[0] - coordinate_term(code, p, 1, i, base + b)[0]
+
+
+@jit
 def builtin_1d(code, p, x):
     """A built-in objective and its derivative at a scalar ``x`` (D = 1): ``(f, f')``."""
     t, dt = term(code, p, x)
@@ -131,6 +163,42 @@ def evaluate_vector(user_path, code, p, user, classes, x, grad):
         t, dt = coordinate_term(code, p, classes, i, x[i])
         total += t
         grad[i] = dt
+    if code == SQUARE:
+        total += p
+    return total
+
+
+@jit(inline=True)
+def log_space_term(code, p, i, x, log_x):
+    """Coordinate ``i``'s term of a built-in objective on positive x and its derivative in log x:
+    ``(t_i, x_i t_i'(x_i))``, with logarithms taken as ``log_x`` (finite when x underflows to 0).
+
+    A positive draw is exp(log x): kernels that hold log x pass it, so log and log_component stay
+    finite (t = log x, x t' = 1) where x itself underflowed.
+    """
+    if code == LOG or (code == LOG_COMPONENT and i == int(p)):
+        return log_x, 1.0
+    t, dt = coordinate_term(code, p, 1, i, x)
+    return t, x * dt
+
+
+@jit(inline=True)
+def evaluate_log_space(user_path, code, p, user, x, log_x, dlog):
+    """f(x) on positive x, writing x_i df/dx_i = df/dlog x_i into ``dlog`` (see :func:`log_space_term`).
+
+    For a user function the derivative is its gradient times x (0 where x underflowed and the gradient
+    is finite).
+    """
+    if user_path:
+        total = user(code, p, x, dlog)
+        for i in range(x.shape[0]):
+            dlog[i] *= x[i]
+        return total
+    total = 0.0
+    for i in range(x.shape[0]):
+        t, e = log_space_term(code, p, i, x[i], log_x[i])
+        total += t
+        dlog[i] = e
     if code == SQUARE:
         total += p
     return total

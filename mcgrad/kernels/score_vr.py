@@ -46,7 +46,7 @@ from ._jit import jit
 from .discrete import sigmoid_pair
 from .gamma import gamma_constants, gamma_draw, log_h, log_normaliser
 from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import USER, USER_FUNCTION, evaluate_vector
+from .objectives import USER, USER_FUNCTION, evaluate_log_space, evaluate_vector
 from .rng import next_double, next_double_open, next_normal
 from .special import digamma
 
@@ -73,14 +73,16 @@ def _normal(s, loc, scale, x, score):
 
 
 @jit
-def _gamma(s, alpha, rate, boost, d, c, psi, x, score):
+def _gamma(s, alpha, rate, boost, d, c, psi, x, log_x, score):
     dim = alpha.shape[0]
     proposals = 0
     for k in range(dim):
         s, unit, _, _, v, log_sum, _, tries = gamma_draw(s, alpha[k], boost, d[k], c[k])
         proposals += tries
         x[k] = unit / rate[k]
-        score[k] = log_h(d[k], v) + log_sum - psi[k]  # log(rate z) - psi(alpha)
+        log_unit = log_h(d[k], v) + log_sum
+        log_x[k] = log_unit - math.log(rate[k])  # finite when z underflows
+        score[k] = log_unit - psi[k]  # log(rate z) - psi(alpha)
         score[dim + k] = alpha[k] / rate[k] - x[k]
     return s, proposals
 
@@ -99,7 +101,7 @@ OBJECTIVE_AT_SIGNATURE = types.float64(types.int64, types.float64, USER_FUNCTION
 
 
 @jit
-def _dirichlet(s, alpha, boost, d, c, psi, psi0, x, score):
+def _dirichlet(s, alpha, boost, d, c, psi, psi0, x, log_x, score):
     dim = alpha.shape[0]
     proposals = 0
     total = 0.0
@@ -111,8 +113,9 @@ def _dirichlet(s, alpha, boost, d, c, psi, psi0, x, score):
         total += unit
     log_total = log_normaliser(score, total)
     for k in range(dim):
-        x[k] = x[k] / total if total > 0.0 else math.exp(score[k] - log_total)
-        score[k] += psi0 - psi[k] - log_total  # log x_k + psi(alpha_0) - psi(alpha_k)
+        log_x[k] = score[k] - log_total
+        x[k] = x[k] / total if total > 0.0 else math.exp(log_x[k])
+        score[k] = log_x[k] + psi0 - psi[k]
     return s, proposals
 
 
@@ -239,6 +242,7 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
         size = a.shape[0]
     n_eval = 1 if first_only else size
     x = np.empty(size)
+    log_x = np.empty(size)  # Gamma and Dirichlet: log x, finite where x underflows
     grad = np.empty(size)
     score = np.empty(width)
     fs = np.empty(group)
@@ -264,17 +268,20 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
             if family == NORMAL:
                 s = _normal(s, a, b, x, score)
             elif family == GAMMA:
-                s, tries = _gamma(s, a, b, boost, d_mt, c_mt, psi, x, score)
+                s, tries = _gamma(s, a, b, boost, d_mt, c_mt, psi, x, log_x, score)
                 proposals += tries
             elif family == DIRICHLET:
-                s, tries = _dirichlet(s, a, boost, d_mt, c_mt, psi, psi0, x, score)
+                s, tries = _dirichlet(s, a, boost, d_mt, c_mt, psi, psi0, x, log_x, score)
                 proposals += tries
             elif family == BERNOULLI:
                 s = _bernoulli(s, theta_1, theta_bar, b, x, score)
             else:
                 s = _categorical(s, theta, b, x, score)
             classes = logits.shape[1] if family == CATEGORICAL else 1
-            f = evaluate_vector(user_path, code, p, user, classes, x[:n_eval], grad[:n_eval])
+            if family == GAMMA or family == DIRICHLET:
+                f = evaluate_log_space(user_path, code, p, user, x[:n_eval], log_x[:n_eval], grad[:n_eval])
+            else:
+                f = evaluate_vector(user_path, code, p, user, classes, x[:n_eval], grad[:n_eval])
             h = _taylor(a, taylor, x) if family == NORMAL and taylor.shape[0] > 0 else 0.0
             if mode == PILOT:
                 _pilot_terms(f, h, score, mean_grad, out)
