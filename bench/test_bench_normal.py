@@ -1,33 +1,32 @@
 """Normal-family throughput at n = 10^7 with all threads, beside same-run NumPy baselines.
 
-Run: ``pytest bench/ --benchmark-only``; samples/s, the NumPy ratio and the fraction of the raw
-normal-draw rate are in each benchmark's ``extra_info`` (``--benchmark-json=out.json`` keeps them).
+Run: ``pytest bench/ --benchmark-only``; samples/s, the NumPy ratio, the fraction of the raw normal-draw
+rate (measured next to each estimator) and the one-thread / all-threads scaling at n = 10^8 are in each
+benchmark's ``extra_info`` (``--benchmark-json=out.json`` keeps them).
 """
 
-import numpy as np
 import pytest
-from conftest import best_rate, record
+import raw
+from conftest import best_rate, record, thread_scaling
 from numpy_baselines import normal_estimator, normal_stream
 
 import mcgrad
-from mcgrad.kernels import rng
 
 N = 10_000_000
+N_SCALING = 100_000_000
 
 
 def _raw_rate():
     """The raw normal rate, measured right next to each estimator (machine speed drifts between tests)."""
-    out = np.empty(-(-N // 65536))
-    key = rng.run_key(0)
-    return best_rate(lambda: rng.sum_normals_blocks(key, 65536, N, out), N, repeats=20)
+    return "normals", best_rate(raw.normals(N), N, repeats=20)
 
 
 def test_raw_normal_stream(benchmark):
-    out = np.empty(-(-N // 65536))
-    key = rng.run_key(0)
-    rng.sum_normals_blocks(key, 65536, N, out)
-    benchmark.pedantic(rng.sum_normals_blocks, args=(key, 65536, N, out), rounds=20, warmup_rounds=2)
-    record(benchmark, N, best_rate(lambda: normal_stream(N), N))
+    run = raw.normals(N)
+    run()
+    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
+    record(benchmark, N, best_rate(lambda: normal_stream(N), N), label="raw ziggurat normals",
+           scaling=thread_scaling(raw.normals(N_SCALING), N_SCALING))
 
 
 CASES = [
@@ -47,12 +46,15 @@ def test_normal_estimator(benchmark, estimator, opts, objective, param):
     f = mcgrad.objectives.BUILTINS[objective](param)
     n = N if estimator != "measure_valued" else N // 5
     mcgrad.estimate(dist, f, estimator, n, seed=0, **opts)
-    raw = _raw_rate()
+    reference = _raw_rate()
     benchmark.pedantic(mcgrad.estimate, args=(dist, f, estimator, n, 0), kwargs=opts, rounds=20, warmup_rounds=2)
     baseline = best_rate(
         lambda: normal_estimator(estimator, 1.0, 1.0, objective, param, n, transform=opts.get("transform", 1)),
         n, repeats=3)
-    record(benchmark, n, baseline, raw)
+    option = f" {opts['transform']}" if "transform" in opts else ""
+    big = 10 * n
+    scaling = thread_scaling(lambda: mcgrad.estimate(dist, f, estimator, big, 0, **opts), big)
+    record(benchmark, n, baseline, reference, label=f"Normal `{estimator}`{option}, f = {f.name}", scaling=scaling)
 
 
 def test_user_objective_pathwise(benchmark):
@@ -71,4 +73,4 @@ def test_user_objective_pathwise(benchmark):
     mcgrad.estimate(dist, obj, "pathwise", N)
     benchmark.pedantic(mcgrad.estimate, args=(dist, obj, "pathwise", N, 0), rounds=20, warmup_rounds=2)
     record(benchmark, N, best_rate(lambda: normal_estimator("pathwise", 1.0, 1.0, "square", 0.0, N), N, 2),
-           _raw_rate())
+           _raw_rate(), label="Normal `pathwise`, user @njit f = x²")
