@@ -16,6 +16,8 @@ def real_array(name: str, value) -> np.ndarray:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {value!r}") from None
+    except OverflowError:  # a Python int beyond the float64 range
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}") from None
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
     arr = np.atleast_1d(arr).copy()
@@ -38,10 +40,13 @@ def real_scalar(name: str, value) -> float:
     """``value`` as a finite float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
+    try:
+        out = float(value)
+    except OverflowError:  # a Python int beyond the float64 range
+        out = math.inf
+    if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
+    return out
 
 
 def short_number(value: float) -> str:
@@ -63,7 +68,7 @@ def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
         raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if isinstance(value, numbers.Integral):
         out = int(value)
-    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+    elif isinstance(value, numbers.Real) and _integral_float(value):
         out = int(value)
     else:
         raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -73,6 +78,15 @@ def count(name: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
         limit = "2**62" if maximum == MAX_COUNT else f"{maximum:,}"
         raise ValueError(f"{name} must be an integer <= {limit}, got {value!r}")
     return out
+
+
+def _integral_float(value: numbers.Real) -> bool:
+    """Whether a real number converts to a finite, integral float (a huge Fraction does not convert)."""
+    try:
+        as_float = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(as_float) and as_float.is_integer()
 
 
 def seed(value) -> int:

@@ -324,13 +324,16 @@ def warn_nonfinite(result: Estimate, objective: str, stacklevel: int) -> None:
 
 
 def _exact_gradient(dist, objective) -> np.ndarray | None:
-    """The objective's closed form, or for discrete families the enumerated gradient when the support is small."""
+    """The objective's closed form, or for discrete families the enumerated gradient when the support is small;
+    None where it is unknown, or not a number in floating point (e.g. inf * 0 at extreme parameters)."""
     if dist.family in ("bernoulli", "categorical"):
         if engine.support_size(dist) > engine.EXACT_MAX_OUTCOMES or engine.enumeration_work(dist) > (
                 engine.EXACT_MAX_WORK >> 4):  # the automatic exact column: at most about a tenth of a second
             return None
-        return engine.enumerate_gradient(dist, objective)
-    return objective.exact_gradient(dist)
+        exact = engine.enumerate_gradient(dist, objective)
+    else:
+        exact = objective.exact_gradient(dist)
+    return None if exact is None or np.any(np.isnan(exact)) else exact
 
 
 def _estimator_entries(entries) -> list[tuple[str, dict]]:

@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _run_estimators(args, args.estimators)
     except (ValueError, TypeError, ImportError) as exc:
-        parser.exit(2, f"mcgrad {args.command}: error: {exc}\n")
+        one_line = " ".join(str(exc).split())  # a message holding a wrapped NumPy array spans several lines
+        parser.exit(2, f"mcgrad {args.command}: error: {one_line}\n")
     except api.Interrupted as stop:
         hint = "; run the same command again to resume" if stop.checkpoint is not None else ""
         parser.exit(130, f"mcgrad {args.command}: {stop}{hint}\n")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import short_number
+from ._validate import MAX_COUNT, short_number
 
 SAMPLING = "sampling"  # a block function per (family, estimator) run by the one driver
 VARIANCE_REDUCED = "variance_reduced"  # score with baselines / controls: pilot pass + reduced main pass
@@ -116,13 +116,23 @@ class EstimatorSpec:
         return np.array([float(options[o.name]) for o in self.declared if o.kernel], dtype=float)
 
 
+def _finite_real(value) -> bool:
+    """Whether ``value`` is a real number (not a bool) with a finite float value (a huge int has none)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 TEMPERATURES = (1e-3, 1e3)  # the tested range: below it the relaxed gradient is a spike no sample hits
 TEMPERATURE_RANGE = f"[{short_number(TEMPERATURES[0])}, {short_number(TEMPERATURES[1])}]"
 
 
 def temperature_check(key: str, name: str, value) -> float:
     low, high = TEMPERATURES
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+    if not _finite_real(value) or value <= 0:
         raise ValueError(f"{key} for estimator {name!r} must be a finite number > 0, got {value!r}")
     if not low <= value <= high:
         raise ValueError(f"{key} for estimator {name!r} must be in {TEMPERATURE_RANGE}, got {value!r}: below "
@@ -132,7 +142,7 @@ def temperature_check(key: str, name: str, value) -> float:
 
 
 def finite_check(key: str, name: str, value, allowed: str = "a finite real number") -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not _finite_real(value):
         raise ValueError(f"{key} for estimator {name!r} must be {allowed}, got {value!r}")
     return float(value)
 
@@ -171,8 +181,8 @@ def number_or(word: str):
 def pilot_check(key: str, name: str, value):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-        raise ValueError(f"{key} for estimator {name!r} must be an integer >= 2 (pilot samples) or None, "
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 2 <= value <= MAX_COUNT:
+        raise ValueError(f"{key} for estimator {name!r} must be an integer in [2, 2**62] (pilot samples) or None, "
                          f"got {value!r}")
     return int(value)
 
@@ -194,8 +204,8 @@ ETA = Option("eta", 1.0, finite_check, "a finite real number")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
 CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_c)", kernel=False)
 BASELINE = Option("baseline", "optimal", number_or("optimal"), "a finite number or 'optimal'", kernel=False)
-PILOT = Option("pilot", None, pilot_check, "an integer >= 2 or None (n/100 clamped to [65536, 2**24], at most n)",
-               kernel=False)
+PILOT = Option("pilot", None, pilot_check,
+               "an integer in [2, 2**62] or None (n/100 clamped to [65536, 2**24], at most n)", kernel=False)
 GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
 COEFFICIENT = Option("coefficient", 1.0, number_or("estimated"), "a finite number or 'estimated'", kernel=False)
 

@@ -116,7 +116,7 @@ def check_blocks(blocks, n: int, block_size: int) -> tuple[int, int]:
         return 0, total
     try:
         first, end = (int(b) for b in blocks)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise TypeError(f"blocks must be a pair (first, end) of block indices, got {blocks!r}") from None
     if not 0 <= first < end <= total:
         raise ValueError(f"blocks must satisfy 0 <= first < end <= {total} for n={n}, got {blocks!r}")

@@ -206,15 +206,20 @@ def one_hot_quadratic(target: int = 0) -> Objective:
     categorical variable; on relaxed outcomes (rows on the simplex) it is the squared distance to the
     target's one-hot vector, with derivative 2 (x_k - [k = target]).
     """
-    target = _index(target)
+    target = _index(target, "target")
     return Objective(f"one_hot_quadratic(target={target})", kobj.ONE_HOT_QUADRATIC, float(target),
                      domain="categorical")
 
 
-def _index(i) -> int:
-    if (isinstance(i, bool) or not isinstance(i, (int, np.integer, float)) or not math.isfinite(i)
-            or float(i) != int(i) or int(i) < 0):
-        raise TypeError(f"component index i must be a non-negative integer, got {i!r}")
+def _index(i, name: str = "component index i") -> int:
+    """``i`` as a non-negative int that a float holds exactly (the kernels take it as a float)."""
+    try:
+        valid = (not isinstance(i, bool) and isinstance(i, (int, np.integer, float)) and math.isfinite(i)
+                 and float(i) == int(i) and int(i) >= 0)
+    except OverflowError:  # an int beyond the float64 range
+        valid = False
+    if not valid:
+        raise TypeError(f"{name} must be a non-negative integer, got {i!r}")
     return int(i)
 
 

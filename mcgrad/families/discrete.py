@@ -30,6 +30,8 @@ def _logits_or_probs(logits, probs, onehot: bool) -> tuple[str, np.ndarray]:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be real numbers, got {value!r}") from None
+    except OverflowError:  # a Python int beyond the float64 range
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}") from None
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(arr)):

@@ -105,24 +105,23 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, code, p, user1, s, 
     sig_abs, _ = sigmoid_pair(abs(logit))
     f0 = evaluate_1d(user_path, code, p, user1, 0.0)[0]
     f1 = evaluate_1d(user_path, code, p, user1, 1.0)[0]
+    # Values per outcome computed once, so the loop has no branch on the outcome: a branch on b, taken at random,
+    # made score 4-5x slower than its draw (Numba compiles a conditional expression on a computed value to one).
+    # Each form below was the fastest of those measured for its estimator.
+    score_1, score_0 = f1 * theta_bar, f0 * -theta
+    disarm = np.array([0.0, 0.5 * (f0 - f1) * sig_abs * -1.0, 0.5 * (f1 - f0) * sig_abs * 1.0, 0.0])  # at b + 2 b2
     shift = 0.0
     sums = (0.0, 0.0, 0.0, 0.0)
     bad = 0
     for i in range(m):
         s, u = next_double_open(s)
         b = u > theta_bar
-        fb = f1 if b else f0
         if estimator == SCORE:
-            g = fb * (theta_bar if b else -theta)
+            g = score_1 if b else score_0
+        elif estimator == ARM:
+            g = ((f1 if b else f0) - (f1 if u < theta else f0)) * (u - 0.5)
         else:
-            b2 = u < theta
-            fb2 = f1 if b2 else f0
-            if estimator == ARM:
-                g = (fb - fb2) * (u - 0.5)
-            elif b == b2:
-                g = 0.0
-            else:
-                g = 0.5 * (fb2 - fb) * sig_abs * (-1.0 if b else 1.0)
+            g = disarm[np.int64(b) + 2 * np.int64(u < theta)]
         sums, shift, bad = _add_sample(sums, shift, bad, g * factor, i == 0, count_nonfinite)
     _finish(sums, shift, m, row)
     return bad
