@@ -42,6 +42,7 @@ CASES = {
     "Gamma grep (z²)": ("gamma", lambda m: (m.Gamma(2.5), m.square(), "grep", {"boost": 0}), 0.5),
     "Dirichlet rsvi (x_0)": ("gamma", lambda m: (m.Dirichlet([2.5, 1.0, 4.0]), m.component(0), "rsvi", {}), 0.1),
     "Bernoulli score (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "score", {}), 1.0),
+    "Bernoulli arm (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "arm", {}), 1.0),
     "Bernoulli disarm (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "disarm", {}), 1.0),
     "Bernoulli rebar (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "rebar", {}), 0.3),
     "Categorical K = 10 score": ("discrete", lambda m: (m.Categorical(logits=LOGITS), m.toy(0.45), "score", {}),

@@ -35,7 +35,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, accumulate_sample, add_lanes, block_row, lanes_row, sample_sums
+from .moments import LANES, ROUND, accumulate_sample, add_lanes, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
     evaluate_log_space,
@@ -125,7 +125,6 @@ def next_gamma(s, alpha):
     return s, z
 
 
-ROUND = 256  # samples per round of the D = 1 loop: drawn one by one, then processed by vector loops
 
 
 @jit

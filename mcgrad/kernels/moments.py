@@ -22,6 +22,7 @@ from ._jit import jit
 
 ROW = 5  # n, mean, M2, M3, M4
 LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
+ROUND = 256  # samples per round of a D = 1 loop: drawn one by one, then processed by vector loops
 NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
 

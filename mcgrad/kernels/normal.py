@@ -14,8 +14,9 @@
   closed form through the offsets (no cancellation when scale << |loc|).
 
 Score, pathwise and grep draw exactly D normals per sample, in coordinate order, so on the same
-seed they see the same eps (common random numbers).  D = 1 runs scalar loops, one compiled per
-estimator (Numba literal specialisation), whose state stays in registers; D > 1 uses small
+seed they see the same eps (common random numbers).  D = 1 runs loops compiled per estimator (Numba
+literal specialisation): rounds of vector loops for built-in objectives (:func:`_block_1d_rounds`), a
+scalar loop whose state stays in registers for user functions and measure_valued; D > 1 uses small
 per-block work arrays.  The D = 1 measure-valued loop draws no base normal (there is no other
 coordinate to hold fixed), so its stream use differs from the D > 1 loop's; optimisation steps run the
 same block function, so they draw exactly as ``estimate`` does.
@@ -29,11 +30,13 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import accumulate_sample, add_powers, block_row, pair_row, sample_sums
+from .moments import LANES, ROUND, accumulate_sample, add_lanes, add_powers, block_row, lanes_row, pair_row, sample_sums
 from .objectives import (
     SQUARE,
+    builtin_1d,
     coordinate_term,
     evaluate_1d,
+    quadratic_form,
     term_difference,
 )
 from .rng import next_double, next_double_open, next_normal
@@ -109,10 +112,59 @@ def _measure_valued_pair(user_path, code, p, user1, loc, scale, inv_scale, s):
     return s, g0, g1
 
 
+_EPS, _F, _DF, _G0, _G1 = range(5)  # rows of the D = 1 rounds' work array
+
+
+@jit
+def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_nonfinite):
+    """D = 1 loop of score, pathwise and grep on a built-in objective, in rounds (as the Gamma loop).
+
+    ROUND normals are drawn one by one (the stream order of every Normal loop), then x, f and f', the
+    estimator's terms and the power sums (``LANES`` interleaved lanes) each run as one vector loop over the
+    round, with no carried dependency.  Against the scalar loop this keeps the draws' latency chain alone on
+    the critical path (measured on one thread: pathwise 0.76 -> 0.86 and score 0.66 -> 0.82 of the raw
+    normal rate).  Returns the non-finite count.
+    """
+    inv_scale = 1.0 / scale
+    one_minus_scale = 1.0 - scale
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    constant = p if code == SQUARE else 0.0
+    work = np.zeros((5, ROUND))
+    eps, fx, dfx, g0, g1 = work[_EPS], work[_F], work[_DF], work[_G0], work[_G1]
+    lanes = np.zeros((2, 4, LANES))
+    shift = np.zeros(2)
+    bad = 0
+    done = 0
+    while done < m:
+        count = min(ROUND, m - done)
+        for t in range(count):
+            s, eps[t] = next_normal(s)
+        if quadratic:  # branch-free: w (x - c)^2 + v x (+ c for square)
+            for t in range(count):  # vector
+                x = loc + scale * eps[t]
+                r = x - centre
+                fx[t] = w * (r * r) + slope * x + constant
+                dfx[t] = 2.0 * w * r + slope
+        else:
+            for t in range(count):
+                fx[t], dfx[t] = builtin_1d(code, p, loc + scale * eps[t])
+        for t in range(count):  # vector
+            g0[t], g1[t] = _reparam_pair(estimator, option, fx[t], dfx[t], eps[t], inv_scale, one_minus_scale)
+        add_lanes(lanes, shift, work[_G0:_G1 + 1], ROUND, count, done)
+        if count_nonfinite:
+            for t in range(count):
+                if not (math.isfinite(g0[t]) and math.isfinite(g1[t])):
+                    bad += 1
+        done += count
+    lanes_row(lanes, shift, m, row)
+    return bad
+
+
 @jit
 def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, row, count_nonfinite):
-    """Scalar loop for D = 1, every estimator (measure_valued draws no base normal: there is no other
-    coordinate to hold fixed).
+    """Loop for D = 1, every estimator: built-in objectives other than under measure_valued go to
+    :func:`_block_1d_rounds`; the rest runs this scalar loop (measure_valued draws no base normal: there is
+    no other coordinate to hold fixed).
 
     Sums live in registers, shifted by the block's first sample.  Non-finite samples are only
     counted when ``count_nonfinite`` is set (the caller re-runs a block whose sums came out
@@ -122,6 +174,8 @@ def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, ro
     literally(estimator)
     literally(option)
     literally(user_path)
+    if not user_path and estimator != MEASURE_VALUED:
+        return _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_nonfinite)
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
     c0 = 0.0

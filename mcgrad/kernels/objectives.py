@@ -104,7 +104,7 @@ def quadratic_form(code, p, classes, i):
     return False, 0.0, 0.0, 0.0
 
 
-@jit
+@jit(inline=True)
 def term_difference(code, p, i, base, a, b):
     """``t_i(base + a) - t_i(base + b)`` for coordinate ``i`` of a built-in objective (classes = 1), without
     cancellation: the difference is factored through ``a - b`` where a closed form allows it.
