@@ -1,10 +1,10 @@
 """Print the README's benchmark table from a recorded run.
 
     pytest bench/ --benchmark-only --benchmark-json=bench/records/NAME.json
-    python bench/tables.py bench/records/NAME.json
+    python bench/tables.py bench/records/NAME.json [MORE.json ...]
 
 One row per benchmark that has a ``label`` in its ``extra_info`` (see ``conftest.record``), in the order the
-run measured them, and a first line naming the machine and commit the record comes from.
+runs measured them, after a line per record naming the machine and commit it comes from.
 """
 
 from __future__ import annotations
@@ -32,31 +32,51 @@ def rows(record: dict) -> list[dict]:
     return [b["extra_info"] for b in record["benchmarks"] if "label" in b.get("extra_info", {})]
 
 
-def markdown(record: dict, name: str) -> str:
-    """The table and the line naming where it comes from."""
-    info = record["machine_info"].get("mcgrad")
-    source = summary(info) if info else "machine not recorded"
-    lines = [f"Recorded run `{name}` ({record.get('datetime', '')[:10]}): {source}.", "",
-             "| kernel | samples/s | × NumPy (same run) | fraction of raw sampling | 2 threads / 1 thread |",
-             "|---|---|---|---|---|"]
-    for row in rows(record):
-        raw = row.get("fraction_of_raw")
-        raw_text = "—" if raw is None else f"{raw:.2f} of {row['raw_reference']}"
-        lines.append(f"| {row['label']} | {_rate(row['samples_per_second'])} | {_ratio(row.get('speedup_vs_numpy'))} "
-                     f"| {raw_text} | {_ratio(row.get('thread_scaling'))} |")
+def _notes(row: dict) -> str:
+    """The comparisons particular to some benchmarks (sweeps, batch objectives, variance reduction)."""
+    notes = []
+    if "speedup_vs_point_by_point" in row:
+        notes.append(f"{_ratio(row['speedup_vs_point_by_point'])} × point-by-point `estimate` calls")
+    if "plain_score_samples_per_second" in row:
+        notes.append(f"plain `score` on the same f: {_rate(row['plain_score_samples_per_second'])}")
+    if "mcgrad_share_of_wall_time" in row:
+        notes.append(f"mcgrad's share of the wall time {row['mcgrad_share_of_wall_time']:.1%}")
+    if "speedup_vs_jax_loop" in row:
+        notes.append(f"{_ratio(row['speedup_vs_jax_loop'])} × a jit + vmap JAX loop")
+    return "; ".join(notes)
+
+
+def markdown(records: list[tuple[str, dict]]) -> str:
+    """One table of every labelled benchmark of the records, and a line per record naming where it comes from."""
+    lines = []
+    for name, record in records:
+        info = record["machine_info"].get("mcgrad")
+        source = summary(info) if info else "machine not recorded"
+        lines.append(f"Recorded run `{name}` ({record.get('datetime', '')[:10]}): {source}.")
+    lines += ["", "| kernel | samples/s | × NumPy (same run) | fraction of raw sampling | 2 threads / 1 thread "
+                  "| notes |", "|---|---|---|---|---|---|"]
+    for _, record in records:
+        for row in rows(record):
+            raw = row.get("fraction_of_raw")
+            raw_text = "—" if raw is None else f"{raw:.2f} of {row['raw_reference']}"
+            lines.append(f"| {row['label']} | {_rate(row['samples_per_second'])} | "
+                         f"{_ratio(row.get('speedup_vs_numpy'))} | {raw_text} | {_ratio(row.get('thread_scaling'))} | "
+                         f"{_notes(row)} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("record", type=Path, help="a --benchmark-json file")
+    parser.add_argument("records", type=Path, nargs="+", help="--benchmark-json files, in table order")
     args = parser.parse_args(argv)
-    try:
-        record = json.loads(args.record.read_text())
-    except (OSError, ValueError) as exc:
-        print(f"tables: cannot read {args.record}: {exc}", file=sys.stderr)
-        return 2
-    sys.stdout.write(markdown(record, args.record.name))
+    records = []
+    for path in args.records:
+        try:
+            records.append((path.name, json.loads(path.read_text())))
+        except (OSError, ValueError) as exc:
+            print(f"tables: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+    sys.stdout.write(markdown(records))
     return 0
 
 

@@ -60,7 +60,7 @@ def test_logistic_regression_batch_objective(benchmark, kind, estimator):
     mcgrad.estimate(DIST, objective, estimator, N, seed=1)
     share = 1.0 - spent[0] / (time.perf_counter() - t0)
     benchmark.pedantic(lambda: mcgrad.estimate(DIST, objective, estimator, N, seed=1), rounds=3, iterations=1)
-    record(benchmark, N, baseline)
+    record(benchmark, N, baseline, label=f"logistic regression, {kind} `batch_objective`, `{estimator}`")
     benchmark.extra_info["mcgrad_share_of_wall_time"] = share
 
 
@@ -86,7 +86,7 @@ def test_logistic_regression_jax_objective(benchmark, estimator):
     baseline = best_rate(jax_loop, N, repeats=3)
     mcgrad.estimate(DIST, objective, estimator, N, seed=1)
     benchmark.pedantic(lambda: mcgrad.estimate(DIST, objective, estimator, N, seed=1), rounds=3, iterations=1)
-    record(benchmark, N)
+    record(benchmark, N, label=f"logistic regression, `jax_objective`, `{estimator}`")
     benchmark.extra_info["jax_loop_samples_per_second"] = baseline
     benchmark.extra_info["speedup_vs_jax_loop"] = benchmark.extra_info["samples_per_second"] / baseline
     benchmark.extra_info["numpy_samples_per_second"] = best_rate(lambda: numpy_chunked(estimator, N), N, repeats=3)
@@ -111,4 +111,4 @@ def test_logistic_regression_per_sample_njit(benchmark, estimator):
     baseline = best_rate(lambda: numpy_chunked(estimator, N // 4), N // 4, repeats=3)
     mcgrad.estimate(DIST, objective, estimator, N // 4, seed=1)
     benchmark.pedantic(lambda: mcgrad.estimate(DIST, objective, estimator, N // 4, seed=1), rounds=3, iterations=1)
-    record(benchmark, N // 4, baseline)
+    record(benchmark, N // 4, baseline, label=f"logistic regression, per-sample `@njit` f and f′, `{estimator}`")

@@ -28,7 +28,7 @@ def test_sweep_against_point_by_point(benchmark, per_point):
     total = POINTS * per_point
     grid_sweep()
     benchmark.pedantic(grid_sweep, rounds=5, warmup_rounds=1)
-    rate = record(benchmark, total)
+    rate = record(benchmark, total, label=f"`sweep`, 32 Normal points x {per_point} samples, `pathwise`, f = cos")
     loop = best_rate(point_by_point, total, repeats=3)
     benchmark.extra_info["point_by_point_samples_per_second"] = loop
     benchmark.extra_info["speedup_vs_point_by_point"] = rate / loop
@@ -55,6 +55,6 @@ def test_score_baseline_throughput(benchmark):
                        warmup_rounds=1)
     rng = np.random.default_rng(0)
     baseline = best_rate(lambda: numpy_score_baseline(n, 0.7, 0.8, 1.5, 0.4, rng), n, repeats=2)
-    record(benchmark, n, baseline)
+    record(benchmark, n, baseline, label="Normal `score_baseline` (constant b), f = cos 1.5x")
     benchmark.extra_info["plain_score_samples_per_second"] = best_rate(
         lambda: mcgrad.estimate(dist, f, "score", n), n, repeats=3)

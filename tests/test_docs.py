@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -178,3 +179,22 @@ def test_readme_ranges_table_is_the_enforced_one():
             mcgrad.estimate(dist, mcgrad.toy(0.45), "gumbel_softmax", 100, temperature=outside)
     with pytest.raises(ValueError, match=r"n must be an integer <= 2\*\*62"):
         mcgrad.estimate(dist, mcgrad.toy(0.45), "score", 2**62 + 1)
+
+
+def test_readme_benchmark_table_is_printed_from_its_records():
+    """The README's benchmark figures are bench/tables.py's output for the recorded runs its marker names."""
+    import sys
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- bench table: python bench/tables.py ([^\n]*?) -->\n(.*?)<!-- end of bench table -->",
+                      text, re.S)
+    assert match, "README.md lost its recorded benchmark table"
+    paths = [ROOT / p for p in match.group(1).split()]
+    assert paths and all(p.parent == ROOT / "bench" / "records" and p.exists() for p in paths), match.group(1)
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import tables
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    records = [(p.name, json.loads(p.read_text())) for p in paths]
+    assert match.group(2) == tables.markdown(records), "README's benchmark table is stale: paste tables.py's output"

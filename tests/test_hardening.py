@@ -344,3 +344,41 @@ def test_measure_valued_keeps_its_precision_when_the_scale_is_tiny(dist):
         assert np.all(np.abs(r.mean - r.exact) <= 5 * r.stderr + 1e-12 * np.abs(r.exact)), (f.name, r.mean, r.exact)
         loc = r.mean[: dist.loc.size]
         assert np.all((r.stderr[: dist.loc.size] > 0) | (loc == r.exact[: dist.loc.size])), f.name
+
+
+def test_counted_bernoulli_blocks_count_each_non_finite_sample():
+    """Score and DisARM on one Bernoulli keep only outcome counts per sample; a value that is not finite must
+    still count once per sample that takes it: here f(0) = inf, so score's non-finite samples are those with
+    b = 0 (u <= 1 - theta on the block's own stream) and DisARM's those with b != b2 (f(b) - f(b2) is
+    infinite there)."""
+    import numba
+
+    from mcgrad import engine, streams
+
+    @numba.njit
+    def f(b):
+        return np.inf if b < 0.5 else 1.0
+
+    @numba.njit
+    def outcome_counts(seed, n, block_size, theta, theta_bar):
+        key = streams.stream_key(np.uint64(seed))
+        zeros = 0
+        disagree = 0
+        for b in range((n + block_size - 1) // block_size):
+            s = streams.block_state(key, b)
+            for _ in range(min(block_size, n - b * block_size)):
+                s, u = streams.next_double_open(s)
+                zeros += u <= theta_bar
+                disagree += (u > theta_bar) != (u < theta)
+        return zeros, disagree
+
+    n, logit = 300_000, 0.3
+    theta, theta_bar = 1.0 / (1.0 + math.exp(-logit)), 1.0 / (1.0 + math.exp(logit))
+    zeros, disagree = outcome_counts(7, n, engine.DEFAULT_BLOCK_SIZE, theta, theta_bar)
+    dist = mcgrad.Bernoulli(logits=logit)
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        score = mcgrad.estimate(dist, mcgrad.user_objective(f), "score", n, seed=7)
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        disarm = mcgrad.estimate(dist, mcgrad.user_objective(f), "disarm", n, seed=7)
+    assert score.nonfinite == zeros and disarm.nonfinite == disagree
+    assert 0.3 * n < zeros < 0.6 * n and 0 < disagree < n
