@@ -61,4 +61,11 @@ def summary(info: dict) -> str:
     """One line naming the machine of a :func:`describe` block."""
     return (f"{info['cpu_model']}, {info['logical_cpus']} logical CPUs, {info['numba_threads']} threads "
             f"({info['threading_layer']}), numba {info['numba']}, numpy {info['numpy']}, "
-            f"commit {str(info.get('commit'))[:12]}")
+            f"commit {_short(info.get('commit'))}")
+
+
+def _short(commit: str | None) -> str:
+    if commit is None:
+        return "unknown"
+    head, _, changes = commit.partition("+")
+    return head[:12] + (f" +{changes}" if changes else "")
