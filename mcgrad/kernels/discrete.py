@@ -35,7 +35,7 @@ from numba import literally, types
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, ROUND, accumulate_sample, add_lanes, add_powers, block_row, lanes_row, sample_sums
+from .moments import LANES, ROUND, accumulate_sample, add_powers, add_round, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
     USER,
@@ -134,10 +134,7 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, code, p, user1, s, 
             for t in range(count):
                 u = us[t]
                 g[0, t] = difference[np.int64(u > theta_bar) + 2 * np.int64(u < theta)] * (u - 0.5) * factor
-        add_lanes(lanes, shift, g, ROUND, count, done)
-        if count_nonfinite:
-            for t in range(count):
-                bad += 0 if math.isfinite(g[0, t]) else 1
+        bad += add_round(lanes, shift, g, count, done, count_nonfinite)
         done += count
     lanes_row(lanes, shift, m, row)
     return bad

@@ -35,7 +35,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, ROUND, accumulate_sample, add_lanes, block_row, lanes_row, sample_sums
+from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
     evaluate_log_space,
@@ -569,8 +569,6 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
     inv_beta = 1.0 / beta
     log_beta = math.log(beta)
     work = np.zeros((11, ROUND))
-    g0 = work[_G0]
-    g1 = work[_G1]
     lanes = np.zeros((2, 4, LANES))
     shift = np.zeros(2)
     bad = 0
@@ -582,11 +580,7 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
         proposals += tries
         _objective_round(code, p, inv_beta, log_beta, count, work)
         _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, count, work)
-        add_lanes(lanes, shift, work[_G0:_G1 + 1], ROUND, count, done)
-        if count_nonfinite:
-            for t in range(count):
-                if not (math.isfinite(g0[t]) and math.isfinite(g1[t])):
-                    bad += 1
+        bad += add_round(lanes, shift, work[_G0:_G1 + 1], count, done, count_nonfinite)
         done += count
     lanes_row(lanes, shift, m, row)
     return bad, proposals

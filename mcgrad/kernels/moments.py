@@ -115,6 +115,22 @@ def add_lanes(acc, shift, values, segment, count, start):
 
 
 @jit
+def add_round(acc, shift, values, count, start, count_nonfinite):
+    """:func:`add_lanes` for one round of a D = 1 loop: ``values[r, i]`` is component r of the round's sample i
+    (i < ``count``, ``ROUND`` columns), samples ``start ..`` of the block.  Returns, when ``count_nonfinite`` is
+    set, how many of the round's samples have a NaN or infinite component (else 0)."""
+    add_lanes(acc, shift, values, ROUND, count, start)
+    bad = 0
+    if count_nonfinite:
+        for i in range(count):
+            finite = True
+            for r in range(values.shape[0]):
+                finite = finite and math.isfinite(values[r, i])
+            bad += 0 if finite else 1
+    return bad
+
+
+@jit
 def lanes_row(acc, shift, n, out):
     """:func:`block_row` for power sums kept in ``LANES`` interleaved lanes, ``acc[c, power, lane]``.
 
