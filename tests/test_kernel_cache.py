@@ -181,3 +181,81 @@ def test_locator_only_takes_kernels():
     assert isinstance(locator, _jit._FALLBACKS)
     assert locator.get_source_stamp() == _jit.kernels_digest()
     assert Path(rng.block_state._cache.cache_path).name == _jit.kernels_digest()[:16]
+
+
+def test_kernels_round_every_operation_as_written():
+    """No contraction or reciprocal rewriting: the optimiser must not be able to change a rounding.
+
+    Numba optimises a callee in its own library and again wherever it is linked into a caller; which
+    copy runs depends on what was compiled or loaded first, so with those flags a cold compile and a
+    cache load gave different bits (the cross-process test below).
+    """
+    import numba
+    import numpy as np
+
+    from mcgrad.kernels.elementary import fma
+
+    njit = numba.njit(**{**_jit.njit_options(), "cache": False})  # compiled here, with the kernels' flags
+
+    @njit
+    def multiply_add(a, b, c):
+        return a * b + c
+
+    @njit
+    def fused(a, b, c):
+        return fma(a, b, c)
+
+    @njit
+    def divide_all(x, y, out):
+        for i in range(x.shape[0]):
+            out[i] = x[i] / y
+
+    a, b = 1.0 + 2.0**-30, 1.0 - 2.0**-30  # a b = 1 - 2^-60 exactly, which rounds to 1
+    assert multiply_add(a, b, -1.0) == 0.0, "a * b + c was fused into one rounding"
+    assert fused(a, b, -1.0) == -(2.0**-60), "fma must round once"
+
+    x = np.random.default_rng(3).uniform(1.0, 2.0, 4096)
+    y = 10.0
+    assert np.any(x * (1.0 / y) != x / y), "the check needs inputs where the rewrite changes the result"
+    out = np.empty_like(x)
+    divide_all(x, y, out)
+    assert np.array_equal(out, x / y), "x / y was evaluated as x * (1 / y)"
+
+
+# Runs one Gamma D = 1 estimate with the kernel cache of this process copied into a private
+# NUMBA_CACHE_DIR, less the entries named on the command line (those kernels compile afresh and link
+# the cached machine code of their callees), and prints the result's bytes.
+MIXED_CACHE = textwrap.dedent(
+    """\
+    import os, shutil, sys
+
+    import mcgrad
+    from mcgrad.kernels import gamma
+
+    target = gamma._shared_block(0, True)._cache.cache_path
+    shutil.copytree(sys.argv[1], target, dirs_exist_ok=True)
+    for name in os.listdir(target):
+        if any(name.startswith(prefix + "-") for prefix in sys.argv[2:]):
+            os.remove(os.path.join(target, name))
+    r = mcgrad.estimate(mcgrad.Gamma(2.5, 2.0), "square", "rsvi", n=700_000, seed=6, block_size=50_000, boost=0)
+    print(r.mean.tobytes().hex() + r.var.tobytes().hex())
+    """
+)
+
+
+def test_cold_compiled_and_cache_loaded_kernels_agree_bitwise(tmp_path):
+    import mcgrad
+    from mcgrad.kernels import gamma
+
+    local = mcgrad.estimate(mcgrad.Gamma(2.5, 2.0), "square", "rsvi", n=700_000, seed=6, block_size=50_000, boost=0)
+    source = gamma._shared_block(0, True)._cache.cache_path  # written by now
+    results = []
+    for i, fresh in enumerate([(), ("gamma._shared_block.locals.gamma_block", "gamma._block_1d")]):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / f"cache{i}")
+        done = subprocess.run([sys.executable, "-c", MIXED_CACHE, source, *fresh], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        results.append(done.stdout.split()[-1])
+    assert results[0] == results[1], "a kernel compiled against cached callees rounds differently"
+    assert results[0] == local.mean.tobytes().hex() + local.var.tobytes().hex()

@@ -3,10 +3,14 @@
 Flags live here and nowhere else:
 
 * ``cache=True`` so a second process loads machine code instead of compiling;
-* ``fastmath`` with contraction, no-signed-zeros and reciprocal approximations allowed,
-  but *without* ``nnan``/``ninf`` (non-finite gradients must stay detectable) and
-  without ``reassoc`` (the order of floating-point sums is part of the reproducibility
-  contract);
+* ``fastmath`` with no-signed-zeros only: not ``nnan``/``ninf`` (non-finite gradients must
+  stay detectable), and none of the flags that let the optimiser change a rounding --
+  ``reassoc`` (the order of sums), ``contract`` (fusing a multiply and an add) and ``arcp``
+  (x / y as x * (1 / y)).  Numba optimises a callee once in its own library and again
+  wherever it is linked into a caller, and a process calls whichever copy was loaded first
+  (a fresh compile or the on-disk cache); with those flags the copies can round differently,
+  and a cold compile gave results 1 ulp away from a cache load.  Multiply-adds that matter
+  for speed are written out as :func:`~mcgrad.kernels.elementary.fma`;
 * ``error_model="numpy"``: division by zero gives inf/NaN instead of raising inside
   a parallel region.
 
@@ -41,7 +45,7 @@ import threading
 import numba
 from numba.core import caching
 
-FASTMATH = frozenset({"contract", "nsz", "arcp"})
+FASTMATH = frozenset({"nsz"})
 
 _lock = threading.Lock()
 
@@ -133,6 +137,16 @@ def _register():
 _register()
 
 
+def njit_options(*, parallel: bool = False, inline: bool = False) -> dict:
+    """The keyword arguments :func:`jit` passes to ``numba.njit``."""
+    options = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
+    if parallel:
+        options["parallel"] = True
+    if inline:
+        options["inline"] = "always"
+    return options
+
+
 def jit(func=None, *, parallel: bool = False, inline: bool = False):
     """Decorate a kernel with mcgrad's njit settings (``@jit`` or ``@jit(parallel=True)``).
 
@@ -140,11 +154,7 @@ def jit(func=None, *, parallel: bool = False, inline: bool = False):
     per-sample helpers that contain a loop (rejection samplers): LLVM declines to inline those,
     and a call that passes the stream state through memory made the Gamma sampler 2.5x slower.
     """
-    options = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
-    if parallel:
-        options["parallel"] = True
-    if inline:
-        options["inline"] = "always"
+    options = njit_options(parallel=parallel, inline=inline)
 
     def wrap(f):
         return numba.njit(**options)(f)

@@ -45,6 +45,23 @@ def bits_float(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma``: one instruction where the CPU has FMA).
+
+    The kernels are compiled without floating-point contraction, so a multiply-add is fused only where
+    it is written as ``fma``: the rounding of every expression is then fixed by the source, not by how
+    the optimiser happened to inline it (see :mod:`mcgrad.kernels._jit`).
+    """
+    if not (a == types.float64 and b == types.float64 and c == types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
 LN2_HI = 6.93147180369123816490e-01  # the leading 32 bits of ln 2 (k * LN2_HI is exact)
 LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
 INV_LN2 = 1.44269504088896338700e00
@@ -91,9 +108,11 @@ def log_positive(x):
     s = f / (2.0 + f)
     z = s * s
     w = z * z
-    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
+    odd = fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
+    even = w * fma(w, fma(w, _LG6, _LG4), _LG2)
+    r = fma(z, odd, even)
     dk = float(k)
-    return dk * LN2_HI - ((half_f2 - (s * (half_f2 + r) + dk * LN2_LO)) - f)
+    return fma(dk, LN2_HI, -((half_f2 - fma(s, half_f2 + r, dk * LN2_LO)) - f))
 
 
 @jit(inline=True)
@@ -111,12 +130,13 @@ def exp_nonpositive(x):
     ``P`` (error below 2^-59), is scaled by ``2^k`` through the exponent bits.
     """
     clamped = x if x >= -_EXP_LIMIT else -_EXP_LIMIT
-    k = math.floor(clamped * INV_LN2 + 0.5)
-    hi = clamped - k * LN2_HI
-    lo = k * LN2_LO
+    k = math.floor(fma(clamped, INV_LN2, 0.5))
+    dk = float(k)
+    hi = fma(-dk, LN2_HI, clamped)
+    lo = dk * LN2_LO
     r = hi - lo
     t = r * r
-    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    c = fma(-t, fma(t, fma(t, fma(t, fma(t, _P5, _P4), _P3), _P2), _P1), r)
     y = (1.0 - ((lo - (r * c) / (2.0 - c)) - hi)) * bits_float((int(k) + 1023) << 52)
     if x >= -_EXP_LIMIT:
         return y

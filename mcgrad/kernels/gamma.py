@@ -34,7 +34,7 @@ import numpy as np
 from numba import literally, prange
 
 from ._jit import jit
-from .elementary import exp_nonpositive, log_positive
+from .elementary import exp_nonpositive, fma, log_positive
 from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
@@ -175,11 +175,11 @@ def log_near_one(v):
     x = s * s
     x2 = x * x
     x4 = x2 * x2
-    q0 = (r[1] + r[2] * x) + (r[3] + r[4] * x) * x2
-    q1 = (r[5] + r[6] * x) + (r[7] + r[8] * x) * x2
-    q2 = (r[9] + r[10] * x) + (r[11] + r[12] * x) * x2
-    q3 = (r[13] + r[14] * x) + r[15] * x2
-    return 2.0 * s + (s * x) * ((q0 + q1 * x4) + (q2 + q3 * x4) * (x4 * x4))
+    q0 = fma(fma(r[4], x, r[3]), x2, fma(r[2], x, r[1]))
+    q1 = fma(fma(r[8], x, r[7]), x2, fma(r[6], x, r[5]))
+    q2 = fma(fma(r[12], x, r[11]), x2, fma(r[10], x, r[9]))
+    q3 = fma(r[15], x2, fma(r[14], x, r[13]))
+    return fma(s * x, fma(fma(q3, x4, q2), x4 * x4, fma(q1, x4, q0)), 2.0 * s)
 
 
 @jit(inline=True)
@@ -301,9 +301,9 @@ def _interval_poly(tables, k, i, w):
     """
     b = _POLY + i * (IMPLICIT_DEGREE + 1)
     w2 = w * w
-    low = (tables[k, b] + tables[k, b + 1] * w) + (tables[k, b + 2] + tables[k, b + 3] * w) * w2
-    high = (tables[k, b + 4] + tables[k, b + 5] * w) + (tables[k, b + 6] + tables[k, b + 7] * w) * w2
-    return low + high * (w2 * w2)
+    low = fma(fma(tables[k, b + 3], w, tables[k, b + 2]), w2, fma(tables[k, b + 1], w, tables[k, b]))
+    high = fma(fma(tables[k, b + 7], w, tables[k, b + 6]), w2, fma(tables[k, b + 5], w, tables[k, b + 4]))
+    return fma(high, w2 * w2, low)
 
 
 @jit
@@ -419,8 +419,8 @@ def _implicit_series(tables, k, unit, log_unit):
     s = tables[k, _S + _SERIES_TERMS - 1]
     t = tables[k, _T + _SERIES_TERMS - 1]
     for n in range(_SERIES_TERMS - 2, -1, -1):
-        s = s * unit + tables[k, _S + n]
-        t = t * unit + tables[k, _T + n]
+        s = fma(s, unit, tables[k, _S + n])
+        t = fma(t, unit, tables[k, _T + n])
     return (t - (log_unit - tables[k, _PSI_1P]) * s) * tables[k, _INV_ALPHA]
 
 
@@ -439,7 +439,7 @@ def implicit_dlog_table(tables, k, alpha, unit, log_unit):
     """
     if unit <= IMPLICIT_SMALL:
         return _implicit_series(tables, k, unit, log_unit)
-    u = log_unit * tables[k, _INV_H] + tables[k, _OFFSET]
+    u = fma(log_unit, tables[k, _INV_H], tables[k, _OFFSET])
     if u >= 0.0 and u < tables[k, _COUNT]:
         i = int(u)
         return _interval_poly(tables, k, i, 2.0 * u - (2 * i + 1))
@@ -450,13 +450,16 @@ def implicit_dlog_table(tables, k, alpha, unit, log_unit):
 def grep_terms(unit, log_unit, alpha, psi, psi1, psi2):
     """grep at unit rate: ``(h_alpha / z, correction)`` so that g_alpha = (z f') h_alpha / z + f * cor.
 
-    With t = eps psi2 / (2 sqrt psi1) + psi1 and eps = (log Z - psi) / sqrt psi1 (log Z = log z + log beta):
-    h_alpha = z t and ((alpha - 1)/z - beta) h_alpha + (log z + log beta - psi) + u_alpha
-    = (alpha - 1) t - Z t + (log Z - psi) + t + psi2 / (2 psi1), free of beta and of 1/z.
+    With t = eps psi2 / (2 sqrt psi1) + psi1 = (log Z - psi) k + psi1, k = psi2 / (2 psi1), and
+    eps = (log Z - psi) / sqrt psi1 (log Z = log z + log beta): h_alpha = z t and
+    ((alpha - 1)/z - beta) h_alpha + (log z + log beta - psi) + u_alpha
+    = (alpha - 1) t - Z t + (log Z - psi) + t + k, free of beta and of 1/z (k is loop-invariant: no
+    division per sample).
     """
-    r1 = math.sqrt(psi1)
-    t = (log_unit - psi) / r1 * psi2 / (2.0 * r1) + psi1
-    return t, (alpha - 1.0) * t - unit * t + (log_unit - psi) + t + psi2 / (2.0 * psi1)
+    k = psi2 / (2.0 * psi1)
+    centred = log_unit - psi
+    t = fma(centred, k, psi1)
+    return t, (alpha - 1.0) * t - unit * t + centred + t + k
 
 
 # rows of the D = 1 loop's work array (one array, so a per-round call passes one reference)
