@@ -274,6 +274,8 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
                            pilot_seconds=plan.pilot_seconds)
     if len(counters) > 2 and counters[2]:
         diagnostics["evaluations_per_sample"] = float(counters[2] / acc.total()[0, 0])
+    else:
+        diagnostics["evaluations_per_sample"] = float(job.spec.evaluations_per_sample(job.options, dist.dim))
     if counters[1]:
         per_sample = dist.concentration.size if hasattr(dist, "concentration") else dist.dim
         draws = acc.total()[0, 0] * per_sample * (plan.group if plan is not None else 1)
@@ -365,6 +367,7 @@ def compare(
     threads: int | None = None,
     progress: bool | None = None,
     client=None,
+    reference: str | None = None,
 ) -> pandas.DataFrame:
     """Run several estimators on the same problem; one row per estimator × gradient component.
 
@@ -372,13 +375,19 @@ def compare(
     ----------
     estimators : iterable
         Names, or ``(name, options)`` pairs such as ``("grep", {"transform": 2})``.
+    reference : str, optional
+        One of the compared estimators, by name or table label (``"grep[transform=2]"``): every row then
+        also gives ``var_ratio`` = var / var of the reference and ``efficiency_ratio`` = efficiency /
+        efficiency of the reference (per second; ``efficiency_per_evaluation_ratio`` per f-evaluation), for
+        the same component.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``estimator, component, mean, stderr, var, var_stderr`` and, when the
-        objective's exact gradient is known, ``exact`` and ``z = (mean - exact) / stderr``;
-        then ``n, biased, seconds, samples_per_second``.
+        objective's exact gradient is known, ``exact``, ``bias``, ``z = (mean - exact) / stderr`` and
+        ``mse``; then ``snr``, ``efficiency``, ``efficiency_per_evaluation``, ``n, biased, seconds,
+        samples_per_second`` (see :class:`~mcgrad.results.Estimate`).
 
     Notes
     -----
@@ -390,12 +399,16 @@ def compare(
     import pandas as pd  # imported on use: pandas adds ~30 MB to every process
 
     seed = _validate.seed(seed)
-    frames = []
-    for name, opts in _estimator_entries(estimators):
-        result = estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, progress=progress,
-                          client=client, **opts)
-        frames.append(result.to_frame())
-    return pd.concat(frames, ignore_index=True)
+    entries = _estimator_entries(estimators)
+    names = [name for name, _ in entries]
+    if reference is not None:
+        results.check_reference(names, reference)
+    runs = [estimate(dist, f, name, n, seed, block_size=block_size, threads=threads, progress=progress,
+                        client=client, **opts) for name, opts in entries]
+    frame = pd.concat([run.to_frame() for run in runs], ignore_index=True)
+    if reference is not None:
+        results.add_ratios(frame, results.reference_result(runs, names, reference))
+    return frame
 
 
 def temperature_sweep(

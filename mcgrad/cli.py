@@ -18,6 +18,7 @@ import pandas as pd
 from . import api, engine, estimators, families, optimisation
 from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import BUILTINS
+from .results import add_ratios, check_reference, reference_result
 
 JSON_SCHEMA = "mcgrad.results/1"
 DEMO_POINTS = ((1.0, 1.0, 0.0), (2.0, 0.5, 1.0), (-0.5, 2.0, 3.0))
@@ -158,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_options(cmp_)
     cmp_.add_argument("--estimators", type=_estimator_list, default=_estimator_list("score,pathwise"),
                       help="comma list; options after a colon, e.g. score,grep:transform=2")
+    cmp_.add_argument("--reference", default=None, metavar="ESTIMATOR",
+                      help="one of --estimators (name or label): adds var_ratio and efficiency_ratio against it")
     _add_run_options(cmp_, 1_000_000)
     for p in (est, cmp_):
         p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -262,6 +265,9 @@ def _client(address):
 
 def _run_estimators(args, entries):
     dist, objective = _dist(args), _objective(args)
+    reference = getattr(args, "reference", None)
+    if reference is not None:
+        check_reference([name for name, _ in entries], reference)
     checkpoint = getattr(args, "checkpoint", None)
     extra = {} if checkpoint is None else {"checkpoint": checkpoint}
     with _client(args.scheduler) as client:
@@ -270,6 +276,8 @@ def _run_estimators(args, entries):
         results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
                                 progress=args.progress, **extra, **opts) for name, opts in entries]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
+    if reference is not None:
+        add_ratios(frame, reference_result(results, [name for name, _ in entries], reference))
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
     _emit(results, frame, args.format, title)
 

@@ -170,6 +170,80 @@ class Estimate:
         return None if reduction is None else reduction[1:]
 
     @property
+    def seconds_per_sample(self) -> float:
+        """Wall-clock cost of one sample: ``seconds / n`` (compiling excluded)."""
+        return self.seconds / self.n if self.n else math.nan
+
+    @property
+    def evaluations_per_sample(self) -> float | None:
+        """f-evaluations per sample: counted for batch objectives, else the estimator's declared count."""
+        value = self.diagnostics.get("evaluations_per_sample")
+        return None if value is None else float(value)
+
+    @property
+    def snr(self) -> np.ndarray:
+        """Signal-to-noise ratio per component, ``|mean| / sqrt(var)`` (Rainforth et al. 2018).
+
+        Notes
+        -----
+        Where ``var`` is 0 it is ``inf`` for a non-zero mean and 0 for a zero mean.
+        """
+        magnitude = np.abs(self.mean)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = magnitude / np.sqrt(self.var)
+        return np.where(self.var == 0.0, np.where(magnitude == 0.0, 0.0, math.inf), ratio)
+
+    @property
+    def trace(self) -> float:
+        """Total variance ``sum_i var_i``, the trace of the gradient's covariance (what SGD's noise scales with)."""
+        return float(np.sum(self.var))
+
+    def _per_cost(self, cost: float | None) -> np.ndarray | None:
+        if cost is None or not cost > 0.0:
+            return None
+        with np.errstate(divide="ignore", over="ignore"):
+            return np.where(self.var == 0.0, math.inf, 1.0 / (self.var * cost))
+
+    @property
+    def efficiency(self) -> np.ndarray | None:
+        """Work-normalised precision per component, ``1 / (var * seconds_per_sample)``.
+
+        Notes
+        -----
+        The variance of a mean over the samples one second buys is ``var * seconds_per_sample``: an
+        estimator twice as efficient reaches a given standard error in half the time.  Timing-dependent:
+        compare efficiencies measured on one machine.  None when no time was measured.
+        """
+        return self._per_cost(self.seconds_per_sample)
+
+    @property
+    def efficiency_per_evaluation(self) -> np.ndarray | None:
+        """``1 / (var * evaluations_per_sample)``: precision per f-evaluation, the cost measure when f dominates
+        (independent of the machine).  None when the count is unknown."""
+        return self._per_cost(self.evaluations_per_sample)
+
+    @property
+    def mse(self) -> np.ndarray | None:
+        """Mean squared error of a one-sample gradient per component, ``bias^2 + var``, where the exact gradient
+        is known.
+
+        Notes
+        -----
+        Estimated without bias as ``(mean - exact)^2 + var (1 - 1/n)``: the squared error of the mean has
+        expectation ``bias^2 + var / n``.  For a batch of m samples the MSE is ``bias^2 + var / m``:
+        :meth:`mse_of_batch`.
+        """
+        return self.mse_of_batch(1)
+
+    def mse_of_batch(self, m: int) -> np.ndarray | None:
+        """``bias^2 + var / m``: mean squared error of the average of ``m`` independent samples (see :attr:`mse`)."""
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise ValueError(f"m must be a positive integer (samples per batch), got {m!r}")
+        if self.exact is None:
+            return None
+        return (self.mean - self.exact) ** 2 + self.var * (1.0 / m - 1.0 / self.n)
+
+    @property
     def bias(self) -> np.ndarray | None:
         """``mean - exact`` where the exact gradient is known."""
         return None if self.exact is None else self.mean - self.exact
@@ -216,7 +290,13 @@ class Estimate:
             "var_stderr": self.var_stderr,
         }
         if self.exact is not None:
-            cols.update(exact=self.exact, bias=self.bias, z=self.z)
+            cols.update(exact=self.exact, bias=self.bias, z=self.z, mse=self.mse)
+        cols.update(snr=self.snr)
+        efficiency, per_evaluation = self.efficiency, self.efficiency_per_evaluation
+        if efficiency is not None:
+            cols.update(efficiency=efficiency)
+        if per_evaluation is not None:
+            cols.update(efficiency_per_evaluation=per_evaluation)
         cols.update(n=self.n, biased=self.biased)
         if self.reference is not None:
             ratio, low, high = self._reduction()
@@ -252,6 +332,11 @@ class Estimate:
                 "exact": None if self.exact is None else float(self.exact[i]),
                 "bias": None if self.exact is None else float(self.bias[i]),
                 "z": None if self.exact is None else float(self.z[i]),
+                "mse": None if self.exact is None else float(self.mse[i]),
+                "snr": float(self.snr[i]),
+                "efficiency": None if self.efficiency is None else float(self.efficiency[i]),
+                "efficiency_per_evaluation": (None if self.efficiency_per_evaluation is None
+                                              else float(self.efficiency_per_evaluation[i])),
             }
             if reduction is not None:
                 ratio, low, high = reduction
@@ -273,6 +358,9 @@ class Estimate:
             "diagnostics": dict(self.diagnostics),
             "seconds": self.seconds,
             "samples_per_second": self.samples_per_second,
+            "seconds_per_sample": self.seconds_per_sample,
+            "evaluations_per_sample": self.evaluations_per_sample,
+            "trace": self.trace,
             "components": comps,
         }
 
@@ -284,6 +372,42 @@ class Estimate:
                 f"{self.var_stderr[i]:.2g}" + ("" if self.exact is None else f"   exact {self.exact[i]: .6g}")
             )
         return "\n".join(lines)
+
+
+def check_reference(names: list[str], reference) -> None:
+    """Refuse, before any run, a ``reference`` that cannot name one of the estimators ``names``."""
+    if not isinstance(reference, str):
+        raise TypeError(f"reference must be the name or label of a compared estimator, got {reference!r}")
+    if reference.split("[")[0] not in names:  # a label is checked once the runs have made theirs
+        raise ValueError(f"reference must be one of the compared estimators ({', '.join(map(repr, names))}), "
+                         f"got {reference!r}")
+
+
+def reference_result(results: list[Estimate], names: list[str], reference: str) -> Estimate:
+    """The compared result that ``reference`` names: by table label, else by estimator name if only one has it."""
+    labels = [r.estimator for r in results]
+    if reference in labels:
+        return results[labels.index(reference)]
+    matches = [r for r, name in zip(results, names, strict=True) if name == reference]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValueError(f"reference={reference!r} names {len(matches)} compared estimators; give one of their labels: "
+                         + ", ".join(repr(r.estimator) for r in matches))
+    raise ValueError(f"reference must be one of the compared estimators ({', '.join(map(repr, labels))}), "
+                     f"got {reference!r}")
+
+
+def add_ratios(frame: pandas.DataFrame, base: Estimate) -> None:
+    """``var_ratio`` and the efficiency ratios of every row against ``base``, component by component."""
+    index = {name: i for i, name in enumerate(base.components)}
+    rows = frame["component"].map(index).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["var_ratio"] = frame["var"].to_numpy() / base.var[rows]
+        for column, values in (("efficiency", base.efficiency),
+                               ("efficiency_per_evaluation", base.efficiency_per_evaluation)):
+            if values is not None and column in frame:
+                frame[f"{column}_ratio"] = frame[column].to_numpy() / values[rows]
 
 
 def merge(results) -> Estimate:

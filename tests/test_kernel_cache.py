@@ -259,3 +259,31 @@ def test_cold_compiled_and_cache_loaded_kernels_agree_bitwise(tmp_path):
         results.append(done.stdout.split()[-1])
     assert results[0] == results[1], "a kernel compiled against cached callees rounds differently"
     assert results[0] == local.mean.tobytes().hex() + local.var.tobytes().hex()
+
+
+def test_racing_saves_never_map_an_overload_to_another_ones_code(tmp_path, monkeypatch):
+    """Two processes saving different overloads of one function at once, each from the index it read
+    before the other's save: Numba's numbered data files let the index name the other overload's code."""
+    from numba.core import caching
+
+    key_a = (("float64",), ("x86_64",), ("code", "closure a"))
+    key_b = (("float64",), ("x86_64",), ("code", "closure b"))
+
+    def race(cache_class, folder):
+        folder.mkdir()
+        files = cache_class(cache_path=str(folder), filename_base="probe-1.py311", source_stamp="stamp")
+        real_load_index = files._load_index
+        monkeypatch.setattr(files, "_load_index", lambda: {})  # both read the index before either saved
+        files.save(key_a, "machine code of a")
+        data_of_a = {name for name in os.listdir(folder) if name.endswith(".nbc")}
+        files.save(key_b, "machine code of b")
+        if cache_class is caching.IndexDataCacheFile:  # a's data written last, into the file both chose
+            (name,) = data_of_a
+            files._save_data(name, "machine code of a")
+        monkeypatch.setattr(files, "_load_index", real_load_index)
+        return files.load(key_a), files.load(key_b)
+
+    assert race(caching.IndexDataCacheFile, tmp_path / "numba")[1] == "machine code of a", "the hazard"
+    a, b = race(_jit.KeyedCacheFile, tmp_path / "keyed")
+    assert a in (None, "machine code of a") and b == "machine code of b"
+    assert isinstance(rng.block_state._cache._cache_file, _jit.KeyedCacheFile)

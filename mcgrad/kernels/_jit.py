@@ -127,6 +127,48 @@ class KernelCacheLocator(caching._CacheLocator):
         return None
 
 
+def _key_digest(key) -> str:
+    """SHA-256 (hex) of an overload's cache key: its signature, target and code and closure hashes."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+class KeyedCacheFile(caching.IndexDataCacheFile):
+    """Numba's index and data files, with each data file named by its overload's key and stamped with it.
+
+    Numba numbers the data files of a function in the order overloads are saved.  Two processes compiling
+    different overloads of one function at once (the closures of one block factory, say) could both take
+    number 1 from the index each read, and the index could end up naming the other overload's machine code:
+    a later process then ran the wrong estimator, silently.  Here a data file's name is a digest of its key
+    and a loaded file must carry that digest, so a race can at worst lose an index entry (the overload is
+    compiled again), never load another overload's code.
+    """
+
+    def save(self, key, data):
+        digest = _key_digest(key)
+        name = f"{self._index_name[:-len('.nbi')]}.{digest[:24]}.nbc"
+        overloads = self._load_index()
+        if overloads.get(key) != name:
+            overloads[key] = name
+            self._save_index(overloads)
+        self._save_data(name, (digest, data))
+
+    def load(self, key):
+        loaded = super().load(key)
+        if isinstance(loaded, tuple) and len(loaded) == 2 and loaded[0] == _key_digest(key):
+            return loaded[1]
+        return None
+
+
+def _keyed(dispatcher):
+    """Give a kernel's dispatcher a :class:`KeyedCacheFile` (left alone outside ``mcgrad/kernels/``)."""
+    cache = getattr(dispatcher, "_cache", None)
+    impl = getattr(cache, "_impl", None)
+    if impl is not None and isinstance(impl.locator, _FALLBACKS) and hasattr(cache, "_cache_file"):
+        cache._cache_file = KeyedCacheFile(cache_path=cache._cache_path, filename_base=impl.filename_base,
+                                           source_stamp=impl.locator.get_source_stamp())
+    return dispatcher
+
+
 def _register():
     classes = _numba_class("CacheImpl")._locator_classes  # shared by every cache implementation
     mine = (__name__, KernelCacheLocator.__qualname__)
@@ -157,7 +199,7 @@ def jit(func=None, *, parallel: bool = False, inline: bool = False):
     options = njit_options(parallel=parallel, inline=inline)
 
     def wrap(f):
-        return numba.njit(**options)(f)
+        return _keyed(numba.njit(**options)(f))
 
     return wrap(func) if func is not None else wrap
 
