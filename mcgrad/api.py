@@ -40,6 +40,7 @@ def estimate(
     progress: bool | None = None,
     checkpoint: str | os.PathLike | None = None,
     client=None,
+    covariance: bool = False,
     **options,
 ) -> Estimate:
     """Mean and variance of a gradient estimator of ∇θ E_{x~dist}[f(x)] over n samples.
@@ -77,6 +78,10 @@ def estimate(
     client : dask.distributed.Client, optional
         Spread the block range over the cluster's workers (two ranges per worker) and merge the
         pieces in block order: bitwise the local result (needs the ``dask`` extra).
+    covariance : bool
+        Also stream the covariance of the gradient's components: :attr:`Estimate.covariance`,
+        ``correlation`` and ``trace_stderr`` (the standard error of the total variance).  Costs W (W - 1)
+        extra power sums per sample for W components (one component needs none: its covariance is ``var``).
     **options
         Estimator options, e.g. ``transform=2`` for ``grep``.
 
@@ -98,12 +103,12 @@ def estimate(
     is (1/(n-1)) Σ (g_i - mean)^2, computed by per-block shifted power sums merged in block
     order (Chan/Pébay), so billions of samples use constant memory.
     """
-    job = prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options)
+    job = prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, covariance)
     if client is not None:
         if checkpoint is not None:
             raise ValueError("checkpoint and client cannot be combined: a cluster run keeps no local progress")
         call = dict(dist=dist, f=job.objective, estimator=estimator, n=job.n, seed=job.seed,
-                    block_size=job.block_size, **options)
+                    block_size=job.block_size, covariance=job.covariance, **options)
         result = distributed.run(client, estimate, [call], [job.blocks])[0]
         warn_nonfinite(result, job.objective.name, stacklevel=3)
         return result
@@ -170,6 +175,7 @@ def fingerprint(job: Job) -> dict:
         "block_size": job.block_size,
         "first_block": job.blocks[0],
         "width": job.width,
+        **({"covariance": True} if job.covariance else {}),  # absent otherwise: older checkpoints still match
     }
 
 
@@ -217,15 +223,19 @@ class Job:
     width: int
     exact: np.ndarray | None
     plan: variance_reduction.Plan | None = None
+    covariance: bool = False
 
     @property
     def label(self) -> str:
         return estimators.label(self.spec.name, self.options)
 
 
-def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -> Job:
+def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, covariance: bool = False) -> Job:
     """Validate one run and build its launcher (the variance-reduced estimators run their pilot pass here)."""
     _check_dist(dist)
+    if not isinstance(covariance, (bool, np.bool_)):
+        raise TypeError(f"covariance must be True or False, got {covariance!r}")
+    covariance = bool(covariance)
     objective = resolve(f)
     spec = estimators.lookup(estimator, dist.family)
     opts = estimators.resolve_options(spec, options)
@@ -245,9 +255,10 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -
         opts["control"].check(size)
     plan = None
     width = engine.width_of(dist)
+    pair_rows = width * (width - 1) if covariance else 0
     if spec.kind == estimators.EXACT:
         exact = engine.enumerate_gradient(dist, objective)  # refuses supports above the documented size
-        launch = engine.exact_launcher(exact, n, block_size)
+        launch = engine.exact_launcher(engine.with_pairs(exact) if pair_rows else exact, n, block_size)
     elif spec.kind == estimators.VARIANCE_REDUCED:
         exact = _exact_gradient(dist, objective)
         with engine.threads(threads):
@@ -257,7 +268,8 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options) -
     else:
         exact = _exact_gradient(dist, objective)
         launch = engine.launcher(dist, objective, spec, opts, seed, block_size, n)
-    return Job(dist, objective, spec, opts, seed, n, block_size, block_range, launch, width, exact, plan)
+    return Job(dist, objective, spec, opts, seed, n, block_size, block_range, launch, width + pair_rows, exact, plan,
+               covariance)
 
 
 def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Estimate:
@@ -274,7 +286,7 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
                            pilot_seconds=plan.pilot_seconds)
     if len(counters) > 2 and counters[2]:
         diagnostics["evaluations_per_sample"] = float(counters[2] / acc.total()[0, 0])
-    else:
+    elif job.spec.kind != estimators.EXACT:  # exact enumerates the support once: no per-sample count
         diagnostics["evaluations_per_sample"] = float(job.spec.evaluations_per_sample(job.options, dist.dim))
     if counters[1]:
         per_sample = dist.concentration.size if hasattr(dist, "concentration") else dist.dim

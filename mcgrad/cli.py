@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (est, cmp_):
         p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on a Dask cluster (needs the dask extra), e.g. tcp://host:8786")
+        p.add_argument("--covariance", action="store_true",
+                       help="also stream the covariance of the gradient's components (printed as correlations, with "
+                            "the trace and its standard error; in JSON as the matrix)")
     opt = sub.add_parser("optimise", help="SGD on a distribution's parameters with one estimator; prints the "
                                           "trajectory")
     _add_problem_options(opt)
@@ -274,12 +277,18 @@ def _run_estimators(args, entries):
         if client is not None:
             extra["client"] = client
         results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
-                                progress=args.progress, **extra, **opts) for name, opts in entries]
+                                progress=args.progress, covariance=args.covariance, **extra, **opts)
+                   for name, opts in entries]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     if reference is not None:
         add_ratios(frame, reference_result(results, [name for name, _ in entries], reference))
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
     _emit(results, frame, args.format, title)
+    if args.covariance and args.format == "table":
+        for r in results:
+            print(f"\n{r.estimator}: trace {r.trace:.6g} ± {r.trace_stderr:.2g}; correlations")
+            corr = pd.DataFrame(r.correlation, index=r.components, columns=r.components)
+            print(corr.to_string(float_format=lambda v: f"{v:.3f}"))
 
 
 def _gaussian_table(args):

@@ -538,6 +538,13 @@ def exact_launcher(gradient: np.ndarray, n: int, block_size: int):
     return launch
 
 
+def with_pairs(values: np.ndarray) -> np.ndarray:
+    """``values`` followed by the covariance's pair rows: ``values[i] + values[j]`` for every pair i < j in order
+    (0, 1), (0, 2), ..., then ``values[i] - values[j]`` (the layout of ``kernels.moments.paired_components``)."""
+    i, j = np.triu_indices(len(values), 1)
+    return np.concatenate([values, values[i] + values[j], values[i] - values[j]])
+
+
 def width_of(dist) -> int:
     """Number of gradient components."""
     return len(dist.components)

@@ -31,8 +31,8 @@ def variance_ratio(reference: Accumulator, reduced: Accumulator) -> tuple[np.nda
     rounding and the interval is (1e20, inf).
     """
     ref = reference.total()
-    red = reduced.total()
-    w = red.shape[0]
+    w = ref.shape[0] // 3  # plain score, sum, difference; ``reduced`` may carry pair rows after its w components
+    red = reduced.total()[:w]
     n = red[:, 0]
     va, vb = ref[:w, 2] / n, red[:, 2] / n
     m4a, m4b = ref[:w, 4] / n, red[:, 4] / n
@@ -135,6 +135,8 @@ class Estimate:
 
     def __post_init__(self):
         summary = self.accumulator.total()
+        self._pairs = summary[len(self.components):]  # the covariance's pair rows, when it was streamed
+        summary = summary[:len(self.components)]
         n = summary[:, 0]
         self.n = int(n[0]) if n.size else 0
         self.mean = summary[:, 1].copy()
@@ -197,6 +199,74 @@ class Estimate:
     def trace(self) -> float:
         """Total variance ``sum_i var_i``, the trace of the gradient's covariance (what SGD's noise scales with)."""
         return float(np.sum(self.var))
+
+    def _pair_moments(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(C, Q)`` with ``C[i, j] = sum y_i y_j`` and ``Q[i, j] = sum y_i^2 y_j^2`` over the samples, y = g - mean
+        (W x W); None when the covariance was not streamed and W > 1."""
+        w = len(self.components)
+        total = self.accumulator.total()
+        own = total[:w]
+        if w == 1:
+            return own[:, 2:3].copy(), own[:, 4:5].copy()
+        if self._pairs.shape[0] != w * (w - 1):
+            return None
+        half = w * (w - 1) // 2
+        plus, minus = self._pairs[:half], self._pairs[half:]
+        i, j = np.triu_indices(w, 1)
+        comoment = np.diag(own[:, 2])
+        comoment[i, j] = comoment[j, i] = (plus[:, 2] - minus[:, 2]) / 4.0
+        fourth = np.diag(own[:, 4])
+        fourth[i, j] = fourth[j, i] = (plus[:, 4] + minus[:, 4] - 2.0 * own[i, 4] - 2.0 * own[j, 4]) / 12.0
+        return comoment, fourth
+
+    @property
+    def covariance(self) -> np.ndarray | None:
+        """Sample covariance matrix of the per-sample gradient (W x W, unbiased), when streamed
+        (``estimate(..., covariance=True)``; a one-component result always has it: ``[[var]]``).
+
+        Notes
+        -----
+        The pair rows hold the central moments of g_i + g_j and g_i - g_j, from which, by polarisation,
+        ``sum (g_i - mean_i)(g_j - mean_j) = (M2(g_i + g_j) - M2(g_i - g_j)) / 4``.  They are merged across
+        blocks like the components, so the matrix is as reproducible as ``var``.
+        """
+        moments = self._pair_moments()
+        if moments is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return moments[0] / (self.n - 1)
+
+    @property
+    def correlation(self) -> np.ndarray | None:
+        """Correlation matrix of the gradient's components (0 off the diagonal where a variance is 0)."""
+        cov = self.covariance
+        if cov is None:
+            return None
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = cov / np.outer(sd, sd)
+        out = np.where(np.outer(sd, sd) > 0.0, out, 0.0)
+        np.fill_diagonal(out, 1.0)
+        return out
+
+    @property
+    def trace_stderr(self) -> float | None:
+        """Standard error of :attr:`trace` (needs the streamed covariance when there are several components).
+
+        Notes
+        -----
+        With q = ||g - mean||^2, the trace is the sample variance of ``g`` summed over components, and its
+        standard error is ``sqrt((E q^2 - (n - 3) / (n - 1) trace^2) / n)`` -- the one-component formula of
+        ``var_stderr`` -- where ``E q^2 = sum_ij E[y_i^2 y_j^2]`` and, by polarisation,
+        ``sum y_i^2 y_j^2 = (M4(g_i + g_j) + M4(g_i - g_j) - 2 M4(g_i) - 2 M4(g_j)) / 12``.
+        """
+        moments = self._pair_moments()
+        if moments is None:
+            return None
+        n = self.n
+        q2 = float(np.sum(moments[1])) / n
+        with np.errstate(invalid="ignore", over="ignore"):
+            return math.sqrt(max(q2 - (n - 3) / (n - 1) * self.trace**2, 0.0) / n)
 
     def _per_cost(self, cost: float | None) -> np.ndarray | None:
         if cost is None or not cost > 0.0:
@@ -361,6 +431,8 @@ class Estimate:
             "seconds_per_sample": self.seconds_per_sample,
             "evaluations_per_sample": self.evaluations_per_sample,
             "trace": self.trace,
+            "trace_stderr": self.trace_stderr,
+            "covariance": None if self.covariance is None else self.covariance.tolist(),
             "components": comps,
         }
 

@@ -158,9 +158,10 @@ def read_estimate(path) -> dict:
     arrays, meta = _read(path, "estimate")
     with _damaged(path, "result"):
         fields = _estimate_fields(arrays, meta)
-        if len(fields["components"]) != fields["accumulator"].width:
-            raise ValueError(f"{len(fields['components'])} component names for {fields['accumulator'].width} "
-                             "stored components")
+        w, stored = len(fields["components"]), fields["accumulator"].width
+        if stored not in (w, w * w):
+            raise ValueError(f"{w} component names for {stored} stored components (expected {w}, or {w * w} with "
+                             "the covariance's pair rows)")
     return fields
 
 

@@ -133,7 +133,8 @@ class Plan:
 
     @property
     def main_width(self) -> int:
-        """Components of the main pass: plain score, reduced, their sum and difference, then f."""
+        """Components of the main pass: reduced, plain score, their sum and difference, then f (pair rows of the
+        reduced estimator's components follow when the covariance is streamed)."""
         return score_vr.MAIN_TERMS * self.width + 1
 
     def launch(self):
@@ -146,6 +147,8 @@ class Plan:
                                       self.block_size, n, inputs=self.inputs, needs=(True, False))
 
     def split(self, acc: Accumulator) -> tuple[Accumulator, Accumulator]:
-        """The reduced estimator's accumulator and the reference one (plain score, sum, difference)."""
+        """The reduced estimator's accumulator (with its pair rows, if any) and the reference one (plain score, sum,
+        difference)."""
         w = self.width
-        return acc.select(range(w, 2 * w)), acc.select([*range(w), *range(2 * w, 4 * w)])
+        return (acc.select([*range(w), *range(self.main_width, acc.width)]),
+                acc.select([*range(w, 2 * w), *range(2 * w, 4 * w)]))

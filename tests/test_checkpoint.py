@@ -36,7 +36,7 @@ def test_saved_results_load_exactly_and_still_merge(tmp_path, dist, f, name, opt
     assert same(merged, whole)
     if whole.reference is not None:
         assert np.array_equal(merged.variance_reduction, whole.variance_reduction)
-    timing = ["seconds", "samples_per_second", "pilot_seconds"]
+    timing = ["seconds", "samples_per_second", "pilot_seconds", "efficiency"]
     assert merged.to_frame().drop(columns=timing, errors="ignore").equals(
         whole.to_frame().drop(columns=timing, errors="ignore"))
 

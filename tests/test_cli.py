@@ -18,7 +18,12 @@ def test_estimate_json_schema(capsys):
     for comp, exact in zip(res["components"], [2.0, 4.0], strict=True):
         assert comp["exact"] == exact
         assert abs(comp["mean"] - exact) < 5 * comp["stderr"]
-        assert set(comp) == {"name", "mean", "stderr", "var", "var_stderr", "exact", "bias", "z"}
+        assert comp["snr"] == abs(comp["mean"]) / comp["var"] ** 0.5
+        assert set(comp) == {"name", "mean", "stderr", "var", "var_stderr", "exact", "bias", "z", "mse", "snr",
+                             "efficiency", "efficiency_per_evaluation"}
+    assert res["trace"] == sum(c["var"] for c in res["components"])
+    assert res["covariance"] is None and res["trace_stderr"] is None  # not asked for: two components
+    assert res["evaluations_per_sample"] == 1.0 and res["seconds_per_sample"] > 0
 
 
 def test_compare_csv_and_table(capsys):

@@ -374,8 +374,8 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     ct = np.zeros(chunk)
     xv = np.empty(width)
     gv = np.empty(width)
-    acc = np.zeros((width, 4, LANES))
-    shift = np.zeros(width)
+    acc = np.zeros((row.shape[0], 4, LANES))  # pair rows after the components: see moments.add_lanes
+    shift = np.zeros(row.shape[0])
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)

@@ -53,7 +53,7 @@ def _block(estimator, boost, first_only, user_path, alpha_shared, code, p, user,
     work = np.empty((6, k_dim))
     big, log_big, dlog_big, cor, x, log_x = work[0], work[1], work[2], work[3], work[4], work[5]
     dlog_f = np.zeros(k_dim)
-    g, acc, shift = sample_sums(k_dim)
+    g, acc, shift = sample_sums(k_dim, row.shape[0])
     bad = 0
     proposals = 0
     n_eval = 1 if first_only else k_dim

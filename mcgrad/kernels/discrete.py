@@ -279,7 +279,7 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
     work = np.empty((10, dim))
     u, bx, b2x, z, soft, dsoft, zt, dzt, dc, grad = (work[0], work[1], work[2], work[3], work[4], work[5],
                                                      work[6], work[7], work[8], work[9])
-    g, acc, shift = sample_sums(dim)
+    g, acc, shift = sample_sums(dim, row.shape[0])
     bad = 0
     for i in range(m):
         for d in range(dim):

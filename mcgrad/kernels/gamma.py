@@ -572,8 +572,8 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
     inv_beta = 1.0 / beta
     log_beta = math.log(beta)
     work = np.zeros((11, ROUND))
-    lanes = np.zeros((2, 4, LANES))
-    shift = np.zeros(2)
+    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
+    shift = np.zeros(row.shape[0])
     bad = 0
     proposals = 0
     done = 0
@@ -602,7 +602,7 @@ def _block(estimator, boost, user_path, alpha_shared, beta_shared, code, p, user
     log_beta = np.log(beta)
     work = np.empty((7, dim))
     z, log_z, unit, log_unit, dlog_unit, cor, dlog_f = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
-    g, acc, shift = sample_sums(width)
+    g, acc, shift = sample_sums(width, row.shape[0])
     bad = 0
     proposals = 0
     for i in range(m):

@@ -42,10 +42,30 @@ def accumulate(acc, shift, value, c):
 
 
 @jit
-def sample_sums(width):
-    """Work arrays of a per-sample loop over ``width`` components: ``(g, acc, shift)`` -- one sample's values,
+def paired_components(extra):
+    """W with W (W - 1) = ``extra``: how many leading components a row's ``extra`` pair rows cover (0 for none).
+
+    Notes
+    -----
+    A run that streams the covariance of W gradient components appends, after its own rows, the values
+    g_i + g_j of every pair i < j (in the order (0, 1), (0, 2), ..., (W - 2, W - 1)) and then g_i - g_j
+    of the same pairs: W (W - 1) rows summarised like any component.  Their central moments give the
+    co-moments by polarisation, sum (y_i y_j) = (M2(g_i + g_j) - M2(g_i - g_j)) / 4, and
+    sum y_i^2 y_j^2 = (M4(g_i + g_j) + M4(g_i - g_j) - 2 M4(g_i) - 2 M4(g_j)) / 12 with y = g - mean;
+    being linear in g they merge across blocks exactly like the components (see ``mcgrad.results``).
+    """
+    if extra == 0:
+        return 0
+    w = int((1.0 + math.sqrt(1.0 + 4.0 * extra)) / 2.0 + 0.5)
+    return w if w * (w - 1) == extra else -1
+
+
+@jit
+def sample_sums(width, total):
+    """Work arrays of a per-sample loop over ``width`` components whose block row has ``total`` rows (more
+    than ``width``: pair rows follow, :func:`paired_components`): ``(g, acc, shift)`` -- one sample's values,
     the block's power sums laid out for :func:`accumulate_sample`, and their shifts."""
-    return np.empty(width), np.zeros((4, width)), np.empty(width)
+    return np.empty(width), np.zeros((4, total)), np.empty(total)
 
 
 @jit(inline=True)
@@ -64,11 +84,30 @@ def accumulate_sample(acc, shift, g, first, count_nonfinite):
     for c in range(g.shape[0]):
         acc[0, c], acc[1, c], acc[2, c], acc[3, c] = add_powers(acc[0, c], acc[1, c], acc[2, c], acc[3, c],
                                                                 g[c] - shift[c])
+    if acc.shape[1] > g.shape[0]:
+        _accumulate_pairs(acc, shift, g, first)
     if count_nonfinite:
         for c in range(g.shape[0]):
             if not math.isfinite(g[c]):
                 return 1
     return 0
+
+
+@jit
+def _accumulate_pairs(acc, shift, g, first):
+    """The pair rows of one sample (:func:`paired_components`), after ``g.shape[0]`` component rows of ``acc``."""
+    base = g.shape[0]
+    half = (acc.shape[1] - base) // 2
+    w = paired_components(acc.shape[1] - base)
+    c = base
+    for i in range(w):
+        for j in range(i + 1, w):
+            for col, value in ((c, g[i] + g[j]), (c + half, g[i] - g[j])):
+                if first:
+                    shift[col] = value
+                acc[0, col], acc[1, col], acc[2, col], acc[3, col] = add_powers(
+                    acc[0, col], acc[1, col], acc[2, col], acc[3, col], value - shift[col])
+            c += 1
 
 
 @jit
@@ -80,6 +119,32 @@ def pair_row(sums0, sums1, shift0, shift1, n, out):
 
 @jit
 def add_lanes(acc, shift, values, segment, count, start):
+    """:func:`add_component_lanes` for the batch's components, then, when ``acc`` has more rows than there are
+    components, for their pair rows (:func:`paired_components`) formed from the batch's values."""
+    rows = values.shape[0]
+    width = rows * (values.shape[1] // segment)
+    add_component_lanes(acc, shift, values, segment, count, start)
+    if acc.shape[0] == width:
+        return
+    half = (acc.shape[0] - width) // 2
+    w = paired_components(acc.shape[0] - width)
+    pairs = np.empty((2 * half, max(count, 1)))
+    p = 0
+    for a in range(w):
+        ra, qa = a % rows, (a // rows) * segment
+        for b in range(a + 1, w):
+            rb, qb = b % rows, (b // rows) * segment
+            for i in range(count):
+                x = values[ra, qa + i]
+                y = values[rb, qb + i]
+                pairs[p, i] = x + y
+                pairs[half + p, i] = x - y
+            p += 1
+    add_component_lanes(acc[width:], shift[width:], pairs, pairs.shape[1], count, start)
+
+
+@jit
+def add_component_lanes(acc, shift, values, segment, count, start):
     """Add a batch -- samples ``start .. start + count - 1`` of a block -- to per-lane power sums.
 
     ``values[r, q segment + i]`` is component ``c = q R + r`` of the batch's sample i (R rows, one
@@ -244,15 +309,13 @@ def array_block_rows(x, block_size, rows):
     The same arithmetic the sampling kernels use, for data that already sits in memory.
     """
     n = x.shape[0]
-    width = x.shape[1]
-    acc = np.zeros((width, 4))
-    shift = np.empty(width)
+    g, acc, shift = sample_sums(x.shape[1], rows.shape[1])
     for j in range(rows.shape[0]):
         lo = j * block_size
         hi = min(lo + block_size, n)
         acc[:] = 0.0
-        shift[:] = x[lo]
         for i in range(lo, hi):
-            for c in range(width):
-                accumulate(acc, shift, x[i, c], c)
-        block_row(acc, shift, hi - lo, rows[j])
+            for c in range(g.shape[0]):
+                g[c] = x[i, c]
+            accumulate_sample(acc, shift, g, i == lo, False)
+        block_row(acc.T, shift, hi - lo, rows[j])

@@ -131,8 +131,8 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
     constant = p if code == SQUARE else 0.0
     work = np.zeros((5, ROUND))
     eps, fx, dfx, g0, g1 = work[_EPS], work[_F], work[_DF], work[_G0], work[_G1]
-    lanes = np.zeros((2, 4, LANES))
-    shift = np.zeros(2)
+    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
+    shift = np.zeros(row.shape[0])
     bad = 0
     done = 0
     while done < m:
@@ -174,9 +174,10 @@ def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, ro
         return _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_nonfinite)
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
-    c0 = 0.0
-    c1 = 0.0
+    paired = row.shape[0] > 2  # the covariance's pair rows g0 + g1, g0 - g1 (moments.paired_components)
+    c0 = c1 = c_plus = c_minus = 0.0
     a1 = a2 = a3 = a4 = b1 = b2 = b3 = b4 = 0.0
+    p1 = p2 = p3 = p4 = q1 = q2 = q3 = q4 = 0.0
     bad = 0
     for i in range(m):
         if estimator == MEASURE_VALUED:
@@ -188,11 +189,20 @@ def _block_1d(estimator, option, user_path, loc, scale, code, p, user1, s, m, ro
         if i == 0:
             c0 = g0
             c1 = g1
+            c_plus = g0 + g1
+            c_minus = g0 - g1
         a1, a2, a3, a4 = add_powers(a1, a2, a3, a4, g0 - c0)
         b1, b2, b3, b4 = add_powers(b1, b2, b3, b4, g1 - c1)
+        if paired:
+            p1, p2, p3, p4 = add_powers(p1, p2, p3, p4, (g0 + g1) - c_plus)
+            q1, q2, q3, q4 = add_powers(q1, q2, q3, q4, (g0 - g1) - c_minus)
         if count_nonfinite and not (math.isfinite(g0) and math.isfinite(g1)):
             bad += 1
-    pair_row((a1, a2, a3, a4), (b1, b2, b3, b4), c0, c1, m, row)
+    if paired:
+        sums = np.array([[a1, a2, a3, a4], [b1, b2, b3, b4], [p1, p2, p3, p4], [q1, q2, q3, q4]])
+        block_row(sums, np.array([c0, c1, c_plus, c_minus]), m, row)
+    else:
+        pair_row((a1, a2, a3, a4), (b1, b2, b3, b4), c0, c1, m, row)
     return bad
 
 
@@ -213,7 +223,7 @@ def _block_general(estimator, option, user_path, loc_shared, scale_shared, code,
     eps = np.empty(dim)
     x = np.empty(dim)
     grad = np.empty(dim)
-    g, acc, shift = sample_sums(width)
+    g, acc, shift = sample_sums(width, row.shape[0])
     square_constant = p if code == SQUARE else 0.0
     bad = 0
     for i in range(m):

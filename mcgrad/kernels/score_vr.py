@@ -193,8 +193,8 @@ def _main_terms(f, h, score, baseline, beta, m, out):
     for j in range(width):
         plain = f * score[j]
         g = plain - baseline[j] * score[j] - beta[j] * (h * score[j] - m[j])
-        out[j] = plain
-        out[width + j] = g
+        out[j] = g
+        out[width + j] = plain
         out[2 * width + j] = plain + g
         out[3 * width + j] = plain - g
 
@@ -215,8 +215,8 @@ def _loo_terms(fs, scores, out):
             g += (fs[k] - fbar) * scores[k, j]
         plain /= group
         g /= group - 1
-        out[j] = plain
-        out[width + j] = g
+        out[j] = g
+        out[width + j] = plain
         out[2 * width + j] = plain + g
         out[3 * width + j] = plain - g
 
@@ -247,7 +247,7 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
     score = np.empty(width)
     fs = np.empty(group)
     scores = np.empty((group, width))
-    out, acc, shift = sample_sums(width * PILOT_TERMS if mode == PILOT else width * MAIN_TERMS + 1)
+    out, acc, shift = sample_sums(width * PILOT_TERMS if mode == PILOT else width * MAIN_TERMS + 1, row.shape[0])
     if family == GAMMA or family == DIRICHLET:
         d_mt, c_mt, _, psi, _, _ = gamma_constants(a, boost)
         psi0 = digamma(a.sum())
