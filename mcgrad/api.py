@@ -123,7 +123,8 @@ def estimate(
                                                        on_chunk=on_chunk)
     except engine.Stopped as stop:
         if checkpoint is not None:
-            storage.save_checkpoint(checkpoint, stop.acc, stop.totals, stop.seconds, fingerprint(job))
+            storage.save_checkpoint(checkpoint, stop.acc, stop.totals, stop.seconds, fingerprint(job),
+                                    _partial(job, stop.acc, stop.totals, stop.seconds))
         done = stop.acc.end_block > stop.acc.first_block
         partial = finish(job, stop.acc, stop.totals, stop.seconds) if done else None
         raise Interrupted(partial, checkpoint) from None
@@ -131,7 +132,9 @@ def estimate(
         if bar is not None:
             bar.close()
     if checkpoint is not None:
-        storage.save_checkpoint(checkpoint, acc, counters, seconds, fingerprint(job))
+        result = finish(job, acc, counters, seconds)
+        storage.save_checkpoint(checkpoint, acc, counters, seconds, fingerprint(job), result)
+        return result
     return finish(job, acc, counters, seconds)
 
 
@@ -156,6 +159,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while a run is going
+resume_notice: Callable[[str, int, int], None] | None = None  # set by the CLI: (path, samples done, n) on resuming
 
 
 def fingerprint(job: Job) -> dict:
@@ -182,8 +186,6 @@ def fingerprint(job: Job) -> dict:
 def _checkpointing(job: Job, path):
     """``(resume, on_chunk)`` of a checkpointed run: the saved progress (None for a new file) and a writer
     that saves at most every :data:`CHECKPOINT_EVERY` seconds."""
-    import os
-
     stamp = fingerprint(job)
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
@@ -193,6 +195,10 @@ def _checkpointing(job: Job, path):
     if resume is not None and not job.blocks[0] <= resume[0].end_block <= job.blocks[1]:
         raise ValueError(f"checkpoint {os.fspath(path)!r} covers blocks [{resume[0].first_block}, "
                          f"{resume[0].end_block}), outside this run's {job.blocks}")
+    if resume is not None and resume_notice is not None:
+        start = job.blocks[0] * job.block_size
+        done = min(resume[0].end_block * job.block_size, job.n) - start
+        resume_notice(os.fspath(path), done, min(job.blocks[1] * job.block_size, job.n) - start)
     if resume is None:  # claim the file at once: a run of other settings started on it later is refused
         storage.save_checkpoint(path, Accumulator(job.width, job.blocks[0]), np.zeros(engine.COUNTERS, np.int64),
                                 0.0, stamp)
@@ -201,7 +207,7 @@ def _checkpointing(job: Job, path):
     def on_chunk(acc, totals, seconds):
         now = time.perf_counter()
         if now - last[0] >= CHECKPOINT_EVERY:
-            storage.save_checkpoint(path, acc, totals, seconds, stamp)
+            storage.save_checkpoint(path, acc, totals, seconds, stamp, _partial(job, acc, totals, seconds))
             last[0] = now
 
     return resume, on_chunk
@@ -272,7 +278,14 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
                covariance)
 
 
-def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Estimate:
+def _partial(job: Job, acc, totals, seconds: float) -> Estimate | None:
+    """The result of the blocks a checkpointed run has finished (None before the first), without warnings."""
+    if acc.end_block == acc.first_block:
+        return None
+    return finish(job, acc.copy(), totals, seconds, warn=False)
+
+
+def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3, warn: bool = True) -> Estimate:
     """The Estimate of a run from its merged accumulator and counters; warns about non-finite results."""
     dist, plan = job.dist, job.plan
     nonfinite = int(counters[0])
@@ -304,7 +317,7 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
         seconds=seconds,
         biased=job.spec.biased,
         nonfinite=nonfinite,
-        exact=job.exact,
+        exact=None if job.exact is None else job.exact + 0.0,  # + 0.0: no -0 in exact columns
         options=job.options,
         n_total=job.n,
         diagnostics=diagnostics,
@@ -312,7 +325,8 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3) -> Esti
         fitted=fitted,
         objective_identity=job.objective.identity,
     )
-    warn_nonfinite(result, job.objective.name, stacklevel + 1)
+    if warn:
+        warn_nonfinite(result, job.objective.name, stacklevel + 1)
     return result
 
 

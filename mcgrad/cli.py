@@ -1,26 +1,32 @@
-"""The ``mcgrad`` command: ``demo``, ``estimate`` and ``compare``.
+"""The ``mcgrad`` command: ``demo``, ``estimate``, ``compare``, ``optimise`` and ``plot``.
 
 ``--format json`` prints one object ``{"schema": "mcgrad.results/1", "results": [...]}``; each
-result has the keys of :meth:`mcgrad.Estimate.to_dict` (see README, "JSON output").
+result has the keys of :meth:`mcgrad.Estimate.to_dict` (see README, "JSON output").  ``optimise``
+prints ``{"schema": "mcgrad.trajectory/1", "trajectory": ...}`` (:meth:`mcgrad.Trajectory.to_dict`).
+An estimator's options follow its name after a colon in every subcommand (``grep:transform=2``,
+``rebar:temperature=0.3;eta=0.5``); the ``--NAME`` flags and ``--option KEY=VALUE`` are shorthands.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
+import os
 import sys
 import time
 
 import numpy as np
 import pandas as pd
 
-from . import api, engine, estimators, families, optimisation
+from . import __version__, api, engine, estimators, families, optimisation
 from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import BUILTINS
 from .results import add_ratios, check_reference, reference_result
 
 JSON_SCHEMA = "mcgrad.results/1"
+TRAJECTORY_SCHEMA = "mcgrad.trajectory/1"
 DEMO_POINTS = ((1.0, 1.0, 0.0), (2.0, 0.5, 1.0), (-0.5, 2.0, 3.0))
 DEMO_ESTIMATORS = (("score", {}), ("pathwise", {}), ("grep", {"transform": 1}), ("grep", {"transform": 2}))
 DEMO_GAMMA_ALPHAS = (0.5, 1.0, 2.5, 10.0)
@@ -66,17 +72,22 @@ def _option_value(value: str):
     return value
 
 
+def _estimator_entry(text: str) -> tuple[str, dict]:
+    """``rebar:temperature=0.3;eta=0.5`` -> ("rebar", {"temperature": 0.3, "eta": 0.5}): the one grammar of an
+    estimator with options, in every subcommand."""
+    name, _, rest = text.strip().partition(":")
+    opts = {}
+    for pair in filter(None, rest.split(";")):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"estimator options must be KEY=VALUE, got {pair!r} in {text!r}")
+        opts[key.strip()] = _option_value(value.strip())
+    return name, opts
+
+
 def _estimator_list(text: str) -> list[tuple[str, dict]]:
     """``score,grep:transform=2,rebar:temperature=0.3;eta=0.5`` -> [(name, options), ...]."""
-    out = []
-    for item in text.split(","):
-        name, _, rest = item.strip().partition(":")
-        opts = {}
-        for pair in filter(None, rest.split(";")):
-            key, _, value = pair.partition("=")
-            opts[key] = _option_value(value)
-        out.append((name, opts))
-    return out
+    return [_estimator_entry(item) for item in text.split(",")]
 
 
 def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
@@ -121,14 +132,25 @@ def _add_estimator_options(p: argparse.ArgumentParser, specs) -> None:
 
 
 def _estimator_options(args) -> dict:
-    """The options given with the registry's ``--NAME`` flags and ``--option KEY=VALUE``."""
-    opts = {k[len("option_"):]: v for k, v in vars(args).items() if k.startswith("option_") and v is not None}
+    """The options given after the estimator's name (``--estimator grep:transform=2``), with the registry's
+    ``--NAME`` flags and with ``--option KEY=VALUE``; an option given two ways must agree."""
+    opts = dict(args.estimator[1]) if isinstance(args.estimator, tuple) else {}
+    for key, value in ((k[len("option_"):], v) for k, v in vars(args).items() if k.startswith("option_")):
+        if value is None:
+            continue
+        if key in opts and opts[key] != value:
+            raise ValueError(f"option {key!r} given twice with different values: {opts[key]!r} and {value!r}")
+        opts[key] = value
     for pair in getattr(args, "option", []):
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--option must be KEY=VALUE, got {pair!r}")
         opts[key] = _option_value(value)
     return opts
+
+
+def _resume_notice(path: str, done: int, total: int) -> None:
+    print(f"mcgrad: resuming from {path} at {done:,} of {total:,} samples", file=sys.stderr, flush=True)
 
 
 def _compile_notice(what: str) -> None:
@@ -138,7 +160,9 @@ def _compile_notice(what: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcgrad", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mcgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     demo = sub.add_parser("demo", help="the Gaussian table (f = x^2 + c), the Gamma table (f = log z), the "
                                        "toy table (Bernoulli, f = (b - t)^2) and the SGD table (scale collapse)")
     demo.add_argument("--table", choices=("gaussian", "gamma", "toy", "optimisation", "all"), default="all")
@@ -146,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(demo, 10_000_000)
     est = sub.add_parser("estimate", help="one estimator's mean and variance")
     _add_problem_options(est)
-    est.add_argument("--estimator", default="score", help=f"one of {sorted(estimators.REGISTRY)} (each family's: "
-                                                          "see the README's estimator table)")
+    est.add_argument("--estimator", type=_estimator_entry, default="score", metavar="NAME[:KEY=VALUE;...]",
+                     help=f"one of {sorted(estimators.REGISTRY)} (each family's: see the README's estimator table), "
+                          "options after a colon as in compare, e.g. grep:transform=2")
     _add_estimator_options(est, estimators.declarations())
     est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any estimator option, repeatable (e.g. --option baseline=optimal, "
@@ -159,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_options(cmp_)
     cmp_.add_argument("--estimators", type=_estimator_list, default=_estimator_list("score,pathwise"),
                       help="comma list; options after a colon, e.g. score,grep:transform=2")
+    cmp_.add_argument("--checkpoint", default=None, metavar="FILE",
+                      help="save each estimator's progress to FILE.I-NAME every second (FILE itself for one); "
+                           "run the same command again to resume")
     cmp_.add_argument("--reference", default=None, metavar="ESTIMATOR",
                       help="one of --estimators (name or label): adds var_ratio and efficiency_ratio against it")
     _add_run_options(cmp_, 1_000_000)
@@ -171,17 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     opt = sub.add_parser("optimise", help="SGD on a distribution's parameters with one estimator; prints the "
                                           "trajectory")
     _add_problem_options(opt)
-    opt.add_argument("--estimator", default=None, help="any sampling estimator of the family (default: pathwise "
-                                                        "for normal, rsvi for gamma/beta/dirichlet, score otherwise)")
+    opt.add_argument("--estimator", type=_estimator_entry, default=None, metavar="NAME[:KEY=VALUE;...]",
+                     help="any sampling estimator of the family, options after a colon (default: pathwise for "
+                          "normal, rsvi for gamma/beta/dirichlet, score otherwise)")
     _add_estimator_options(opt, [d for d in estimators.declarations() if d.kind == estimators.SAMPLING])
     opt.add_argument("--baseline", choices=("moving_average",), default=None, help="score only")
     opt.add_argument("--decay", type=float, default=0.9, help="the moving average's decay")
     opt.add_argument("--steps", type=_count, default=2000, help="SGD steps")
     opt.add_argument("--samples", type=int, default=10, help="draws K per step")
-    opt.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    opt.add_argument("--learning-rate", "--lr", dest="lr", type=float, default=0.01, help="learning rate")
     opt.add_argument("--every", type=int, default=100, help="print every this many steps (table format)")
     opt.add_argument("--seed", type=int, default=0, help="seed in [0, 2**64)")
-    opt.add_argument("--format", choices=("table", "csv"), default="table")
+    opt.add_argument("--format", choices=("table", "csv", "json"), default="table")
     plot = sub.add_parser("plot", help="figures (needs the plot extra): variance against k as in Mohamed et al. "
                                        "2020, or the SGD scale-collapse study")
     plot.add_argument("figure", choices=("variance", "optimisation"))
@@ -266,19 +295,25 @@ def _client(address):
         yield client
 
 
+def _checkpoint_paths(path: str | None, entries) -> list[str | None]:
+    """One checkpoint file per estimator: ``path`` itself for one, ``STEM.I-NAME.SUFFIX`` for several."""
+    if path is None or len(entries) == 1:
+        return [path] * len(entries)
+    stem, suffix = os.path.splitext(path)
+    return [f"{stem}.{i}-{name}{suffix or '.npz'}" for i, (name, _) in enumerate(entries)]
+
+
 def _run_estimators(args, entries):
     dist, objective = _dist(args), _objective(args)
     reference = getattr(args, "reference", None)
     if reference is not None:
         check_reference([name for name, _ in entries], reference)
-    checkpoint = getattr(args, "checkpoint", None)
-    extra = {} if checkpoint is None else {"checkpoint": checkpoint}
+    checkpoints = _checkpoint_paths(getattr(args, "checkpoint", None), entries)
     with _client(args.scheduler) as client:
-        if client is not None:
-            extra["client"] = client
+        extra = {} if client is None else {"client": client}
         results = [api.estimate(dist, objective, name, args.n, args.seed, threads=args.threads,
-                                progress=args.progress, covariance=args.covariance, **extra, **opts)
-                   for name, opts in entries]
+                                progress=args.progress, covariance=args.covariance, checkpoint=path, **extra, **opts)
+                   for (name, opts), path in zip(entries, checkpoints, strict=True)]
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     if reference is not None:
         add_ratios(frame, reference_result(results, [name for name, _ in entries], reference))
@@ -366,8 +401,13 @@ def optimise(args) -> None:
     """Run one SGD trajectory and print it."""
     opts = _estimator_options(args)
     default = {"normal": "pathwise", "gamma": "rsvi", "beta": "rsvi", "dirichlet": "rsvi"}.get(args.dist, "score")
-    tr = optimisation.optimise(_dist(args), _objective(args), args.estimator or default, args.steps, args.samples,
+    name = args.estimator[0] if args.estimator is not None else default
+    tr = optimisation.optimise(_dist(args), _objective(args), name, args.steps, args.samples,
                                args.lr, args.seed, baseline=args.baseline, decay=args.decay, **opts)
+    if args.format == "json":
+        payload = {"schema": TRAJECTORY_SCHEMA, "trajectory": tr.to_dict()}
+        print(json.dumps(_strict_json(payload), indent=2, allow_nan=False))
+        return
     frame = tr.to_frame()
     if args.format == "csv":
         print(frame.to_csv(index=False), end="")
@@ -418,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     engine.compile_notice = _compile_notice
+    api.resume_notice = _resume_notice
     try:
         if args.command == "demo":
             demo(args)
@@ -426,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "plot":
             plot(args)
         elif args.command == "estimate":
-            _run_estimators(args, [(args.estimator, _estimator_options(args))])
+            _run_estimators(args, [(args.estimator[0], _estimator_options(args))])
         else:
             _run_estimators(args, args.estimators)
     except (ValueError, TypeError, ImportError) as exc:
@@ -437,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(130, f"mcgrad {args.command}: {stop}{hint}\n")
     except KeyboardInterrupt as stop:  # before any block finished: a pilot pass, a compile
         parser.exit(130, f"mcgrad {args.command}: {stop or 'interrupted'}; nothing was finished\n")
+    except BrokenPipeError:  # the reader went away (| head): no traceback, nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

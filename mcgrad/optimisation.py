@@ -57,6 +57,33 @@ class Trajectory:
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+    def __repr__(self) -> str:
+        """A summary: the run's settings, the first and last iterates and, where known, E[f] at both."""
+        start = ", ".join(f"{k}={v:.4g}" for k, v in zip(self.components, self.parameters[0].tolist(), strict=True))
+        final = ", ".join(f"{k}={v:.4g}" for k, v in self.final.items())
+        text = (f"Trajectory({self.estimator}, f={self.objective}, {self.steps:,} steps of K = "
+                f"{self.settings.get('samples', '?')}, learning rate {self.settings.get('learning_rate', '?')}, "
+                f"{self.seconds:.3g} s)\n  start: {start}\n  final: {final}")
+        if self.expected_loss is not None:
+            text += f"\n  E[f]: {self.expected_loss[0]:.6g} -> {self.expected_loss[-1]:.6g}"
+        return text
+
+    def to_dict(self) -> dict:
+        """Plain-Python form (the JSON output of ``mcgrad optimise --format json``)."""
+        return {
+            "estimator": self.estimator,
+            "objective": self.objective,
+            "components": list(self.components),
+            "settings": {k: (v.tolist() if isinstance(v, np.ndarray) else
+                             {kk: np.asarray(vv).tolist() for kk, vv in v.items()} if isinstance(v, dict) else v)
+                         for k, v in self.settings.items()},
+            "seconds": self.seconds,
+            "parameters": self.parameters.tolist(),
+            "loss": self.loss.tolist(),
+            "expected_loss": None if self.expected_loss is None else self.expected_loss.tolist(),
+            "baseline": self.baseline.tolist(),
+        }
+
     @property
     def steps(self) -> int:
         return self.loss.shape[0]

@@ -43,7 +43,10 @@ def _write(path, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
             os.remove(tmp)
 
 
-def _read(path, kind: str) -> tuple[dict, dict]:
+def _read(path, kinds: str | tuple[str, ...]) -> tuple[dict, dict]:
+    """Arrays and metadata of an mcgrad file of one of ``kinds`` (others are refused, naming what was found)."""
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    kind = " or ".join(kinds)
     path = os.fspath(path)
     try:
         data = np.load(path, allow_pickle=False)
@@ -62,7 +65,7 @@ def _read(path, kind: str) -> tuple[dict, dict]:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file: {exc}") from None
     if not isinstance(meta, dict):
         raise ValueError(f"{path!r} is not an mcgrad {kind} file: its metadata is not an object")
-    if meta.get("format") != FORMAT or meta.get("kind") != kind:
+    if meta.get("format") != FORMAT or meta.get("kind") not in kinds:
         raise ValueError(f"{path!r} is not an mcgrad {kind} file (format {meta.get('format')!r}, "
                          f"kind {meta.get('kind')!r}; expected {FORMAT!r}, {kind!r})")
     return arrays, meta
@@ -133,11 +136,16 @@ def _jsonable(value):
 
 def save_estimate(result: Estimate, path) -> None:
     """Write ``result`` (accumulators and metadata, floats bit for bit) to ``path`` (a ``.npz`` file)."""
-    arrays = _accumulator_arrays(result.accumulator, "acc_")
+    arrays, meta = _estimate_parts(result, "")
+    _write(path, arrays, {"kind": "estimate", **meta})
+
+
+def _estimate_parts(result: Estimate, prefix: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays (names prefixed) and metadata that store ``result``."""
+    arrays = _accumulator_arrays(result.accumulator, prefix + "acc_")
     if result.reference is not None:
-        arrays.update(_accumulator_arrays(result.reference, "ref_"))
+        arrays.update(_accumulator_arrays(result.reference, prefix + "ref_"))
     meta = {
-        "kind": "estimate",
         "estimator": result.estimator, "family": result.family, "objective": result.objective,
         "components": list(result.components),
         "parameters": {k: v.tolist() for k, v in result.parameters.items()},
@@ -150,12 +158,22 @@ def save_estimate(result: Estimate, path) -> None:
         "fitted": {k: _jsonable(v) for k, v in result.fitted.items()},
         "objective_identity": result.objective_identity,
     }
-    _write(path, arrays, meta)
+    return arrays, meta
+
+
+PARTIAL = "partial_"  # prefix of the partial result's arrays in a checkpoint
 
 
 def read_estimate(path) -> dict:
-    """The fields of a result written by :meth:`Estimate.save` (``Estimate(**fields)`` rebuilds it)."""
-    arrays, meta = _read(path, "estimate")
+    """The fields of a result written by :meth:`Estimate.save`, or of the finished blocks of a checkpoint
+    (``Estimate(**fields)`` rebuilds it)."""
+    arrays, meta = _read(path, ("estimate", "checkpoint"))
+    if meta["kind"] == "checkpoint":
+        if not isinstance(meta.get("partial"), dict):
+            raise ValueError(f"checkpoint {os.fspath(path)!r} holds no partial result (written before checkpoints "
+                             "kept one, or before any block finished); resume the run to get its result")
+        arrays = {k[len(PARTIAL):]: v for k, v in arrays.items() if k.startswith(PARTIAL)}
+        meta = meta["partial"]
     with _damaged(path, "result"):
         fields = _estimate_fields(arrays, meta)
         w, stored = len(fields["components"]), fields["accumulator"].width
@@ -180,11 +198,31 @@ def _estimate_fields(arrays: dict, meta: dict) -> dict:
     )
 
 
-def save_checkpoint(path, acc: Accumulator, totals: np.ndarray, seconds: float, fingerprint: dict) -> None:
-    """Write a run's progress: its accumulator so far, counters, seconds and settings fingerprint."""
+def save_checkpoint(path, acc: Accumulator, totals: np.ndarray, seconds: float, fingerprint: dict,
+                    partial: Estimate | None = None) -> None:
+    """Write a run's progress: its accumulator so far, counters, seconds and settings fingerprint, and the
+    result of the finished blocks (``partial``), which :func:`mcgrad.load` reads from the checkpoint."""
     arrays = _accumulator_arrays(acc, "acc_")
     arrays["totals"] = np.asarray(totals, np.int64)
-    _write(path, arrays, {"kind": "checkpoint", "seconds": seconds, "fingerprint": fingerprint})
+    meta = {"kind": "checkpoint", "seconds": seconds, "fingerprint": fingerprint}
+    if partial is not None:
+        parts, meta["partial"] = _estimate_parts(partial, PARTIAL)
+        arrays.update(parts)
+    _write(path, arrays, meta)
+
+
+def _readable(value):
+    """A fingerprint value with its exact hex floats as decimal floats (for messages)."""
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    if isinstance(value, str) and "p" in value and value.lstrip("-").startswith(("0x", "inf", "nan")):
+        try:
+            return float.fromhex(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load_checkpoint(path, fingerprint: dict) -> tuple[Accumulator, np.ndarray, float]:
@@ -195,7 +233,8 @@ def load_checkpoint(path, fingerprint: dict) -> tuple[Accumulator, np.ndarray, f
         raise ValueError(f"{os.fspath(path)!r} is a damaged mcgrad checkpoint: it has no settings fingerprint")
     differ = sorted(k for k in fingerprint.keys() | saved.keys() if saved.get(k) != fingerprint.get(k))
     if differ:
-        shown = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {fingerprint.get(k)!r}" for k in differ)
+        shown = "; ".join(f"{k}: checkpoint {_readable(saved.get(k))!r}, now {_readable(fingerprint.get(k))!r}"
+                          for k in differ)
         raise ValueError(f"checkpoint {os.fspath(path)!r} was made with other settings ({shown}); use another "
                          f"file or the same settings")
     with _damaged(path, "checkpoint"):

@@ -107,8 +107,13 @@ def test_cli_run_killed_midway_resumes_bitwise(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "progress saved to" in err and "run the same command again to resume" in err
+    partial = mcgrad.load(path)  # the checkpoint's finished blocks, as a result
+    assert 0 < partial.n < n and partial.blocks[0] == 0
+    finished = mcgrad.estimate(mcgrad.Normal(1.0, 1.0), "square", "score", n, blocks=partial.blocks)
+    assert partial.mean.tolist() == finished.mean.tolist() and partial.var.tolist() == finished.var.tolist()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert f"resuming from {path} at {partial.n:,} of {n:,} samples" in done.stderr
     resumed = json.loads(done.stdout)["results"][0]
     whole = mcgrad.estimate(mcgrad.Normal(1.0, 1.0), "square", "score", n)
     assert resumed["n"] == n

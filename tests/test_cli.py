@@ -157,3 +157,58 @@ def test_option_values_parse_numbers_none_and_words():
 
     assert cli._option_value("8") == 8 and cli._option_value("0.5") == 0.5
     assert cli._option_value("None") is None and cli._option_value("optimal") == "optimal"
+
+
+def test_version_and_defaults_in_help(capsys):
+    import mcgrad
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"mcgrad {mcgrad.__version__}"
+    with pytest.raises(SystemExit):
+        main(["optimise", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--learning-rate LR, --lr LR learning rate (default: 0.01)" in out and "(default: 2000)" in out
+
+
+def test_one_grammar_for_estimator_options(capsys):
+    main(["estimate", "--estimator", "grep:transform=2", "-n", "1e5", "--format", "csv"])
+    by_colon = capsys.readouterr().out
+    main(["estimate", "--estimator", "grep", "--transform", "2", "-n", "1e5", "--format", "csv"])
+    by_flag = capsys.readouterr().out
+    assert by_colon.splitlines()[1].startswith("grep[transform=2],loc,")
+    assert [line.split(",")[:6] for line in by_colon.splitlines()] == [line.split(",")[:6] for line in
+                                                                        by_flag.splitlines()]
+    for argv, message in [(["estimate", "--estimator", "grep:transform=2", "--transform", "1"], "given twice"),
+                          (["estimate", "--estimator", "grep:transform"], "KEY=VALUE")]:
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err
+    main(["optimise", "--estimator", "grep:transform=2", "--steps", "30", "--learning-rate", "0.02",
+          "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "mcgrad.trajectory/1"
+    tr = doc["trajectory"]
+    assert tr["estimator"] == "grep[transform=2]" and tr["settings"]["learning_rate"] == 0.02
+    assert len(tr["parameters"]) == 31 and len(tr["loss"]) == 30
+
+
+def test_compare_checkpoints_one_file_per_estimator(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    argv = ["compare", "--estimators", "score,pathwise", "-n", "2e5", "--checkpoint", str(path), "--format", "csv"]
+    main(argv)
+    first = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.0-score.npz", "run.1-pathwise.npz"]
+    main(argv)  # a finished run loads from its checkpoints: the same numbers
+    assert [line.split(",")[:6] for line in capsys.readouterr().out.splitlines()] == [
+        line.split(",")[:6] for line in first.splitlines()]
+    with pytest.raises(SystemExit) as e:
+        main(["compare", "--estimators", "score,pathwise", "--loc", "0.1", "-n", "2e5", "--checkpoint", str(path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "'loc': [0.0]" in err and "'loc': [0.1]" in err  # decimals, not hex floats
+
+
+def test_a_closed_pipe_is_not_an_error():
+    done = subprocess.run(f"{sys.executable} -m mcgrad.cli optimise --steps 3000 --format json | head -n 1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "{" and "Traceback" not in done.stderr and "Error" not in done.stderr

@@ -181,3 +181,16 @@ def test_gamma_rate_keeps_its_own_floor():
     np.testing.assert_allclose(tr.parameters[:, 1], 0.5, rtol=1e-3)
     with pytest.raises(ValueError, match="rate must be >= 0.01"):
         mcgrad.optimise(mcgrad.Gamma(2.0, 0.001), "square", "score", floor=0.01)
+
+
+def test_trajectory_prints_a_summary_not_its_arrays():
+    tr = mcgrad.optimise(mcgrad.Normal(1.0, 1.0), "square", "pathwise", steps=500, samples=10, seed=1)
+    text = repr(tr)
+    assert len(text.splitlines()) == 4 and len(text) < 400
+    assert "500 steps of K = 10" in text and f"scale={tr.final['scale']:.4g}" in text
+    assert f"{tr.expected_loss[-1]:.6g}" in text
+
+
+def test_exact_columns_have_no_negative_zero():
+    r = mcgrad.estimate(mcgrad.Normal(0.0, 1.0), mcgrad.cos(1.0), "pathwise", n=1000)
+    assert r.exact[0] == 0.0 and not np.signbit(r.exact[0])
