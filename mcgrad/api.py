@@ -410,6 +410,8 @@ def compare(
     Returns
     -------
     pandas.DataFrame
+        Printed compactly (``estimator, component, mean, stderr, var, var_stderr, exact, z`` and the ratios;
+        a line names the other columns); ``to_string()``, ``to_csv()`` and any selection show every column.
         Columns ``estimator, component, mean, stderr, var, var_stderr`` and, when the
         objective's exact gradient is known, ``exact``, ``bias``, ``z = (mean - exact) / stderr`` and
         ``mse``; then ``snr``, ``efficiency``, ``efficiency_per_evaluation``, ``n, biased, seconds,
@@ -434,7 +436,7 @@ def compare(
     frame = pd.concat([run.to_frame() for run in runs], ignore_index=True)
     if reference is not None:
         results.add_ratios(frame, results.reference_result(runs, names, reference))
-    return frame
+    return results.comparison(frame)
 
 
 def temperature_sweep(

@@ -23,7 +23,7 @@ import pandas as pd
 from . import __version__, api, engine, estimators, families, optimisation
 from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
 from .objectives import BUILTINS
-from .results import add_ratios, check_reference, reference_result
+from .results import add_ratios, check_reference, compact, reference_result
 
 JSON_SCHEMA = "mcgrad.results/1"
 TRAJECTORY_SCHEMA = "mcgrad.trajectory/1"
@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (est, cmp_):
         p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on a Dask cluster (needs the dask extra), e.g. tcp://host:8786")
+        p.add_argument("--wide", action="store_true",
+                       help="table format: every column (by default mean, stderr, var, var_stderr, exact, z and the "
+                            "ratios; csv and json always have all)")
         p.add_argument("--covariance", action="store_true",
                        help="also stream the covariance of the gradient's components (printed as correlations, with "
                             "the trace and its standard error; in JSON as the matrix)")
@@ -318,7 +321,7 @@ def _run_estimators(args, entries):
     if reference is not None:
         add_ratios(frame, reference_result(results, [name for name, _ in entries], reference))
     title = f"{dist!r}, f = {objective.name}, n = {args.n:,}, seed = {args.seed}"
-    _emit(results, frame, args.format, title)
+    _emit(results, frame if args.wide or args.format != "table" else compact(frame), args.format, title)
     if args.covariance and args.format == "table":
         for r in results:
             print(f"\n{r.estimator}: trace {r.trace:.6g} ± {r.trace_stderr:.2g}; correlations")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -444,6 +445,52 @@ class Estimate:
                 f"{self.var_stderr[i]:.2g}" + ("" if self.exact is None else f"   exact {self.exact[i]: .6g}")
             )
         return "\n".join(lines)
+
+
+COMPACT_COLUMNS = ("estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "z", "var_ratio",
+                   "efficiency_ratio")
+
+
+def compact(frame: pandas.DataFrame) -> pandas.DataFrame:
+    """The columns a printed comparison shows (:data:`COMPACT_COLUMNS`, those the frame has)."""
+    import pandas as pd
+
+    return pd.DataFrame(frame[[c for c in COMPACT_COLUMNS if c in frame.columns]])
+
+
+@functools.cache
+def _comparison_class():
+    import pandas as pd
+
+    class Comparison(pd.DataFrame):
+        """A :func:`mcgrad.compare` frame: prints compactly (:func:`compact`) and names the columns it leaves out;
+        ``to_string()``, ``to_csv()`` and every selection or operation (plain frames) show everything."""
+
+        @property
+        def _constructor(self):
+            return pd.DataFrame
+
+        def _hidden_note(self) -> str:
+            hidden = [c for c in self.columns if c not in COMPACT_COLUMNS]
+            return (f"[{len(hidden)} more columns: {', '.join(map(str, hidden))}; .to_string() prints all]"
+                    if hidden else "")
+
+        def __repr__(self) -> str:
+            with pd.option_context("display.width", 200, "display.max_columns", 20):
+                text = repr(compact(self))
+            note = self._hidden_note()
+            return f"{text}\n{note}" if note else text
+
+        def _repr_html_(self) -> str:
+            note = self._hidden_note()
+            return compact(self)._repr_html_() + (f"<p>{note}</p>" if note else "")
+
+    return Comparison
+
+
+def comparison(frame: pandas.DataFrame) -> pandas.DataFrame:
+    """``frame`` (all its columns) as a frame that prints compactly: see :func:`compact`."""
+    return _comparison_class()(frame)
 
 
 def check_reference(names: list[str], reference) -> None:

@@ -117,3 +117,19 @@ def test_cli_compare_reference(capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "reference must be one of the compared estimators" in err[0]
+
+
+def test_comparisons_print_compactly_and_say_what_they_leave_out(capsys):
+    frame = mcgrad.compare(mcgrad.Normal(0.7, 1.3), "square", ["score", "pathwise", "measure_valued"], n=20_000,
+                           reference="score")
+    header = repr(frame).splitlines()[0].split()
+    assert header == ["estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "z", "var_ratio",
+                      "efficiency_ratio"]
+    assert "more columns: bias, mse, snr, efficiency" in repr(frame)
+    assert "samples_per_second" in frame.to_string() and "efficiency" in frame.to_csv()
+    assert list(frame[["mean", "snr"]].columns) == ["mean", "snr"] and "more columns" not in repr(frame[["snr"]])
+    main(["compare", "--estimators", "score,pathwise", "-n", "20000"])
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split() == ["estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "z"]
+    main(["compare", "--estimators", "score,pathwise", "-n", "20000", "--wide"])
+    assert "efficiency_per_evaluation" in capsys.readouterr().out
