@@ -39,7 +39,7 @@ def variance_ratio(reference: Accumulator, reduced: Accumulator) -> tuple[np.nda
     m4a, m4b = ref[:w, 4] / n, red[:, 4] / n
     m4_sum, m4_diff = ref[w:2 * w, 4] / n, ref[2 * w:, 4] / n
     cross = (m4_sum + m4_diff - 2.0 * m4a - 2.0 * m4b) / 12.0
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ratio = va / vb
         var_log = (m4a / va**2 + m4b / vb**2 - 2.0 * cross / (va * vb)) / n
         half = Z95 * np.sqrt(np.maximum(var_log, 0.0))

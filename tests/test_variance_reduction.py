@@ -76,7 +76,7 @@ def test_normal_delta_method(coefficient):
 
 def test_delta_method_is_exact_on_a_quadratic():
     """f = x^2 + c equals its second-order expansion: the control removes all variance."""
-    r = mcgrad.estimate(mcgrad.Normal(1.0, 0.5), mcgrad.square(2.0), "score_delta", 100_000, seed=1)
+    r = mcgrad.estimate(mcgrad.Normal(1.0, 0.5), mcgrad.square(2.0), "score_delta", 100_000, seed=1, coefficient=1.0)
     np.testing.assert_allclose(r.mean, [2.0, 1.0], rtol=1e-12)
     assert np.all(r.var < 1e-20)
     assert np.all(r.variance_reduction_interval[0] >= 1e20)
@@ -192,3 +192,14 @@ def test_bad_options(estimator, options, match):
 def test_delta_method_is_normal_only():
     with pytest.raises(ValueError, match="'score_delta' does not apply to the gamma family"):
         mcgrad.estimate(mcgrad.Gamma(2.0), "square", "score_delta", 1000)
+
+
+def test_score_delta_by_default_beats_plain_score_where_the_expansion_is_poor():
+    """At N(0.7, 0.8^2) with f = cos(1.5 x) the second-order expansion is poor: a fixed coefficient 1 makes the
+    control worse than none; the default, a coefficient estimated on the pilot pass, must not."""
+    dist, f = mcgrad.Normal(0.7, 0.8), mcgrad.cos(1.5)
+    default = mcgrad.estimate(dist, f, "score_delta", 1_000_000, seed=2)
+    fixed = mcgrad.estimate(dist, f, "score_delta", 1_000_000, seed=2, coefficient=1.0)
+    assert default.options["coefficient"] == "estimated"
+    assert np.all(default.variance_reduction_interval[0] > 1.0), "the default must reduce the variance"
+    assert np.all(fixed.variance_reduction_interval[1] < 0.2), "coefficient 1 is 8-22x worse here"
