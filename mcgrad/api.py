@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _validate, distributed, engine, estimators, families, results, storage, variance_reduction
+from . import _validate, distributed, engine, estimators, families, results, storage, tuning, variance_reduction
 from .accumulator import Accumulator
 from .objectives import Objective, resolve
 from .results import Estimate
@@ -107,8 +107,9 @@ def estimate(
     if client is not None:
         if checkpoint is not None:
             raise ValueError("checkpoint and client cannot be combined: a cluster run keeps no local progress")
+        resolved = {k: job.options[k] for k in tuning.TUNABLE if job.tuned is not None}  # tuned here, once
         call = dict(dist=dist, f=job.objective, estimator=estimator, n=job.n, seed=job.seed,
-                    block_size=job.block_size, covariance=job.covariance, **options)
+                    block_size=job.block_size, covariance=job.covariance, **{**options, **resolved})
         result = distributed.run(client, estimate, [call], [job.blocks])[0]
         warn_nonfinite(result, job.objective.name, stacklevel=3)
         return result
@@ -230,6 +231,7 @@ class Job:
     exact: np.ndarray | None
     plan: variance_reduction.Plan | None = None
     covariance: bool = False
+    tuned: dict | None = None  # the tuning pilot's choices and cost (options given as 'tuned')
 
     @property
     def label(self) -> str:
@@ -260,6 +262,7 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
     if opts.get("control") is not None:
         opts["control"].check(size)
     plan = None
+    tuned = None
     width = engine.width_of(dist)
     pair_rows = width * (width - 1) if covariance else 0
     if spec.kind == estimators.EXACT:
@@ -273,9 +276,12 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
         width = plan.main_width
     else:
         exact = _exact_gradient(dist, objective)
+        if tuning.wanted(opts):
+            with engine.threads(threads):
+                opts, tuned = tuning.tune(dist, objective, spec, opts, seed, block_size, n)
         launch = engine.launcher(dist, objective, spec, opts, seed, block_size, n)
     return Job(dist, objective, spec, opts, seed, n, block_size, block_range, launch, width + pair_rows, exact, plan,
-               covariance)
+               covariance, tuned)
 
 
 def _partial(job: Job, acc, totals, seconds: float) -> Estimate | None:
@@ -297,6 +303,8 @@ def finish(job: Job, acc, counters, seconds: float, stacklevel: int = 3, warn: b
         fitted = {"baseline": plan.baseline, "coefficient": plan.coefficient}
         diagnostics.update(draws_per_sample=plan.group, pilot_samples=plan.pilot_samples,
                            pilot_seconds=plan.pilot_seconds)
+    if job.tuned is not None:
+        diagnostics.update(job.tuned)
     if len(counters) > 2 and counters[2]:
         diagnostics["evaluations_per_sample"] = float(counters[2] / acc.total()[0, 0])
     elif job.spec.kind != estimators.EXACT:  # exact enumerates the support once: no per-sample count

@@ -198,9 +198,23 @@ def control_check(key: str, name: str, value):
     return value
 
 
+TUNED = "tuned"  # an option value asking for the variance-minimising value, chosen on a pilot pass
+
+
+def or_tuned(check):
+    """``check``, also accepting :data:`TUNED`."""
+
+    def checked(key: str, name: str, value):
+        return value if isinstance(value, str) and value == TUNED else check(key, name, value)
+
+    return checked
+
+
 BOOST = Option("boost", 1, integer_check(0, 64), "an integer in [0, 64] (shape augmentations)")
 TEMPERATURE = Option("temperature", 0.5, temperature_check, f"a number in {TEMPERATURE_RANGE}")
-ETA = Option("eta", 1.0, finite_check, "a finite real number")
+ETA = Option("eta", 1.0, or_tuned(finite_check), "a finite real number, or 'tuned' (pilot pass)")
+REBAR_TEMPERATURE = Option("temperature", 0.5, or_tuned(temperature_check),
+                           f"a number in {TEMPERATURE_RANGE}, or 'tuned' (pilot pass)")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
 CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_c)", kernel=False)
 BASELINE = Option("baseline", "optimal", number_or("optimal"), "a finite number or 'optimal'", kernel=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import short_number
-from ..declaration import CONTROL, ETA, EXACT, TEMPERATURE, EstimatorSpec, variance_reduced
+from ..declaration import CONTROL, ETA, EXACT, REBAR_TEMPERATURE, TEMPERATURE, EstimatorSpec, variance_reduced
 from ..kernels import categorical, discrete, score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution
@@ -219,7 +219,7 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
                       declared=(TEMPERATURE,), draws=draws),
         EstimatorSpec("rebar", family, "REBAR (Tucker et al. 2017): control variate eta f(relaxed z)",
                       needs_derivative=True, block=kernel, code=discrete.REBAR,
-                      declared=(TEMPERATURE, ETA), draws=resample, evaluations=3),
+                      declared=(REBAR_TEMPERATURE, ETA), draws=resample, evaluations=3),
         EstimatorSpec("relax", family, "RELAX (Grathwohl et al. 2018): a user control variate c(z)",
                       block=kernel, code=discrete.RELAX, declared=(CONTROL,), draws=resample),
     ]
