@@ -3,7 +3,7 @@
 ``pytest bench/ --benchmark-only --benchmark-json=bench/records/NAME.json`` records a run: pytest-benchmark
 writes each benchmark's statistics and ``extra_info`` (filled by :func:`record`), and the machine block gets
 the CPU model, cores, threads, threading layer and package versions (:func:`machine.describe`).
-``python bench/tables.py bench/records/NAME.json`` prints the README's tables from such a record.
+``python bench/tables.py bench/records/NAME.json`` prints the benchmark table of docs/performance.md from such a record.
 """
 
 import time
@@ -47,7 +47,7 @@ def record(benchmark, n, baseline_rate=None, raw=None, label=None, scaling=None)
 
     ``baseline_rate``: the NumPy implementation's samples/s (same run); ``raw``: ``(name, samples/s)`` of the
     family's raw sampling measured next to the kernel; ``scaling``: ``(one thread, all threads)`` samples/s
-    from :func:`thread_scaling`; ``label``: the kernel as the README's tables name it.
+    from :func:`thread_scaling`; ``label``: the kernel as the benchmark table names it.
     """
     rate = n / benchmark.stats.stats.min
     info = benchmark.extra_info

@@ -1,4 +1,4 @@
-"""Print the README's benchmark table from a recorded run.
+"""Print the benchmark table of docs/performance.md from a recorded run.
 
     pytest bench/ --benchmark-only --benchmark-json=bench/records/NAME.json
     python bench/tables.py bench/records/NAME.json [MORE.json ...]

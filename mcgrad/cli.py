@@ -1,7 +1,7 @@
 """The ``mcgrad`` command: ``demo``, ``estimate``, ``compare``, ``optimise`` and ``plot``.
 
 ``--format json`` prints one object ``{"schema": "mcgrad.results/1", "results": [...]}``; each
-result has the keys of :meth:`mcgrad.Estimate.to_dict` (see README, "JSON output").  ``optimise``
+result has the keys of :meth:`mcgrad.Estimate.to_dict` (see docs/guide.md, "JSON output").  ``optimise``
 prints ``{"schema": "mcgrad.trajectory/1", "trajectory": ...}`` (:meth:`mcgrad.Trajectory.to_dict`).
 An estimator's options follow its name after a colon in every subcommand (``grep:transform=2``,
 ``rebar:temperature=0.3;eta=0.5``); the ``--NAME`` flags and ``--option KEY=VALUE`` are shorthands.
@@ -171,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     est = sub.add_parser("estimate", help="one estimator's mean and variance")
     _add_problem_options(est)
     est.add_argument("--estimator", type=_estimator_entry, default="score", metavar="NAME[:KEY=VALUE;...]",
-                     help=f"one of {sorted(estimators.REGISTRY)} (each family's: see the README's estimator table), "
-                          "options after a colon as in compare, e.g. grep:transform=2")
+                     help=f"one of {sorted(estimators.REGISTRY)} (each family's: see docs/estimators.md), options "
+                          "after a colon as in compare, e.g. grep:transform=2")
     _add_estimator_options(est, estimators.declarations())
     est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any estimator option, repeatable (e.g. --option baseline=optimal, "

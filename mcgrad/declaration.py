@@ -2,7 +2,7 @@
 
 Each family module (:mod:`mcgrad.families`) declares its estimators with :class:`EstimatorSpec`;
 :mod:`mcgrad.estimators` collects the declarations into the registry, from which validation, kernel
-dispatch, the CLI's options, sweeps, optimisation runs and the README's estimator table are derived.
+dispatch, the CLI's options, sweeps, optimisation runs and the estimator table of docs/estimators.md are derived.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every estimator is a per-sample quantity g_hat whose mean is the gradient (unless ``biased``); mcgrad
 reports its mean and variance.  Declarations live in :mod:`mcgrad.families` (one module per family);
 formulas are in ``docs/estimators.md``.  Everything else -- validation, kernel dispatch, the CLI's options,
-sweeps, optimisation runs, variance reduction and the README's estimator table -- reads this registry.
+sweeps, optimisation runs, variance reduction and the estimator table of docs/estimators.md -- reads this registry.
 """
 
 from __future__ import annotations
@@ -77,12 +77,12 @@ _FAMILY_TITLES = {"normal": "Normal", "gamma": "Gamma", "beta": "Beta", "dirichl
 
 
 def family_title(family: str) -> str:
-    """The family's name as the README's tables print it (``"normal"`` -> ``"Normal"``)."""
+    """The family's name as the tables print it (``"normal"`` -> ``"Normal"``)."""
     return _FAMILY_TITLES[family]
 
 
 def markdown_table() -> str:
-    """The README's estimator table, generated from the registry (one row per family and estimator)."""
+    """The estimator table of docs/estimators.md, generated from the registry (one row per family and estimator)."""
 
     def options(spec):
         return ", ".join(f"`{o.name}={o.default!r}`" for o in spec.declared) or "—"

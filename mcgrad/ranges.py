@@ -1,4 +1,4 @@
-"""The supported ranges of every parameter and size, as one README table built from the values that enforce them.
+"""The supported ranges of every parameter and size: one table (docs/guide.md) built from the values that enforce them.
 
 Each family module declares ``RANGES`` (parameter -> what is accepted); run sizes and options come from the
 constants their checks use.  Everything outside is refused before any sampling with a ValueError or TypeError
@@ -36,7 +36,7 @@ def rows() -> list[tuple[str, str, str]]:
 
 
 def markdown_table() -> str:
-    """The README's table of supported ranges."""
+    """The table of supported ranges in docs/guide.md."""
     lines = ["| scope | parameter | supported |", "|---|---|---|"]
     lines += [f"| {scope} | {parameter} | {supported} |" for scope, parameter, supported in rows()]
     return "\n".join(lines) + "\n"

@@ -390,7 +390,7 @@ class Estimate:
                              for k, v in self.columns().items()})
 
     def to_dict(self) -> dict:
-        """Plain-Python form used by the JSON output (see README, "JSON output")."""
+        """Plain-Python form used by the JSON output (see docs/guide.md, "JSON output")."""
         comps = []
         reduction = self._reduction()
         for i, name in enumerate(self.components):

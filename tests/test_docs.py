@@ -154,18 +154,18 @@ def test_no_file_points_outside_the_repository():
 
 
 def test_readme_ranges_table_is_the_enforced_one():
-    """The README's supported ranges come from the constants the checks use, and the bounds hold on both sides."""
+    """The guide's supported ranges come from the constants the checks use, and the bounds hold on both sides."""
     import math
 
     import mcgrad.ranges
     from mcgrad.declaration import TEMPERATURES
     from mcgrad.families.common import CONCENTRATIONS
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- ranges table:[^\n]*-->\n(.*?)<!-- end of ranges table -->", text, re.S)
-    assert match, "README.md lost its generated ranges table"
+    assert match, "docs/guide.md lost its generated ranges table"
     assert match.group(1) == mcgrad.ranges.markdown_table(), \
-        "README's ranges table is stale: paste mcgrad.ranges.markdown_table() between its markers"
+        "docs/guide.md's ranges table is stale: paste mcgrad.ranges.markdown_table() between its markers"
     for bound, outside in zip(CONCENTRATIONS, (CONCENTRATIONS[0] * 0.999, CONCENTRATIONS[1] * 1.001), strict=True):
         mcgrad.Gamma(bound)
         mcgrad.Dirichlet([bound, 1.0])
@@ -182,13 +182,13 @@ def test_readme_ranges_table_is_the_enforced_one():
 
 
 def test_readme_benchmark_table_is_printed_from_its_records():
-    """The README's benchmark figures are bench/tables.py's output for the recorded runs its marker names."""
+    """The benchmark figures of docs/performance.md are bench/tables.py's output for the records its marker names."""
     import sys
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- bench table: python bench/tables.py ([^\n]*?) -->\n(.*?)<!-- end of bench table -->",
                       text, re.S)
-    assert match, "README.md lost its recorded benchmark table"
+    assert match, "docs/performance.md lost its recorded benchmark table"
     paths = [ROOT / p for p in match.group(1).split()]
     assert paths and all(p.parent == ROOT / "bench" / "records" and p.exists() for p in paths), match.group(1)
     sys.path.insert(0, str(ROOT / "bench"))
@@ -197,4 +197,46 @@ def test_readme_benchmark_table_is_printed_from_its_records():
     finally:
         sys.path.remove(str(ROOT / "bench"))
     records = [(p.name, json.loads(p.read_text())) for p in paths]
-    assert match.group(2) == tables.markdown(records), "README's benchmark table is stale: paste tables.py's output"
+    assert match.group(2) == tables.markdown(records), \
+        "the benchmark table of docs/performance.md is stale: paste tables.py's output"
+
+
+def _code_blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
+def _fewer_samples(code: str) -> str:
+    """The block as written, with its sample counts (n=10**k) cut to 20,000 so the suite stays short."""
+    return re.sub(r"\bn=10\*\*\d+", "n=20_000", code)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/statistics.md"])
+def test_python_blocks_run_as_written(page, tmp_path, monkeypatch):
+    blocks = _code_blocks(ROOT / page, "python")
+    assert blocks or page != "README.md"
+    monkeypatch.chdir(tmp_path)
+    for number, block in enumerate(blocks):
+        code = _fewer_samples(block)
+        try:
+            exec(compile(code, f"{page} python block {number}", "exec"), {"__name__": "__doc_block__"})
+        except Exception as exc:  # name the block: the traceback's file is the page
+            raise AssertionError(f"{page}, python block {number} failed: {exc!r}\n{code}") from exc
+
+
+def test_readme_shell_commands_run_as_written(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from mcgrad.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    commands = [line for block in _code_blocks(ROOT / "README.md", "bash") for line in block.splitlines()
+                if line.startswith("mcgrad ")]
+    assert len(commands) >= 4
+    for line in commands:
+        argv = shlex.split(line)[1:]
+        if "-n" in argv:
+            argv[argv.index("-n") + 1] = "2e4"  # fewer samples, as for the python blocks
+        else:
+            argv += ["-n", "2e4"]
+        assert main(argv) == 0, line
+        assert capsys.readouterr().out.strip(), line

@@ -66,7 +66,7 @@ gradient loses accuracy (above), so they are refused."""
 
 
 def concentration_range() -> str:
-    """:data:`CONCENTRATIONS` as the interval an error message or the README names."""
+    """:data:`CONCENTRATIONS` as the interval an error message or the docs name."""
     return f"[{short_number(CONCENTRATIONS[0])}, {short_number(CONCENTRATIONS[1])}]"
 
 
