@@ -50,43 +50,72 @@ def _save(fig, path: str) -> str:
     return path
 
 
-def plot_variance(frame: pandas.DataFrame, parameter: str, path, *, title: str = "") -> str:
-    """Per-sample variance against ``parameter``, one line per estimator, one panel per component.
+STATISTICS = {  # what plot_variance can draw: column, its error-bar column (2 standard errors), axis label
+    "var": ("var", "var_stderr", "variance"),
+    "bias": ("bias", "stderr", "|bias| = |mean - exact|"),
+    "mse": ("mse", None, "MSE = bias^2 + var"),
+    "snr": ("snr", None, "SNR = |mean| / sd"),
+    "efficiency": ("efficiency", None, "efficiency = 1 / (var x seconds per sample)"),
+}
+
+
+def series_label(label: str, parameter: str) -> str:
+    """An estimator's table label without the swept option: ``gumbel_softmax[temperature=0.5]`` swept over
+    ``temperature`` is the series ``gumbel_softmax``."""
+    name, _, rest = label.partition("[")
+    if not rest:
+        return label
+    kept = [item for item in rest.rstrip("]").split(",") if item.split("=", 1)[0] != parameter]
+    return name + (f"[{','.join(kept)}]" if kept else "")
+
+
+def plot_variance(frame: pandas.DataFrame, parameter: str, path, *, statistic: str = "var", title: str = "") -> str:
+    """A statistic (default the per-sample variance) against ``parameter``, one line per estimator, one panel
+    per component.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        A :func:`mcgrad.sweep` frame (or any frame with ``parameter``, ``estimator``, ``component``,
-        ``var`` and ``var_stderr`` columns).
+        A :func:`mcgrad.sweep` or :func:`mcgrad.temperature_sweep` frame (or any frame with ``parameter``,
+        ``estimator``, ``component`` and the statistic's column).
     parameter : str
-        The swept column on the x axis.
+        The swept column on the x axis: a distribution or objective parameter, or an estimator option (its
+        value is then left out of the series' labels, so each estimator is one line).
     path : str or path-like
         Output file, ``.png`` or ``.svg``.
+    statistic : str
+        ``"var"``, ``"bias"`` (its absolute value), ``"mse"``, ``"snr"`` or ``"efficiency"``.
 
     Notes
     -----
     The y axis is logarithmic; so is the x axis when every value is positive and they span more than
-    a decade.  Error bars are +-2 standard errors of the variance.
+    a decade.  Error bars are +-2 standard errors (variance and bias).
     """
     path = _check_path(path)
-    for column in (parameter, "estimator", "component", "var"):
-        if column not in frame.columns:
-            raise ValueError(f"frame has no column {column!r}; columns are {list(frame.columns)}")
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {list(STATISTICS)}, got {statistic!r}")
+    column, error, ylabel = STATISTICS[statistic]
+    for needed in (parameter, "estimator", "component", column):
+        if needed not in frame.columns:
+            raise ValueError(f"frame has no column {needed!r}; columns are {list(frame.columns)}")
     plt = _pyplot()
+    frame = frame.assign(_series=[series_label(str(label), parameter) for label in frame["estimator"]])
     components = list(dict.fromkeys(frame["component"]))
     fig, axes = plt.subplots(1, len(components), figsize=(5 * len(components), 4), squeeze=False)
     x_all = frame[parameter].to_numpy(float)
     log_x = bool(np.all(x_all > 0) and x_all.max() > 10 * x_all.min())
     for ax, comp in zip(axes[0], components, strict=True):
-        for name in dict.fromkeys(frame["estimator"]):
-            rows = frame[(frame["component"] == comp) & (frame["estimator"] == name)].sort_values(parameter)
-            err = 2 * rows["var_stderr"].to_numpy() if "var_stderr" in rows else None
-            ax.errorbar(rows[parameter], rows["var"], yerr=err, marker="o", ms=3, capsize=2, label=name)
+        for name in dict.fromkeys(frame["_series"]):
+            rows = frame[(frame["component"] == comp) & (frame["_series"] == name)].sort_values(parameter)
+            values = rows[column].to_numpy(float)
+            values = np.abs(values) if statistic == "bias" else values
+            err = 2 * rows[error].to_numpy(float) if error is not None and error in rows else None
+            ax.errorbar(rows[parameter], values, yerr=err, marker="o", ms=3, capsize=2, label=name)
         ax.set_yscale("log")
         if log_x:
             ax.set_xscale("log")
         ax.set_xlabel(parameter)
-        ax.set_ylabel(f"variance of the {comp} gradient")
+        ax.set_ylabel(f"{ylabel}, {comp} gradient")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -135,15 +164,17 @@ def mohamed_variance_figure(path, ks: Sequence[float] = tuple(np.linspace(0.1, 3
     return _save(fig, path), frame
 
 
-def plot_trajectories(trajectories: Sequence[optimisation.Trajectory], path, *, title: str = "") -> str:
-    """|scale| and E[f] minus the lowest E[f] any run reached, over the steps of SGD runs, on log y axes
-    (the loss axis bottoms out at rounding, machine epsilon times that lowest value)."""
+def plot_trajectories(trajectories: Sequence[optimisation.Trajectory], path, *, optimum: float | None = None,
+                      title: str = "") -> str:
+    """|scale| and E[f] minus its minimum ``optimum`` (when known; else minus the lowest E[f] any run reached,
+    labelled so), over the steps of SGD runs, on log y axes (the loss axis bottoms out at rounding, machine
+    epsilon times the optimum)."""
     path = _check_path(path)
     plt = _pyplot()
     fig, (ax_scale, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     floor = 1e-30
     finite = [t.expected_loss for t in trajectories if t.expected_loss is not None]
-    best = min(e.min() for e in finite) if finite else 0.0
+    best = float(optimum) if optimum is not None else (min(e.min() for e in finite) if finite else 0.0)
     loss_floor = np.finfo(float).eps * max(1.0, abs(best))  # E[f] - best is rounding below this
     for tr in trajectories:
         dim = len(tr.components) // 2
@@ -157,7 +188,7 @@ def plot_trajectories(trajectories: Sequence[optimisation.Trajectory], path, *, 
     ax_scale.set_ylabel("|scale|")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("E[f] - lowest E[f] reached")
+    ax_loss.set_ylabel("E[f] - min E[f]" if optimum is not None else "E[f] - lowest E[f] reached")
     for ax in (ax_scale, ax_loss):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
@@ -170,4 +201,5 @@ def scale_collapse_figure(path, seed: int = 0) -> tuple[str, list[optimisation.T
     """The SGD study of :func:`mcgrad.scale_collapse_study`, drawn; returns the path and the runs."""
     runs = optimisation.scale_collapse_study(seed=seed)
     title = "SGD on E[x^2 + 1] from (1, 1): score and grep-1 never settle, pathwise and grep-2 converge"
-    return plot_trajectories(runs, path, title=title), runs
+    # the study's f is x^2 + 1 (c = 1): E[f] = loc^2 + scale^2 + 1, least (1) at loc = scale = 0
+    return plot_trajectories(runs, path, optimum=1.0, title=title), runs

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _validate, api, distributed, engine, families
+from . import estimators as registry
 from .objectives import BUILTINS, Objective
 
 if TYPE_CHECKING:
@@ -43,6 +44,15 @@ def _keyword_check(make: Callable, names: list[str], what: str) -> None:
                          f"{allowed}")
 
 
+def _option_points(name: str, family: str, names: list[str], values: list[list]) -> list[dict]:
+    """The option settings an estimator runs at: the grid over the options it takes (one empty setting when it
+    takes none); an option no compared estimator takes is refused."""
+    taken = [option.name for option in registry.lookup(name, family).declared]
+    mine = [i for i, option in enumerate(names) if option in taken]
+    return [dict(zip([names[i] for i in mine], point, strict=True)) for point in
+            itertools.product(*(values[i] for i in mine))]
+
+
 def _cell(value):
     """A frame cell for a grid value: scalars as floats, vectors as tuples."""
     if np.ndim(value) == 0:
@@ -59,6 +69,7 @@ def sweep(
     seed: int | None = 0,
     *,
     f_grid: Mapping | None = None,
+    options_grid: Mapping | None = None,
     block_size: int = engine.DEFAULT_BLOCK_SIZE,
     threads: int | None = None,
     progress: bool | None = None,
@@ -78,6 +89,10 @@ def sweep(
         at every point of ``f_grid`` (e.g. ``f_grid={"k": [0.5, 1, 2]}``).
     estimators : iterable
         Names, or ``(name, options)`` pairs, as in :func:`compare`.
+    options_grid : dict, optional
+        Estimator option -> values, swept like ``grid`` (e.g. ``{"temperature": [0.1, 0.5, 2]}``) for every
+        estimator that takes the option; one that takes none of them runs once per point (its option
+        columns empty).  The values get columns of their own, so plots can put them on the x axis.
     n, seed, block_size
         As in :func:`estimate`, for every (point, estimator): each row equals the point-by-point
         ``estimate`` with the same arguments, bit for bit.
@@ -105,7 +120,12 @@ def sweep(
         if not callable(make) or isinstance(make, Objective):
             raise TypeError("with f_grid, f must be an objective factory such as mcgrad.cos or a built-in's name")
         _keyword_check(make, f_names, "f_grid")
+    o_names, o_values = _grid(options_grid, "options_grid") if options_grid is not None else ([], [])
     entries = api._estimator_entries(estimators)
+    taken = {option.name for name, _ in entries for option in registry.lookup(name, family.family).declared}
+    if set(o_names) - taken:
+        raise ValueError(f"options_grid names {sorted(set(o_names) - taken)}, which none of the estimators "
+                         f"{[name for name, _ in entries]} takes (they take {sorted(taken)})")
     seed = _validate.seed(seed)
     jobs, labels = [], []
     for point in itertools.product(*values, *f_values):
@@ -113,9 +133,11 @@ def sweep(
         f_point = dict(zip(f_names, point[len(names):], strict=True))
         dist = family(**dist_point)
         objective = make(**f_point) if f_grid is not None else f
+        base = {**{k: _cell(v) for k, v in dist_point.items()}, **{k: _cell(v) for k, v in f_point.items()}}
         for name, opts in entries:
-            jobs.append(api.prepare(dist, objective, name, n, seed, block_size, None, threads, opts))
-            labels.append({**{k: _cell(v) for k, v in dist_point.items()}, **{k: _cell(v) for k, v in f_point.items()}})
+            for swept in _option_points(name, dist.family, o_names, o_values):
+                jobs.append(api.prepare(dist, objective, name, n, seed, block_size, None, threads, {**opts, **swept}))
+                labels.append({**base, **{k: _cell(swept[k]) if k in swept else np.nan for k in o_names}})
     if client is not None:
         calls = [dict(dist=job.dist, f=job.objective, estimator=job.spec.name, n=job.n, seed=job.seed,
                       block_size=job.block_size, **job.options) for job in jobs]

@@ -65,3 +65,18 @@ def test_bad_sweeps(kwargs, error, match):
     args = {"family": mcgrad.Normal, "grid": {"loc": [0.0, 1.0]}, **kwargs}
     with pytest.raises(error, match=match):
         mcgrad.sweep(args.pop("family"), args.pop("grid"), n=1000, **args)
+
+
+def test_sweep_over_estimator_options_equals_the_point_runs():
+    frame = mcgrad.sweep(mcgrad.Bernoulli, {"logits": [0.0, 1.0]}, mcgrad.toy(0.45),
+                         ["score", "gumbel_softmax", ("rebar", {"eta": 0.5})], n=30_000, seed=2,
+                         options_grid={"temperature": [0.1, 1.0]})
+    assert len(frame) == 2 * (1 + 2 + 2)  # score takes no temperature: once per point
+    assert frame[frame.estimator == "score"].temperature.isna().all()
+    for _, row in frame[frame.estimator != "score"].iterrows():
+        name = row.estimator.split("[")[0]
+        opts = {"temperature": row.temperature, **({"eta": 0.5} if name == "rebar" else {})}
+        r = mcgrad.estimate(mcgrad.Bernoulli(logits=row.logits), mcgrad.toy(0.45), name, n=30_000, seed=2, **opts)
+        assert r.estimator == row.estimator and r.mean[0] == row["mean"] and r.var[0] == row["var"]
+    with pytest.raises(ValueError, match=r"options_grid names \['transform'\], which none of the estimators"):
+        mcgrad.sweep(mcgrad.Bernoulli, {"logits": 0.0}, mcgrad.toy(0.45), ["score"], options_grid={"transform": [1]})
