@@ -44,7 +44,7 @@ class Trajectory:
     expected_loss : numpy.ndarray or None
         ``(steps + 1,)``: E[f] at each iterate, where the objective has a closed form under the Normal.
     baseline : numpy.ndarray
-        ``(steps,)``: the moving-average baseline each step used (0 without one).
+        ``(steps,)``: the moving-average baseline each step used (NaN for a run without one).
     """
 
     estimator: str
@@ -250,7 +250,7 @@ def optimise(
         parameters=parameters,
         loss=out[:-1, width].copy(),
         expected_loss=expected_loss(dist, objective, parameters),
-        baseline=out[:-1, width + 1].copy(),
+        baseline=out[:-1, width + 1].copy() if moving else np.full(steps, np.nan),
         settings=dict(steps=steps, samples=samples, learning_rate=learning_rate, seed=seed, baseline=baseline,
                       decay=decay, floor=floor, start=dist.parameters),
         seconds=seconds,

@@ -194,3 +194,11 @@ def test_trajectory_prints_a_summary_not_its_arrays():
 def test_exact_columns_have_no_negative_zero():
     r = mcgrad.estimate(mcgrad.Normal(0.0, 1.0), mcgrad.cos(1.0), "pathwise", n=1000)
     assert r.exact[0] == 0.0 and not np.signbit(r.exact[0])
+
+
+def test_a_run_without_a_baseline_reports_none_not_zero():
+    tr = mcgrad.optimise(mcgrad.Normal(1.0, 1.0), "square", "score", steps=20, samples=10, seed=1)
+    assert np.all(np.isnan(tr.baseline)) and tr.to_frame()["baseline"].isna().all()
+    moving = mcgrad.optimise(mcgrad.Normal(1.0, 1.0), "square", "score", steps=20, samples=10, seed=1,
+                             baseline="moving_average")
+    assert moving.baseline[0] == 0.0 and np.all(np.isfinite(moving.baseline))
