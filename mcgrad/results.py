@@ -337,6 +337,10 @@ class Estimate:
                 not np.array_equal(self.parameters[k], other.parameters[k]) for k in self.parameters):
             raise ValueError("can only merge block ranges of the same run (estimator, parameters, objective, "
                              "seed, block_size and n must match)")
+        if self.accumulator.width != other.accumulator.width:
+            streamed = "this one" if self.accumulator.width > other.accumulator.width else "the other"
+            raise ValueError(f"can only merge block ranges of the same run: {streamed} streamed the covariance "
+                             "(covariance=True) and the other did not")
         if None not in (self.objective_identity, other.objective_identity) and (
                 self.objective_identity != other.objective_identity):
             raise ValueError(f"can only merge block ranges of the same run: the objectives share the name "

@@ -122,6 +122,10 @@ def sweep(
         _keyword_check(make, f_names, "f_grid")
     o_names, o_values = _grid(options_grid, "options_grid") if options_grid is not None else ([], [])
     entries = api._estimator_entries(estimators)
+    for name, opts in entries:
+        if set(opts) & set(o_names):
+            raise ValueError(f"{name} is given {sorted(set(opts) & set(o_names))} both as its own option and in "
+                             "options_grid; give each option one way")
     taken = {option.name for name, _ in entries for option in registry.lookup(name, family.family).declared}
     if set(o_names) - taken:
         raise ValueError(f"options_grid names {sorted(set(o_names) - taken)}, which none of the estimators "

@@ -55,7 +55,7 @@ def tune(dist, objective, spec, options: dict, seed: int, block_size: int, n: in
             eta = eta if math.isfinite(eta) else 0.0
         else:
             eta = options["eta"]
-        trace = float(np.sum(at[0.0] + 2.0 * eta * cov + eta * eta * var_b))
+        trace = max(float(np.sum(at[0.0] + 2.0 * eta * cov + eta * eta * var_b)), 0.0)  # >= 0 up to rounding
         if best is None or trace < best[0]:
             best = (trace, temperature, eta)
     trace, temperature, eta = best

@@ -194,3 +194,13 @@ def test_covariance_is_reproducible_and_mergeable(tmp_path):
     mcgrad.estimate(dist, f, "rsvi", n=40_000, seed=8, checkpoint=path)
     with pytest.raises(ValueError, match="covariance"):
         mcgrad.estimate(dist, f, "rsvi", n=40_000, seed=8, checkpoint=path, covariance=True)
+
+
+def test_results_with_and_without_the_covariance_do_not_merge():
+    dist, kw = mcgrad.Normal(0.5, 1.0), dict(n=20_000, block_size=10_000)
+    left = mcgrad.estimate(dist, "square", "pathwise", blocks=(0, 1), covariance=True, **kw)
+    right = mcgrad.estimate(dist, "square", "pathwise", blocks=(1, 2), **kw)
+    with pytest.raises(ValueError, match="this one streamed the covariance"):
+        left.merge(right)
+    with pytest.raises(ValueError, match="the other streamed the covariance"):
+        right.merge(left)  # (not adjacent either; the covariance is named first)

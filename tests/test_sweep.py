@@ -80,3 +80,9 @@ def test_sweep_over_estimator_options_equals_the_point_runs():
         assert r.estimator == row.estimator and r.mean[0] == row["mean"] and r.var[0] == row["var"]
     with pytest.raises(ValueError, match=r"options_grid names \['transform'\], which none of the estimators"):
         mcgrad.sweep(mcgrad.Bernoulli, {"logits": 0.0}, mcgrad.toy(0.45), ["score"], options_grid={"transform": [1]})
+
+
+def test_an_option_given_twice_is_refused():
+    with pytest.raises(ValueError, match="both as its own option and in options_grid"):
+        mcgrad.sweep(mcgrad.Bernoulli, {"logits": 0.0}, mcgrad.toy(0.4), [("gumbel_softmax", {"temperature": 0.3})],
+                     n=2000, options_grid={"temperature": [0.5]})
