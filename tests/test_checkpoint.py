@@ -185,6 +185,6 @@ def test_damaged_files_are_refused_cleanly(tmp_path):
     r.save(tmp_path / "r.npz")
     data = (tmp_path / "r.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="is not an mcgrad estimate file"):
+    with pytest.raises(ValueError, match="is not an mcgrad estimate or checkpoint file"):
         mcgrad.load(tmp_path / "cut.npz")
     assert not list(tmp_path.glob("*.tmp*"))

@@ -212,7 +212,7 @@ def test_damaged_files_are_refused_with_a_message(tmp_path):
     for name, content in cases.items():
         if content is not None:
             np.savez(tmp_path / name, **content)
-        with pytest.raises(ValueError, match="is not an mcgrad estimate file|is a damaged mcgrad result file"):
+        with pytest.raises(ValueError, match="not an mcgrad estimate or checkpoint file|a damaged mcgrad result file"):
             mcgrad.load(tmp_path / name)
     np.testing.assert_array_equal(mcgrad.load(good).mean, r.mean)
 
