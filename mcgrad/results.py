@@ -20,6 +20,17 @@ Z95 = 1.959963984540054
 ROUNDING = 1e-20  # Var(reduced) / Var(plain) below this is rounding: the interval becomes (1e20, inf)
 
 
+def polarised_fourth(m4_sum, m4_diff, m4_a, m4_b):
+    """``sum a^2 b^2`` of centred a, b from fourth central moment sums: of a + b, a - b, a and b.
+
+    Notes
+    -----
+    (a + b)^4 + (a - b)^4 = 2 a^4 + 12 a^2 b^2 + 2 b^4, so sum a^2 b^2 = (M4(a + b) + M4(a - b) - 2 M4(a)
+    - 2 M4(b)) / 12; the second-order twin, sum a b = (M2(a + b) - M2(a - b)) / 4, gives the covariance.
+    """
+    return (m4_sum + m4_diff - 2.0 * m4_a - 2.0 * m4_b) / 12.0
+
+
 def variance_ratio(reference: Accumulator, reduced: Accumulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Var(plain score) / Var(reduced) per component on the same draws, with a 95% interval.
 
@@ -37,8 +48,7 @@ def variance_ratio(reference: Accumulator, reduced: Accumulator) -> tuple[np.nda
     n = red[:, 0]
     va, vb = ref[:w, 2] / n, red[:, 2] / n
     m4a, m4b = ref[:w, 4] / n, red[:, 4] / n
-    m4_sum, m4_diff = ref[w:2 * w, 4] / n, ref[2 * w:, 4] / n
-    cross = (m4_sum + m4_diff - 2.0 * m4a - 2.0 * m4b) / 12.0
+    cross = polarised_fourth(ref[w:2 * w, 4] / n, ref[2 * w:, 4] / n, m4a, m4b)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ratio = va / vb
         var_log = (m4a / va**2 + m4b / vb**2 - 2.0 * cross / (va * vb)) / n
@@ -135,9 +145,8 @@ class Estimate:
     objective_identity: str | None = None
 
     def __post_init__(self):
-        summary = self.accumulator.total()
-        self._pairs = summary[len(self.components):]  # the covariance's pair rows, when it was streamed
-        summary = summary[:len(self.components)]
+        self._summary = self.accumulator.total()  # the components' rows, then the covariance's pair rows if any
+        summary = self._summary[:len(self.components)]
         n = summary[:, 0]
         self.n = int(n[0]) if n.size else 0
         self.mean = summary[:, 1].copy()
@@ -205,19 +214,18 @@ class Estimate:
         """``(C, Q)`` with ``C[i, j] = sum y_i y_j`` and ``Q[i, j] = sum y_i^2 y_j^2`` over the samples, y = g - mean
         (W x W); None when the covariance was not streamed and W > 1."""
         w = len(self.components)
-        total = self.accumulator.total()
-        own = total[:w]
+        own, pairs = self._summary[:w], self._summary[w:]
         if w == 1:
             return own[:, 2:3].copy(), own[:, 4:5].copy()
-        if self._pairs.shape[0] != w * (w - 1):
+        if pairs.shape[0] != w * (w - 1):
             return None
         half = w * (w - 1) // 2
-        plus, minus = self._pairs[:half], self._pairs[half:]
+        plus, minus = pairs[:half], pairs[half:]
         i, j = np.triu_indices(w, 1)
         comoment = np.diag(own[:, 2])
         comoment[i, j] = comoment[j, i] = (plus[:, 2] - minus[:, 2]) / 4.0
         fourth = np.diag(own[:, 4])
-        fourth[i, j] = fourth[j, i] = (plus[:, 4] + minus[:, 4] - 2.0 * own[i, 4] - 2.0 * own[j, 4]) / 12.0
+        fourth[i, j] = fourth[j, i] = polarised_fourth(plus[:, 4], minus[:, 4], own[i, 4], own[j, 4])
         return comoment, fourth
 
     @property

@@ -217,7 +217,7 @@ def _readable(value):
         return {k: _readable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_readable(v) for v in value]
-    if isinstance(value, str) and "p" in value and value.lstrip("-").startswith(("0x", "inf", "nan")):
+    if isinstance(value, str) and value.lstrip("-").startswith("0x"):
         try:
             return float.fromhex(value)
         except ValueError:

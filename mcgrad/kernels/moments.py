@@ -34,14 +34,6 @@ def add_powers(s1, s2, s3, s4, d):
 
 
 @jit
-def accumulate(acc, shift, value, c):
-    """Add ``value`` to the shifted power sums ``acc[c, 0..3]`` around ``shift[c]``."""
-    acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3] = add_powers(
-        acc[c, 0], acc[c, 1], acc[c, 2], acc[c, 3], value - shift[c]
-    )
-
-
-@jit
 def paired_components(extra):
     """W with W (W - 1) = ``extra``: how many leading components a row's ``extra`` pair rows cover (0 for none).
 
