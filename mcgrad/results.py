@@ -18,6 +18,24 @@ if TYPE_CHECKING:
 
 Z95 = 1.959963984540054
 ROUNDING = 1e-20  # Var(reduced) / Var(plain) below this is rounding: the interval becomes (1e20, inf)
+ROUNDING_FLOOR = (1024 * np.finfo(float).eps) ** 2  # a variance below this times the scale^2 is rounding noise
+
+
+def rounding_zeros(var: np.ndarray, mean: np.ndarray, reference_var: np.ndarray | None = None) -> np.ndarray:
+    """Where a variance is rounding noise of an estimator whose true variance is 0 (a control that cancels all
+    of it, a linear objective): ``var <= (1024 eps)^2 (mean^2 + reference_var)``.
+
+    Notes
+    -----
+    Per-sample values computed through a few dozen roundings of terms of size ``s`` scatter by about
+    ``eps s``; ``s^2`` is at most ``mean^2`` plus the variance of the uncontrolled terms (plain score on the
+    same draws, where a reference was run).  A relative spread below ``1024 eps`` (2.3e-13) is that scatter, not
+    a variance a double can resolve, and is reported as exactly 0 (so tables do not print 1e-32 and log-scale
+    plots do not stretch to it).
+    """
+    scale = mean * mean if reference_var is None else mean * mean + reference_var
+    with np.errstate(invalid="ignore", over="ignore"):
+        return var <= ROUNDING_FLOOR * scale
 
 
 def polarised_fourth(m4_sum, m4_diff, m4_a, m4_b):
@@ -99,7 +117,8 @@ class Estimate:
     components : list of str
         Gradient component names, e.g. ``['loc', 'scale']``.
     mean, var : numpy.ndarray
-        Sample mean and unbiased sample variance of the per-sample estimator.
+        Sample mean and unbiased sample variance of the per-sample estimator; a variance at the rounding level
+        of the values (:func:`rounding_zeros`) is exactly 0.
     stderr : numpy.ndarray
         Standard error of the mean, ``sqrt(var / n)``.
     var_stderr : numpy.ndarray
@@ -155,6 +174,14 @@ class Estimate:
             self.stderr = np.sqrt(self.var / n)
             m4 = summary[:, 4] / n
             self.var_stderr = np.sqrt(np.maximum(m4 - (n - 3) / (n - 1) * self.var**2, 0.0) / n)
+            reference = None
+            if self.reference is not None:
+                plain = self.reference.total()[:len(self.components)]
+                reference = plain[:, 2] / (plain[:, 0] - 1)
+        self._zeros = zeros = rounding_zeros(self.var, self.mean, reference)
+        if zeros.any():
+            self.var, self.stderr, self.var_stderr = (np.where(zeros, 0.0, a) for a in
+                                                       (self.var, self.stderr, self.var_stderr))
 
     @property
     def blocks(self) -> tuple[int, int]:
@@ -243,7 +270,9 @@ class Estimate:
         if moments is None:
             return None
         with np.errstate(invalid="ignore", divide="ignore"):
-            return moments[0] / (self.n - 1)
+            cov = moments[0] / (self.n - 1)
+        zeros = self._zeros
+        return np.where(zeros[:, None] | zeros[None, :], 0.0, cov)  # consistent with ``var``
 
     @property
     def correlation(self) -> np.ndarray | None:

@@ -133,3 +133,21 @@ def test_comparisons_print_compactly_and_say_what_they_leave_out(capsys):
     assert table[1].split() == ["estimator", "component", "mean", "stderr", "var", "var_stderr", "exact", "z"]
     main(["compare", "--estimators", "score,pathwise", "-n", "20000", "--wide"])
     assert "efficiency_per_evaluation" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("objective", ["linear", "square"])
+def test_a_control_that_removes_all_variance_reports_exact_zeros(objective):
+    # the delta-method control with coefficient 1 is exact for f of degree <= 2: every per-sample gradient equals
+    # E g, so the variance is 0; the computed one is rounding (~1e-34 and ~1e-25 before the floor)
+    r = mcgrad.estimate(mcgrad.Normal(0.7, 0.8), objective, "score_delta", n=50_000, seed=4, coefficient=1.0,
+                        covariance=True)
+    np.testing.assert_array_equal(r.var, [0.0, 0.0])
+    np.testing.assert_array_equal(r.stderr, [0.0, 0.0])
+    np.testing.assert_array_equal(r.covariance, np.zeros((2, 2)))
+    np.testing.assert_allclose(r.mean, r.exact, rtol=1e-12)
+
+
+def test_a_small_variance_a_double_resolves_is_kept():
+    # pathwise on x^2 at N(1e10, 1): g_loc = 2x has variance 4 around a mean of 2e10 (relative spread 1e-10)
+    r = mcgrad.estimate(mcgrad.Normal(1e10, 1.0), "square", "pathwise", n=50_000, seed=4)
+    assert_close_se(r.var[0], 4.0, r.var_stderr[0], what="var")
