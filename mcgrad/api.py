@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _validate, distributed, engine, estimators, families, results, storage, tuning, variance_reduction
 from .accumulator import Accumulator
+from .estimators import default_pair
 from .objectives import Objective, resolve
 from .results import Estimate
 
@@ -30,7 +31,7 @@ def _check_dist(dist) -> None:
 def estimate(
     dist,
     f: Objective | str = "square",
-    estimator: str = "score",
+    estimator: str | None = None,
     n: int = 1_000_000,
     seed: int | None = 0,
     *,
@@ -53,9 +54,11 @@ def estimate(
         A built-in name (``"square"``, ``"quadratic"``, ``"cos"``, ``"gaussian_bump"``,
         ``"linear"``), a built-in with parameters (``mcgrad.square(c=1)``) or
         ``mcgrad.user_objective(...)``.
-    estimator : str
+    estimator : str, optional
         A registry name valid for the family (``score``, ``pathwise``, ``grep``,
-        ``measure_valued`` for Normal).
+        ``measure_valued`` for Normal).  By default the family's own (:func:`mcgrad.estimators.default`:
+        pathwise for Normal, rsvi for Gamma, Beta and Dirichlet, score for Bernoulli and Categorical), the
+        same as :func:`mcgrad.optimise`'s.
     n : int
         Number of samples (>= 2: a variance needs two).
     seed : int or None
@@ -245,7 +248,7 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
         raise TypeError(f"covariance must be True or False, got {covariance!r}")
     covariance = bool(covariance)
     objective = resolve(f)
-    spec = estimators.lookup(estimator, dist.family)
+    spec = estimators.lookup(estimators.default(dist.family) if estimator is None else estimator, dist.family)
     opts = estimators.resolve_options(spec, options)
     if spec.needs_derivative and not objective.has_derivative:
         raise ValueError(f"estimator {spec.name!r} needs the derivative of f; pass derivative= to user_objective")
@@ -393,7 +396,7 @@ def _estimator_entries(entries) -> list[tuple[str, dict]]:
 def compare(
     dist,
     f: Objective | str = "square",
-    estimators: Iterable = ("score", "pathwise"),
+    estimators: Iterable | None = None,
     n: int = 1_000_000,
     seed: int | None = 0,
     *,
@@ -407,8 +410,9 @@ def compare(
 
     Parameters
     ----------
-    estimators : iterable
-        Names, or ``(name, options)`` pairs such as ``("grep", {"transform": 2})``.
+    estimators : iterable, optional
+        Names, or ``(name, options)`` pairs such as ``("grep", {"transform": 2})``; by default ``score`` and
+        the family's default estimator (:func:`mcgrad.estimators.default_pair`).
     reference : str, optional
         One of the compared estimators, by name or table label (``"grep[transform=2]"``): every row then
         also gives ``var_ratio`` = var / var of the reference and ``efficiency_ratio`` = efficiency /
@@ -435,6 +439,9 @@ def compare(
     import pandas as pd  # imported on use: pandas adds ~30 MB to every process
 
     seed = _validate.seed(seed)
+    if estimators is None:
+        _check_dist(dist)
+        estimators = default_pair(dist.family)
     entries = _estimator_entries(estimators)
     names = [name for name, _ in entries]
     if reference is not None:

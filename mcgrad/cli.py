@@ -170,9 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(demo, 10_000_000)
     est = sub.add_parser("estimate", help="one estimator's mean and variance")
     _add_problem_options(est)
-    est.add_argument("--estimator", type=_estimator_entry, default="score", metavar="NAME[:KEY=VALUE;...]",
+    est.add_argument("--estimator", type=_estimator_entry, default=None, metavar="NAME[:KEY=VALUE;...]",
                      help=f"one of {sorted(estimators.REGISTRY)} (each family's: see docs/estimators.md), options "
-                          "after a colon as in compare, e.g. grep:transform=2")
+                          "after a colon as in compare, e.g. grep:transform=2 (default: the family's own, "
+                          f"{estimators.defaults_text()}; the same in optimise)")
     _add_estimator_options(est, estimators.declarations())
     est.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any estimator option, repeatable (e.g. --option baseline=optimal, "
@@ -182,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(est, 1_000_000)
     cmp_ = sub.add_parser("compare", help="several estimators side by side")
     _add_problem_options(cmp_)
-    cmp_.add_argument("--estimators", type=_estimator_list, default=_estimator_list("score,pathwise"),
-                      help="comma list; options after a colon, e.g. score,grep:transform=2")
+    cmp_.add_argument("--estimators", type=_estimator_list, default=None,
+                      help="comma list; options after a colon, e.g. score,grep:transform=2 (default: score and the "
+                           "family's default estimator)")
     cmp_.add_argument("--checkpoint", default=None, metavar="FILE",
                       help="save each estimator's progress to FILE.I-NAME every second (FILE itself for one); "
                            "run the same command again to resume")
@@ -203,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "trajectory")
     _add_problem_options(opt)
     opt.add_argument("--estimator", type=_estimator_entry, default=None, metavar="NAME[:KEY=VALUE;...]",
-                     help="any sampling estimator of the family, options after a colon (default: pathwise for "
-                          "normal, rsvi for gamma/beta/dirichlet, score otherwise)")
+                     help="any sampling estimator of the family, options after a colon (default: the family's "
+                          f"own, {estimators.defaults_text()}; the same in estimate)")
     _add_estimator_options(opt, [d for d in estimators.declarations() if d.kind == estimators.SAMPLING])
     opt.add_argument("--baseline", choices=("moving_average",), default=None, help="score only")
     opt.add_argument("--decay", type=float, default=0.9, help="the moving average's decay")
@@ -403,8 +405,7 @@ def _optimisation_table(args):
 def optimise(args) -> None:
     """Run one SGD trajectory and print it."""
     opts = _estimator_options(args)
-    default = {"normal": "pathwise", "gamma": "rsvi", "beta": "rsvi", "dirichlet": "rsvi"}.get(args.dist, "score")
-    name = args.estimator[0] if args.estimator is not None else default
+    name = args.estimator[0] if args.estimator is not None else estimators.default(args.dist)
     tr = optimisation.optimise(_dist(args), _objective(args), name, args.steps, args.samples,
                                args.lr, args.seed, baseline=args.baseline, decay=args.decay, **opts)
     if args.format == "json":
@@ -470,9 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "plot":
             plot(args)
         elif args.command == "estimate":
-            _run_estimators(args, [(args.estimator[0], _estimator_options(args))])
+            name = args.estimator[0] if args.estimator is not None else estimators.default(args.dist)
+            _run_estimators(args, [(name, _estimator_options(args))])
         else:
-            _run_estimators(args, args.estimators)
+            chosen = args.estimators or [(name, {}) for name in estimators.default_pair(args.dist)]
+            _run_estimators(args, chosen)
     except (ValueError, TypeError, ImportError) as exc:
         one_line = " ".join(str(exc).split())  # a message holding a wrapped NumPy array spans several lines
         parser.exit(2, f"mcgrad {args.command}: error: {one_line}\n")

@@ -12,7 +12,7 @@ from .declaration import EXACT, SAMPLING, VARIANCE_REDUCED, EstimatorSpec, Optio
 from .families import MODULES
 
 __all__ = ["EXACT", "REGISTRY", "SAMPLING", "VARIANCE_REDUCED", "EstimatorSpec", "Option", "declarations",
-           "label", "lookup", "resolve_options"]
+           "default", "default_pair", "label", "lookup", "resolve_options"]
 
 
 def _collect() -> dict[str, dict[str, EstimatorSpec]]:
@@ -37,6 +37,24 @@ def declarations() -> list[EstimatorSpec]:
 def names(family: str, kinds: tuple[str, ...] = (SAMPLING, VARIANCE_REDUCED, EXACT)) -> list[str]:
     """The estimators of ``family`` of the given kinds, sorted."""
     return sorted(name for name, specs in REGISTRY.items() if family in specs and specs[family].kind in kinds)
+
+
+def default(family: str) -> str:
+    """The estimator a run of ``family`` takes when none is named (``estimate``, ``optimise``, the CLI)."""
+    return MODULES[family].DEFAULT_ESTIMATORS[family]
+
+
+def default_pair(family: str) -> tuple[str, ...]:
+    """What ``compare`` and ``sweep`` run when no estimators are named: score and the family's default."""
+    return tuple(dict.fromkeys(("score", default(family))))
+
+
+def defaults_text() -> str:
+    """The families' defaults in words, for help texts: ``pathwise for normal, rsvi for gamma, ...``."""
+    by_name: dict[str, list[str]] = {}
+    for family in MODULES:
+        by_name.setdefault(default(family), []).append(family)
+    return ", ".join(f"{name} for {', '.join(fams)}" for name, fams in by_name.items())
 
 
 def lookup(name, family: str) -> EstimatorSpec:

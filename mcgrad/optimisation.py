@@ -115,7 +115,7 @@ def _positive(name: str, value) -> float:
 def optimise(
     dist: Normal,
     f: Objective | str = "square",
-    estimator: str = "pathwise",
+    estimator: str | None = None,
     steps: int = 2000,
     samples: int = 10,
     learning_rate: float = 0.01,
@@ -135,10 +135,11 @@ def optimise(
         concentrations; Bernoulli / Categorical: the logits (whatever parameterisation was given).
     f : Objective or str
         The objective (built-in or user function).
-    estimator : str
+    estimator : str, optional
         Any sampling estimator of the family, with its options (``transform``, ``boost``, ``temperature``,
         ``eta``, ``control``); not ``exact`` nor the variance-reduced score estimators (use
-        ``baseline="moving_average"`` with ``score``).
+        ``baseline="moving_average"`` with ``score``).  By default the family's own, as in
+        :func:`mcgrad.estimate`.
     steps : int
         Number of SGD steps.
     samples : int
@@ -172,7 +173,7 @@ def optimise(
     if getattr(dist, "family", None) not in families.MODULES:
         raise TypeError(f"dist must be an mcgrad distribution (the starting point), got {type(dist).__name__}")
     objective = resolve(f)
-    spec = estimators.lookup(estimator, dist.family)
+    spec = estimators.lookup(estimators.default(dist.family) if estimator is None else estimator, dist.family)
     if spec.kind in NOT_FOR_SGD:
         allowed = estimators.names(dist.family, (estimators.SAMPLING,))
         raise ValueError(f"optimise takes the sampling estimators of the {dist.family} family {allowed}; got "

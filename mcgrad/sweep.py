@@ -64,7 +64,7 @@ def sweep(
     family: type,
     grid: Mapping,
     f: Objective | str | Callable[..., Objective] = "square",
-    estimators: Iterable = ("score", "pathwise"),
+    estimators: Iterable | None = None,
     n: int = 1_000_000,
     seed: int | None = 0,
     *,
@@ -87,8 +87,9 @@ def sweep(
     f : Objective, str or callable
         The objective; with ``f_grid``, a factory such as ``mcgrad.cos`` or a built-in's name, called
         at every point of ``f_grid`` (e.g. ``f_grid={"k": [0.5, 1, 2]}``).
-    estimators : iterable
-        Names, or ``(name, options)`` pairs, as in :func:`compare`.
+    estimators : iterable, optional
+        Names, or ``(name, options)`` pairs, as in :func:`compare` (by default score and the family's default
+        estimator).
     options_grid : dict, optional
         Estimator option -> values, swept like ``grid`` (e.g. ``{"temperature": [0.1, 0.5, 2]}``) for every
         estimator that takes the option; one that takes none of them runs once per point (its option
@@ -121,7 +122,7 @@ def sweep(
             raise TypeError("with f_grid, f must be an objective factory such as mcgrad.cos or a built-in's name")
         _keyword_check(make, f_names, "f_grid")
     o_names, o_values = _grid(options_grid, "options_grid") if options_grid is not None else ([], [])
-    entries = api._estimator_entries(estimators)
+    entries = api._estimator_entries(registry.default_pair(family.family) if estimators is None else estimators)
     for name, opts in entries:
         if set(opts) & set(o_names):
             raise ValueError(f"{name} is given {sorted(set(opts) & set(o_names))} both as its own option and in "

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import mcgrad
-from mcgrad import cli, estimators
+from mcgrad import cli, estimators, families
+from mcgrad.cli import main
 
 TABLE_PAGE = Path(__file__).resolve().parents[1] / "docs" / "estimators.md"
 
@@ -57,3 +58,21 @@ def test_a_new_declaration_needs_no_other_edit(monkeypatch):
     a = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise_copy", 4096, seed=3)
     b = mcgrad.estimate(mcgrad.Normal(0.5, 1.5), "square", "pathwise", 4096, seed=3)
     assert a.estimator == "pathwise_copy" and (a.mean == b.mean).all() and (a.var == b.var).all()
+
+
+def test_every_family_has_one_default_estimator_for_every_entry_point(capsys):
+    # one declared default per family, a sampling estimator of it, taken by estimate, optimise and the CLI alike
+    for family in families.MODULES:
+        spec = estimators.lookup(estimators.default(family), family)
+        assert spec.kind == estimators.SAMPLING
+        assert estimators.default_pair(family)[0] == "score"
+    dist = mcgrad.Gamma(2.5)
+    assert mcgrad.estimate(dist, "square", n=2_000).estimator.startswith("rsvi")
+    assert mcgrad.optimise(dist, "square", steps=2).estimator.startswith("rsvi")
+    assert [label.split("[")[0] for label in mcgrad.compare(dist, "square", n=2_000).estimator.unique()] == [
+        "score", "rsvi"]
+    assert mcgrad.estimate(mcgrad.Normal(0.0, 1.0), n=2_000).estimator == "pathwise"
+    for command in ("estimate", "optimise"):
+        assert main([command, "--dist", "bernoulli", "--format", "json", "-n" if command == "estimate" else
+                     "--steps", "2000" if command == "estimate" else "2"]) == 0
+        assert '"estimator": "score"' in capsys.readouterr().out

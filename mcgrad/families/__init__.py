@@ -11,6 +11,8 @@ Each module defines, for the families it serves (``FAMILIES``):
   names of the parameters iterated, which are ``params(dist)``, and the projection floor of each);
 * ``scalar(dist)`` -- whether the D = 1 (scalar) loops apply;
 * ``score_family(dist)`` -- the family's code in the variance-reduced score kernel, and ``first_only(dist)``;
+* ``DEFAULT_ESTIMATORS`` -- family -> the estimator runs take when none is named (the lowest-variance
+  unbiased one that needs no more than f and f');
 * ``DECLARATIONS`` -- one :class:`~mcgrad.declaration.EstimatorSpec` per (family, estimator);
 * ``EXACT_GRADIENTS`` -- built-in objective code -> ``exact(dist, param)``, the closed-form gradient of E[f],
   and ``EXPECTATIONS`` -- code -> ``value(rows, param)``, E[f] itself at each row of parameters (an SGD run's

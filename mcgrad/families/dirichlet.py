@@ -14,6 +14,7 @@ from .common import Distribution, concentration_array, concentration_range, diga
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
+DEFAULT_ESTIMATORS = {"beta": "rsvi", "dirichlet": "rsvi"}
 RANGES = {"beta": [("a, b", concentration_range())],
           "dirichlet": [("concentration", f"K >= 2 values in {concentration_range()}")]}
 

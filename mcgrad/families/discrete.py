@@ -12,6 +12,7 @@ from .common import *  # noqa: F403 -- the defaults this module does not overrid
 from .common import Distribution
 
 FAMILIES = ("bernoulli", "categorical")
+DEFAULT_ESTIMATORS = {"bernoulli": "score", "categorical": "score"}
 PROBS_TOLERANCE = 1e-6  # how far a Categorical's probs may sum from 1
 RANGES = {"bernoulli": [("logits", "finite reals"), ("probs", "the open interval (0, 1)")],
           "categorical": [("logits", "finite reals, shape (K,) or (D, K), K >= 2"),

@@ -22,6 +22,7 @@ from .common import (
 )
 
 FAMILIES = ("gamma",)
+DEFAULT_ESTIMATORS = {"gamma": "rsvi"}
 RANGES = {"gamma": [("concentration", concentration_range()), ("rate", "finite reals > 0")]}
 
 

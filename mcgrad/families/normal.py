@@ -14,6 +14,7 @@ from .common import *  # noqa: F403 -- the defaults this module does not overrid
 from .common import Distribution, broadcast_pair, per_coordinate
 
 FAMILIES = ("normal",)
+DEFAULT_ESTIMATORS = {"normal": "pathwise"}
 RANGES = {"normal": [("loc", "finite reals"), ("scale", "finite reals > 0")]}
 
 
