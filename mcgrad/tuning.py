@@ -1,6 +1,8 @@
-"""Tuned controls: REBAR's eta and temperature chosen to minimise the gradient's total variance on a pilot pass.
+"""Tuned controls: REBAR's eta and temperature, and the scale eta of RELAX's control, chosen to minimise the
+gradient's total variance on a pilot pass.
 
-REBAR's per-sample gradient is linear in eta, g(eta) = A + eta B, with B the control's zero-mean correction.
+REBAR's and RELAX's per-sample gradients are linear in eta, g(eta) = A + eta B, with B the control's zero-mean
+correction.
 On common random numbers (the draws do not depend on eta) the pilot's variances at eta = 0, 1 and -1 give
 exactly Var B = (V(1) + V(-1) - 2 V(0)) / 2 and Cov(A, B) = (V(1) - V(-1)) / 4 per component, so the trace
 of the covariance is the quadratic sum_j V_j(0) + 2 eta Cov_j + eta^2 Var B_j, least at
@@ -38,16 +40,17 @@ def _variance(dist, objective, spec, options: dict, seed: int, block_size: int, 
 
 def tune(dist, objective, spec, options: dict, seed: int, block_size: int, n: int) -> tuple[dict, dict]:
     """``(options, diagnostics)``: the options with every ``'tuned'`` value replaced by the pilot's choice, and
-    ``tuned_eta``, ``tuned_temperature``, ``pilot_samples``, ``pilot_seconds``, ``pilot_trace`` (the trace the
+    ``tuned_eta``, ``tuned_temperature`` (REBAR), ``pilot_samples``, ``pilot_seconds``, ``pilot_trace`` (the trace the
     pilot measured at the chosen values)."""
     pilot = default_pilot(n)
     pilot_seed = (seed ^ PILOT_SEED) & ((1 << 64) - 1)
-    temperatures = TEMPERATURE_GRID if options["temperature"] == TUNED else (options["temperature"],)
+    temperatures = TEMPERATURE_GRID if options.get("temperature") == TUNED else (options.get("temperature"),)
     best = None
     t0 = time.perf_counter()
     for temperature in temperatures:
-        at = {eta: _variance(dist, objective, spec, {**options, "temperature": temperature, "eta": eta}, pilot_seed,
-                             block_size, pilot) for eta in (0.0, 1.0, -1.0)}
+        fixed = options if temperature is None else {**options, "temperature": temperature}  # relax: None
+        at = {eta: _variance(dist, objective, spec, {**fixed, "eta": eta}, pilot_seed, block_size, pilot)
+              for eta in (0.0, 1.0, -1.0)}
         var_b = (at[1.0] + at[-1.0] - 2.0 * at[0.0]) / 2.0
         cov = (at[1.0] - at[-1.0]) / 4.0
         if options["eta"] == TUNED:
@@ -59,6 +62,7 @@ def tune(dist, objective, spec, options: dict, seed: int, block_size: int, n: in
         if best is None or trace < best[0]:
             best = (trace, temperature, eta)
     trace, temperature, eta = best
-    diagnostics = {"tuned_temperature": temperature, "tuned_eta": eta, "pilot_samples": pilot,
+    chosen = {"eta": eta} if temperature is None else {"temperature": temperature, "eta": eta}
+    diagnostics = {**{f"tuned_{k}": v for k, v in chosen.items()}, "pilot_samples": pilot,
                    "pilot_seconds": time.perf_counter() - t0, "pilot_trace": trace}
-    return {**options, "temperature": temperature, "eta": eta}, diagnostics
+    return {**options, **chosen}, diagnostics

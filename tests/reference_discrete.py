@@ -92,8 +92,12 @@ def bernoulli_estimator(name, logit, f, df, lam=0.5, eta=1.0, c=None, dc=None):
             def dcv(w):
                 sw = float(expit(w / lam))
                 return eta * df(sw) * sw * (1.0 - sw) / lam
-        else:
-            cv, dcv = c, dc
+        else:  # relax: the user's control scaled by eta
+            def cv(w):
+                return eta * c(w)
+
+            def dcv(w):
+                return eta * dc(w)
         return (f(b) - cv(zt)) * (b - theta) + dcv(z) - dcv(zt) * dzt
 
     return g, theta

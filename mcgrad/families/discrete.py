@@ -221,8 +221,8 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
         EstimatorSpec("rebar", family, "REBAR (Tucker et al. 2017): control variate eta f(relaxed z)",
                       needs_derivative=True, block=kernel, code=discrete.REBAR,
                       declared=(REBAR_TEMPERATURE, ETA), draws=resample, evaluations=3),
-        EstimatorSpec("relax", family, "RELAX (Grathwohl et al. 2018): a user control variate c(z)",
-                      block=kernel, code=discrete.RELAX, declared=(CONTROL,), draws=resample),
+        EstimatorSpec("relax", family, "RELAX (Grathwohl et al. 2018): a user control variate eta c(z)",
+                      block=kernel, code=discrete.RELAX, declared=(CONTROL, ETA), draws=resample),
     ]
     if family == "bernoulli":
         specs += [

@@ -410,9 +410,13 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                 for j in range(count):
                     ct[j] *= eta
                 _softmax_backward(soft, grad, eta * inv_lam, dct, column)
-            else:
+            else:  # relax: the user's control c scaled by eta
                 _user(cv, USER, 0.0, z, dcz, chunk, count, column2, xv, gv)
                 _user(cv, USER, 0.0, zt, dct, chunk, count, ct, xv, gv)
+                for j in range(count):
+                    ct[j] *= eta
+                dcz *= eta
+                dct *= eta
         if estimator == SCORE or resample:
             if resample:
                 for j in range(count):
@@ -441,7 +445,7 @@ def _shared_block(user_path: int):
     @jit
     def categorical_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
                           counting):
-        lam, eta = relaxation(options)
+        lam, eta = relaxation(options, chosen)
         return _block(chosen, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row, counting), 0
 
     return categorical_block

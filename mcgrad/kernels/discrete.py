@@ -249,9 +249,11 @@ def _block_bernoulli_1d_relaxed(estimator, user_path, logit, factor, lam, eta, c
                     ft, dft = evaluate_1d(user_path, code, p, user1, soft_t[q])
                     ct = eta * ft
                     dct = eta * dft * dsoft_t[q] * inv_lam
-                else:
-                    dc = cv1(USER, 0.0, z[q])[1]
+                else:  # relax: the user's control c scaled by eta
+                    dc = eta * cv1(USER, 0.0, z[q])[1]
                     ct, dct = cv1(USER, 0.0, zt[q])
+                    ct *= eta
+                    dct *= eta
                 g = ((f1 if b else f0) - ct) * (theta_bar if b else -theta) + dc - dct * dzt[q]
             sums, shift, bad = _add_sample(sums, shift, bad, g * factor, start + q == 0, count_nonfinite)
     _finish(sums, shift, m, row)
@@ -328,9 +330,12 @@ def _block_bernoulli(estimator, user_path, logits, factor, lam, eta, code, p, us
                     for d in range(dim):
                         s, v = next_double_open(s)
                         zt[d], dzt[d] = bernoulli_resample(logit[d], theta[d], theta_bar[d], bx[d] > 0.0, v)
-                if estimator == RELAX:
+                if estimator == RELAX:  # the user's control c scaled by eta
                     cv(USER, 0.0, z, dc)
-                    ct = cv(USER, 0.0, zt, grad)
+                    ct = eta * cv(USER, 0.0, zt, grad)
+                    for d in range(dim):
+                        dc[d] *= eta
+                        grad[d] *= eta
                 else:  # gumbel_softmax: grad f(soft(z)); rebar: also eta f(soft(z~)) and its gradient
                     for rep in range(2 if estimator == REBAR else 1):
                         if rep == 1:
@@ -404,8 +409,11 @@ def complements(theta):
 
 
 @jit
-def relaxation(options):
-    """``(temperature, eta)`` from a discrete estimator's options ``[temperature, eta]`` (defaults 1 and 0)."""
+def relaxation(options, estimator):
+    """``(temperature, eta)`` from a discrete estimator's options: ``[temperature, eta]`` as far as it takes them
+    (defaults 1 and 0), relax's ``[eta]`` (the scale of its control)."""
+    if estimator == RELAX:
+        return 1.0, options[0]
     lam = options[0] if options.shape[0] > 0 else 1.0
     eta = options[1] if options.shape[0] > 1 else 0.0
     return lam, eta
@@ -441,7 +449,7 @@ def _shared_block(user_path: int, relaxed_scalar: bool):
         @jit
         def bernoulli_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
                             counting):
-            lam, eta = relaxation(options)
+            lam, eta = relaxation(options, chosen)
             return _block_bernoulli_1d_relaxed(chosen, user_path, params[0, 0], extra[0], lam, eta, code, p, user1,
                                                cv1, s, m, row, counting), 0
 
@@ -450,7 +458,7 @@ def _shared_block(user_path: int, relaxed_scalar: bool):
         @jit
         def bernoulli_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
                             counting):
-            lam, eta = relaxation(options)
+            lam, eta = relaxation(options, chosen)
             return _block_bernoulli(chosen, user_path, params, extra, lam, eta, code, p, user, cv, s, m, row,
                                     counting), 0
 
