@@ -97,8 +97,8 @@ def test_cli_run_killed_midway_resumes_bitwise(tmp_path):
     n = 1_500_000_000
     mcgrad.estimate(mcgrad.Normal(1.0, 1.0), "square", "score", 1000)  # compiled and cached before the CLI runs
     path = tmp_path / "ck.npz"
-    cmd = [sys.executable, "-m", "mcgrad.cli", "estimate", "--loc", "1", "-n", str(n), "--checkpoint", str(path),
-           "--format", "json", "--no-progress"]
+    cmd = [sys.executable, "-m", "mcgrad.cli", "estimate", "--estimator", "score", "--loc", "1", "-n", str(n),
+           "--checkpoint", str(path), "--format", "json", "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not path.exists() and proc.poll() is None and time.time() < deadline:

@@ -114,7 +114,7 @@ def test_arm_and_disarm_beat_score_on_the_toy():
 BERNOULLI_LOGITS = [0.4, -1.2, 2.0]
 CATEGORICAL_LOGITS = [[0.3, -0.5, 1.1], [[0.2, 0.0, -1.0], [1.5, 0.3, 0.1]]]
 UNBIASED = [("score", {}), ("rebar", {"temperature": 0.5, "eta": 1.0}), ("rebar", {"temperature": 1.5, "eta": 0.3}),
-            ("relax", {"control": CONTROL})]
+            ("relax", {"control": CONTROL}), ("relax", {"control": CONTROL, "eta": 0.5})]
 
 
 @pytest.mark.parametrize("f,f_py", [(mcgrad.toy(0.45), _toy_py(0.45)), (COUPLED, _coupled_py)], ids=["toy", "coupled"])

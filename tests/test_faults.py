@@ -152,8 +152,9 @@ def test_cli_run_killed_many_times_resumes_bitwise(tmp_path, monkeypatch):
     dist = mcgrad.Normal(1.0, 1.0)
     mcgrad.estimate(dist, "square", "score", 1000)  # compiled and cached before the CLI runs: each loads it
     path, log = tmp_path / "ck.npz", tmp_path / "marks.log"
-    cmd = [sys.executable, "-c", LAUNCHER, str(log), str(SMALL_CHUNK), "estimate", "--loc", "1", "-n", str(N),
-           "--checkpoint", str(path), "--threads", str(THREADS), "--format", "json", "--no-progress"]
+    cmd = [sys.executable, "-c", LAUNCHER, str(log), str(SMALL_CHUNK), "estimate", "--estimator", "score",
+           "--loc", "1", "-n", str(N), "--checkpoint", str(path), "--threads", str(THREADS), "--format", "json",
+           "--no-progress"]
     job = api.prepare(dist, "square", "score", N, 0, engine.DEFAULT_BLOCK_SIZE, None, None, {})
     stamp = api.fingerprint(job)
     rng = random.Random(SEED)
