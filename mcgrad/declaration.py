@@ -213,6 +213,7 @@ def or_tuned(check):
 BOOST = Option("boost", 1, integer_check(0, 64), "an integer in [0, 64] (shape augmentations)")
 TEMPERATURE = Option("temperature", 0.5, temperature_check, f"a number in {TEMPERATURE_RANGE}")
 ETA = Option("eta", 1.0, or_tuned(finite_check), "a finite real number, or 'tuned' (pilot pass)")
+REINMAX_TEMPERATURE = Option("temperature", 1.0, temperature_check, f"a number in {TEMPERATURE_RANGE}")
 REBAR_TEMPERATURE = Option("temperature", 0.5, or_tuned(temperature_check),
                            f"a number in {TEMPERATURE_RANGE}, or 'tuned' (pilot pass)")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")

@@ -3,7 +3,8 @@
 * exact enumeration of the support: E[f], its gradient w.r.t. the logits and the score estimator's
   per-sample variance;
 * for one Bernoulli, every estimator as a function of its uniforms (u, v), integrated by quadrature,
-  giving exact means and variances of the biased estimators too.
+  giving exact means and variances of the biased estimators too;
+* the Categorical estimators that are a function of the outcome alone (reinmax), enumerated.
 """
 
 from __future__ import annotations
@@ -48,6 +49,34 @@ def enumerate_categorical(logits, f):
         grad += p * g
         second += p * g * g
     return mean, grad, second - grad * grad
+
+
+def reinmax_moments(logits, df, temperature):
+    """Exact (mean, variance) per flat component of ReinMax on D categoricals, by enumeration.
+
+    ReinMax (Liu et al. 2023, Algorithm 2) as written there: pi0 = softmax(l), D ~ pi0 one-hot,
+    pi1 = (D + softmax(l / temperature)) / 2, pi2 = 2 pi1 - pi0 / 2, and the gradient backpropagates through
+    pi2 with pi1 = softmax(stop_gradient(log pi1 - l) + l): g = (2 J(pi1) - J(pi0) / 2) grad f(D) per variable,
+    J(pi) = diag(pi) - pi pi^T.  ``df(x)`` is grad f at the flat one-hot vector x.
+    """
+    logits = np.atleast_2d(np.asarray(logits, float))
+    dim, classes = logits.shape
+    theta = np.exp(log_softmax(logits, axis=1))
+    tempered = np.exp(log_softmax(logits / temperature, axis=1))
+    mean, second = np.zeros(dim * classes), np.zeros(dim * classes)
+    for ks in itertools.product(range(classes), repeat=dim):
+        onehot = np.zeros((dim, classes))
+        onehot[np.arange(dim), ks] = 1.0
+        p = float(np.prod(theta[np.arange(dim), ks]))
+        v = np.reshape(df(onehot.ravel()), (dim, classes))
+        g = np.empty((dim, classes))
+        for d in range(dim):
+            pi1 = (onehot[d] + tempered[d]) / 2
+            jacobian = 2 * (np.diag(pi1) - np.outer(pi1, pi1)) - (np.diag(theta[d]) - np.outer(theta[d], theta[d])) / 2
+            g[d] = jacobian @ v[d]
+        mean += p * g.ravel()
+        second += p * g.ravel() ** 2
+    return mean, second - mean * mean
 
 
 def bernoulli_estimator(name, logit, f, df, lam=0.5, eta=1.0, c=None, dc=None):

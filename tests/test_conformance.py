@@ -57,6 +57,8 @@ def options_for(spec) -> dict:
     opts = {}
     if "control" in spec.options:  # relax: the control variate c(z) is the user's, there is no default
         opts["control"] = CONTROL
+    if spec.name == "reinmax":  # at its default temperature 1 it is exact for an f quadratic in b, as here
+        opts["temperature"] = 0.5
     return opts
 
 

@@ -6,6 +6,7 @@ import math
 import numba
 import numpy as np
 import pytest
+import reference_discrete
 from conftest import RELAX_CONTROL as CONTROL
 from conftest import assert_close_se
 from reference_discrete import bernoulli_moments, enumerate_bernoulli, enumerate_categorical
@@ -292,3 +293,33 @@ def test_gumbel_max_frequencies():
     categorical.sum_gumbel_max_blocks(rng.run_key(3), log_theta, block, n, out)
     counts = np.bincount(out, minlength=4)
     assert stats.chisquare(counts, n * np.exp(log_theta)).pvalue > 1e-4
+
+
+# ---------------------------------------------------------------- estimators of the outcome alone: enumeration
+@pytest.mark.parametrize("temperature", [1.0, 0.4, 3.0])
+@pytest.mark.parametrize("logits", CATEGORICAL_LOGITS, ids=["K3", "D2K3"])
+@pytest.mark.parametrize("f,df", [(mcgrad.one_hot_quadratic(1), None), (COUPLED, _coupled_grad.py_func)],
+                         ids=["onehot", "coupled"])
+def test_reinmax_mean_and_variance_by_enumeration(f, df, logits, temperature):
+    """ReinMax's gradient is a function of the outcome: its exact mean and variance are sums over the support;
+    its bias is reported against the exact gradient."""
+    classes = np.shape(logits)[-1]
+    if df is None:
+        def df(x):
+            return 2 * (np.reshape(x, (-1, classes)) - np.eye(classes)[1]).ravel()
+    mean, var = reference_discrete.reinmax_moments(logits, df, temperature)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), f, "reinmax", N // 4, seed=9, temperature=temperature)
+    assert r.biased and r.estimator == f"reinmax[temperature={temperature:g}]"
+    assert_close_se(r.mean, mean, r.stderr, what="reinmax mean")
+    assert_close_se(r.var, var, r.var_stderr, what="reinmax var")
+    np.testing.assert_allclose(r.bias, r.mean - r.exact, rtol=1e-12)
+
+
+def test_reinmax_is_exact_for_quadratics_at_temperature_one():
+    # E over b of (2 J(pi1) - J(theta) / 2) at temperature 1 is J(theta), and grad f is affine in b for a one-hot
+    # quadratic: the mean is the exact gradient; at another temperature it is not
+    dist, f = mcgrad.Categorical(logits=CATEGORICAL_LOGITS[1]), mcgrad.one_hot_quadratic(1)
+    at_one = mcgrad.estimate(dist, f, "reinmax", N // 4, seed=10, temperature=1.0)
+    assert_close_se(at_one.mean, at_one.exact, at_one.stderr, what="reinmax at temperature 1")
+    at_half = mcgrad.estimate(dist, f, "reinmax", N // 4, seed=10, temperature=0.5)
+    assert np.max(np.abs(at_half.bias) / at_half.stderr) > 20

@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import short_number
-from ..declaration import CONTROL, ETA, EXACT, REBAR_TEMPERATURE, TEMPERATURE, EstimatorSpec, variance_reduced
+from ..declaration import (
+    CONTROL,
+    ETA,
+    EXACT,
+    REBAR_TEMPERATURE,
+    REINMAX_TEMPERATURE,
+    TEMPERATURE,
+    EstimatorSpec,
+    variance_reduced,
+)
 from ..kernels import categorical, discrete, score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution
@@ -231,6 +240,10 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
             EstimatorSpec("disarm", family, "DisARM (Dong et al. 2020): ARM with the uniform integrated out",
                           block=kernel, code=discrete.DISARM, draws=draws, evaluations=2),
         ]
+    else:
+        specs.append(EstimatorSpec("reinmax", family, "ReinMax (Liu et al. 2023): second-order straight-through "
+                                   "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,
+                                   code=discrete.REINMAX, declared=(REINMAX_TEMPERATURE,), draws="D uniforms"))
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))
     return specs + variance_reduced(family, boost=False)

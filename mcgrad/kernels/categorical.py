@@ -9,8 +9,8 @@ objectives and their gradients, the softmax backward pass and the power sums.  O
 draws (serial by nature) and user functions (called once per sample with the sample's D K vector)
 go sample by sample.
 
-Stream use per batch, in this order: ``score`` draws one uniform per variable and sample (inverse
-CDF); the other estimators draw C D K uniforms for the Gumbels, then ``rebar`` and ``relax`` draw
+Stream use per batch, in this order: ``score`` and ``reinmax`` draw one uniform per variable and sample
+(inverse CDF); the other estimators draw C D K uniforms for the Gumbels, then ``rebar`` and ``relax`` draw
 C D K more for the exponentials of the conditional resample; each group in sample-major, then
 variable, then class order.  So gumbel_softmax, straight_through, rebar and relax see the same
 Gumbels.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when at least that.
@@ -25,7 +25,17 @@ import numpy as np
 from numba import literally, prange
 
 from ._jit import jit
-from .discrete import GUMBEL_SOFTMAX, REBAR, RELAX, SCORE, STRAIGHT_THROUGH, complements, log_softmax, relaxation
+from .discrete import (
+    GUMBEL_SOFTMAX,
+    REBAR,
+    REINMAX,
+    RELAX,
+    SCORE,
+    STRAIGHT_THROUGH,
+    complements,
+    log_softmax,
+    relaxation,
+)
 from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, add_lanes, lanes_row
 from .objectives import SQUARE, USER, coordinate_term, quadratic_form
@@ -167,6 +177,37 @@ def _softmax_backward(soft, grad, scale, out, dot):
         ok = out[k]
         for col in range(soft.shape[1]):
             ok[col] = scale * sk[col] * (gk[col] - dot[col])
+
+
+@jit
+def _reinmax_backward(pi1, theta, grad, out, dot, dot0):
+    """ReinMax's ``out = (2 J(pi1) - J(theta) / 2)^T grad`` per column, J(pi) = diag(pi) - pi pi^T:
+    ``out_k = 2 pi1_k (grad_k - <pi1, grad>) - theta_k (grad_k - <theta, grad>) / 2``."""
+    dot[:] = 0.0
+    dot0[:] = 0.0
+    for k in range(pi1.shape[0]):
+        for col in range(pi1.shape[1]):
+            dot[col] += grad[k, col] * pi1[k, col]
+            dot0[col] += grad[k, col] * theta[k, col]
+    for k in range(pi1.shape[0]):
+        for col in range(pi1.shape[1]):
+            gk = grad[k, col]
+            out[k, col] = 2.0 * pi1[k, col] * (gk - dot[col]) - 0.5 * theta[k, col] * (gk - dot0[col])
+
+
+@jit
+def _tempered(logits, inv_lam, chunk):
+    """softmax(l / lam) per variable, repeated over a batch's columns like :func:`_tables`."""
+    dim, classes = logits.shape
+    scaled = np.empty((dim, classes))
+    log_softmax(logits * inv_lam, scaled)
+    out = np.empty((classes, dim * chunk))
+    for k in range(classes):
+        for d in range(dim):
+            value = math.exp(scaled[d, k])
+            for j in range(chunk):
+                out[k, d * chunk + j] = value
+    return out
 
 
 @jit
@@ -360,6 +401,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     chain = tables[4]
     inv_lam = 1.0 / lam
     resample = estimator == REBAR or estimator == RELAX
+    tempered = _tempered(logits, inv_lam, chunk if estimator == REINMAX else 0)  # reinmax: softmax(l / lam)
     z = np.full((classes, cols), 0.5)  # perturbed logits z = log theta + G
     dense = np.empty((3, classes, cols))
     soft, onehot, grad = dense[0], dense[1], dense[2]
@@ -379,7 +421,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)
-        if estimator == SCORE:
+        if estimator == SCORE or estimator == REINMAX:
             s = _draw_inverse_cdf(s, cdf, chunk, count, best)
         else:
             s = _draw_uniforms(s, z, chunk, count)
@@ -394,6 +436,11 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _objective(user_path, user, code, p, onehot, grad, column, chunk, count, fb, xv, gv)
         if estimator == STRAIGHT_THROUGH:
             _softmax_backward(soft, grad, inv_lam, g, column)
+        elif estimator == REINMAX:  # pi1 = (D + softmax(l / lam)) / 2
+            for k in range(classes):
+                for col in range(cols):
+                    soft[k, col] = 0.5 * (onehot[k, col] + tempered[k, col])
+            _reinmax_backward(soft, theta, grad, g, column, column2)
         elif estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z)
             _objective(user_path, user, code, p, soft, grad, column, chunk, count, column2, xv, gv)
             if estimator == GUMBEL_SOFTMAX:

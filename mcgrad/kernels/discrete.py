@@ -54,6 +54,7 @@ REBAR = 3
 RELAX = 4
 ARM = 5
 DISARM = 6
+REINMAX = 7  # Categorical only
 
 @jit(inline=True)
 def sigmoid_pair(x):
