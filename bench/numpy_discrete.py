@@ -93,7 +93,8 @@ def _softmax_backward(soft, upstream, lam):
 
 
 def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
-    """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks."""
+    """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks (``lam`` is
+    reinmax's temperature too)."""
     gen = np.random.default_rng(seed)
     k = logits.size
     log_theta = logits - np.logaddexp.reduce(logits)
@@ -103,7 +104,7 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
     eye = np.eye(k)
     while done < n:
         m = min(CHUNK // 8, n - done)
-        if name == "score":
+        if name in ("score", "reinmax"):
             b = np.minimum(np.searchsorted(cdf, gen.random(m) * cdf[-1], side="right"), k - 1)
         else:
             z = log_theta + gen.gumbel(size=(m, k))
@@ -117,6 +118,10 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
             g = _softmax_backward(soft, 2 * (onehot - t), lam)
         elif name == "score":
             g = fb * (onehot - theta)
+        elif name == "reinmax":
+            pi1 = (onehot + _softmax(logits[None, :], lam)) / 2
+            upstream = 2 * (onehot - t)
+            g = 2 * _softmax_backward(pi1, upstream, 1.0) - 0.5 * _softmax_backward(theta[None, :], upstream, 1.0)
         else:  # rebar
             e = gen.exponential(size=(m, k))
             e_b = e[np.arange(m), b][:, None]
