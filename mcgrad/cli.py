@@ -118,12 +118,14 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
                         "one_hot_quadratic (identity and log take none)")
 
 
-def _add_estimator_options(p: argparse.ArgumentParser, specs) -> None:
-    """One ``--NAME`` flag per option the registry declares for ``specs`` (``control`` needs Python: API only)."""
+def _add_estimator_options(p: argparse.ArgumentParser, specs, own: tuple[str, ...] = ()) -> None:
+    """One ``--NAME`` flag per option the registry declares for ``specs`` (``control`` needs Python: API only),
+    except the names in ``own``, the subcommand's flags of another meaning (optimise's ``--samples``): those
+    options go after the estimator's name (``--estimator gumbel_rao:samples=20``)."""
     takers: dict[str, tuple] = {}
     for spec in specs:
         for option in spec.declared:
-            if option.name != "control":
+            if option.name != "control" and option.name not in own:
                 first, names = takers.get(option.name, (option, []))
                 takers[option.name] = (first, names + [spec.name])
     for name, (option, names) in takers.items():
@@ -207,11 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--estimator", type=_estimator_entry, default=None, metavar="NAME[:KEY=VALUE;...]",
                      help="any sampling estimator of the family, options after a colon (default: the family's "
                           f"own, {estimators.defaults_text()}; the same in estimate)")
-    _add_estimator_options(opt, [d for d in estimators.declarations() if d.kind == estimators.SAMPLING])
+    _add_estimator_options(opt, [d for d in estimators.declarations() if d.kind == estimators.SAMPLING],
+                           own=("samples",))
     opt.add_argument("--baseline", choices=("moving_average",), default=None, help="score only")
     opt.add_argument("--decay", type=float, default=0.9, help="the moving average's decay")
     opt.add_argument("--steps", type=_count, default=2000, help="SGD steps")
-    opt.add_argument("--samples", type=int, default=10, help="draws K per step")
+    opt.add_argument("--samples", type=int, default=10, help="draws K per step (gumbel_rao's conditional draws: "
+                                                             "--estimator gumbel_rao:samples=S)")
     opt.add_argument("--learning-rate", "--lr", dest="lr", type=float, default=0.01, help="learning rate")
     opt.add_argument("--every", type=int, default=100, help="print every this many steps (table format)")
     opt.add_argument("--seed", type=int, default=0, help="seed in [0, 2**64)")
@@ -406,8 +410,8 @@ def optimise(args) -> None:
     """Run one SGD trajectory and print it."""
     opts = _estimator_options(args)
     name = args.estimator[0] if args.estimator is not None else estimators.default(args.dist)
-    tr = optimisation.optimise(_dist(args), _objective(args), name, args.steps, args.samples,
-                               args.lr, args.seed, baseline=args.baseline, decay=args.decay, **opts)
+    tr = optimisation.optimise(_dist(args), _objective(args), (name, opts), args.steps, args.samples,
+                               args.lr, args.seed, baseline=args.baseline, decay=args.decay)
     if args.format == "json":
         payload = {"schema": TRAJECTORY_SCHEMA, "trajectory": tr.to_dict()}
         print(json.dumps(_strict_json(payload), indent=2, allow_nan=False))

@@ -221,6 +221,8 @@ CONTROL = Option("control", None, control_check, "mcgrad.user_objective(c, grad_
 BASELINE = Option("baseline", "optimal", number_or("optimal"), "a finite number or 'optimal'", kernel=False)
 PILOT = Option("pilot", None, pilot_check,
                "an integer in [2, 2**62] or None (n/100 clamped to [65536, 2**24], at most n)", kernel=False)
+CONDITIONAL_DRAWS = Option("samples", 10, integer_check(1, 1000),
+                           "an integer in [1, 1000] (conditional Gumbel draws per sample)")
 GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
 # estimated by default: at the README's N(0.7, 0.8^2), f = cos(1.5 x), a fixed coefficient 1 made score_delta 8x and 22x
 # worse than plain score (the expansion is poor there), the estimated one 0.70x and 0.90x

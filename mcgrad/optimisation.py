@@ -8,6 +8,7 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ def _positive(name: str, value) -> float:
 def optimise(
     dist: Normal,
     f: Objective | str = "square",
-    estimator: str | None = None,
+    estimator: str | tuple[str, dict] | None = None,
     steps: int = 2000,
     samples: int = 10,
     learning_rate: float = 0.01,
@@ -139,7 +140,8 @@ def optimise(
         Any sampling estimator of the family, with its options (``transform``, ``boost``, ``temperature``,
         ``eta``, ``control``); not ``exact`` nor the variance-reduced score estimators (use
         ``baseline="moving_average"`` with ``score``).  By default the family's own, as in
-        :func:`mcgrad.estimate`.
+        :func:`mcgrad.estimate`.  A ``(name, options)`` pair, as in :func:`mcgrad.compare`, gives options whose
+        names ``optimise`` takes itself: ``("gumbel_rao", {"samples": 20})`` (``samples`` here is K).
     steps : int
         Number of SGD steps.
     samples : int
@@ -173,6 +175,12 @@ def optimise(
     if getattr(dist, "family", None) not in families.MODULES:
         raise TypeError(f"dist must be an mcgrad distribution (the starting point), got {type(dist).__name__}")
     objective = resolve(f)
+    if isinstance(estimator, tuple) and len(estimator) == 2 and isinstance(estimator[1], Mapping):
+        estimator, given = estimator[0], dict(estimator[1])
+        both = sorted(set(given) & set(options))
+        if both:
+            raise ValueError(f"estimator options {both} are given both in the (name, options) pair and as keywords")
+        options = {**options, **given}
     spec = estimators.lookup(estimators.default(dist.family) if estimator is None else estimator, dist.family)
     if spec.kind in NOT_FOR_SGD:
         allowed = estimators.names(dist.family, (estimators.SAMPLING,))

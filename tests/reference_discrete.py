@@ -4,7 +4,8 @@
   per-sample variance;
 * for one Bernoulli, every estimator as a function of its uniforms (u, v), integrated by quadrature,
   giving exact means and variances of the biased estimators too;
-* the Categorical estimators that are a function of the outcome alone (reinmax), enumerated.
+* the Categorical estimators that are a function of the outcome alone (reinmax), enumerated;
+* Gumbel-Rao on two classes by quadrature over the Gumbels' difference.
 """
 
 from __future__ import annotations
@@ -76,6 +77,37 @@ def reinmax_moments(logits, df, temperature):
             g[d] = jacobian @ v[d]
         mean += p * g.ravel()
         second += p * g.ravel() ** 2
+    return mean, second - mean * mean
+
+
+def gumbel_rao_moments(logits, df, lam, samples):
+    """Exact (mean, variance) per component of Gumbel-Rao on one categorical of two classes, by quadrature.
+
+    Straight-through Gumbel-softmax is g = J(z) grad f(D_b), J = (diag(s) - s s^T) / lam, s = softmax(z / lam),
+    z = l + G.  With two classes only the difference t = z_1 - z_0 = l_1 - l_0 + (G_1 - G_0) matters (G_1 - G_0
+    is standard logistic): s_1 = sigmoid(t / lam), b = 1[t > 0], and g = s_0 s_1 (v_0 - v_1) (1, -1) / lam.
+    Gumbel-Rao averages ``samples`` draws of g given b, so its variance is
+    sum_b theta_b (m_b^2 + (q_b - m_b^2) / samples) - (sum_b theta_b m_b)^2 with m_b, q_b the conditional
+    moments E[g | b], E[g^2 | b] -- integrals over t restricted to the side of 0 that gives b.
+    """
+    delta = float(logits[1] - logits[0])
+    theta1 = float(expit(delta))
+    mean, second = np.zeros(2), np.zeros(2)
+    for b, (lo, hi), theta_b in ((0, (-np.inf, 0.0), 1.0 - theta1), (1, (0.0, np.inf), theta1)):
+        v = np.asarray(df(np.eye(2)[b]), float)
+
+        def g(t, v=v):
+            s1 = float(expit(t / lam))
+            return s1 * (1.0 - s1) * (v[0] - v[1]) / lam
+
+        def density(t):
+            return float(expit(t - delta) * expit(delta - t))  # logistic, centred at l_1 - l_0
+
+        m = integrate.quad(lambda t: g(t) * density(t), lo, hi, limit=400)[0] / theta_b
+        q = integrate.quad(lambda t: g(t) ** 2 * density(t), lo, hi, limit=400)[0] / theta_b
+        sign = np.array([1.0, -1.0])
+        mean += theta_b * m * sign
+        second += theta_b * (m * m + (q - m * m) / samples) * np.ones(2)
     return mean, second - mean * mean
 
 

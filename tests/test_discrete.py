@@ -323,3 +323,35 @@ def test_reinmax_is_exact_for_quadratics_at_temperature_one():
     assert_close_se(at_one.mean, at_one.exact, at_one.stderr, what="reinmax at temperature 1")
     at_half = mcgrad.estimate(dist, f, "reinmax", N // 4, seed=10, temperature=0.5)
     assert np.max(np.abs(at_half.bias) / at_half.stderr) > 20
+
+
+@pytest.mark.parametrize("samples", [1, 10])
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_gumbel_rao_mean_and_variance_by_quadrature(temperature, samples):
+    """Two classes: Gumbel-Rao's exact mean (straight-through's) and variance (the conditional variance divided
+    by the number of conditional draws) by quadrature over the Gumbels' difference, an oracle that does not use
+    the kernel's construction of Gumbels given the outcome."""
+    logits = np.array([0.3, -0.5])
+
+    def df(x):
+        return 2 * (np.asarray(x) - np.eye(2)[1])
+
+    mean, var = reference_discrete.gumbel_rao_moments(logits, df, temperature, samples)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), mcgrad.one_hot_quadratic(1), "gumbel_rao", N // 4, seed=11,
+                        temperature=temperature, samples=samples)
+    assert r.biased and r.evaluations_per_sample == 1
+    assert_close_se(r.mean, mean, r.stderr, what="gumbel_rao mean")
+    assert_close_se(r.var, var, r.var_stderr, what="gumbel_rao var")
+
+
+def test_gumbel_rao_has_straight_throughs_mean_and_less_variance():
+    # D = 2, K = 3: the same mean as straight-through (it is its conditional expectation given b), and with one
+    # conditional draw the same variance
+    dist, f = mcgrad.Categorical(logits=CATEGORICAL_LOGITS[1]), mcgrad.one_hot_quadratic(1)
+    st = mcgrad.estimate(dist, f, "straight_through", N // 4, seed=12, temperature=0.5)
+    one = mcgrad.estimate(dist, f, "gumbel_rao", N // 4, seed=13, temperature=0.5, samples=1)
+    many = mcgrad.estimate(dist, f, "gumbel_rao", N // 4, seed=14, temperature=0.5, samples=20)
+    for r in (one, many):
+        assert_close_se(r.mean, st.mean, np.hypot(r.stderr, st.stderr), what="gumbel_rao mean")
+    assert_close_se(one.var, st.var, np.hypot(one.var_stderr, st.var_stderr), what="gumbel_rao var, one draw")
+    assert np.all(many.var < st.var)

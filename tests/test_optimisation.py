@@ -202,3 +202,18 @@ def test_a_run_without_a_baseline_reports_none_not_zero():
     moving = mcgrad.optimise(mcgrad.Normal(1.0, 1.0), "square", "score", steps=20, samples=10, seed=1,
                              baseline="moving_average")
     assert moving.baseline[0] == 0.0 and np.all(np.isfinite(moving.baseline))
+
+
+def test_an_estimator_option_named_like_an_optimise_argument_goes_in_a_pair(capsys):
+    # gumbel_rao's samples (conditional draws) against optimise's samples (draws per step)
+    dist = mcgrad.Categorical(logits=[0.0, 1.0, 2.0])
+    tr = mcgrad.optimise(dist, "toy", ("gumbel_rao", {"samples": 3}), steps=4, samples=5)
+    assert tr.estimator == "gumbel_rao[temperature=0.5,samples=3]" and tr.settings["samples"] == 5
+    with pytest.raises(ValueError, match=r"\['temperature'\] are given both"):
+        mcgrad.optimise(dist, "toy", ("gumbel_rao", {"temperature": 0.3}), steps=4, temperature=0.2)
+    from mcgrad.cli import main
+
+    assert main(["optimise", "--dist", "categorical", "--logits", "0,1,2", "--estimator", "gumbel_rao:samples=3",
+                 "--steps", "4", "--samples", "5", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert '"estimator": "gumbel_rao[temperature=0.5,samples=3]"' in out and '"samples": 5' in out

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._validate import short_number
 from ..declaration import (
+    CONDITIONAL_DRAWS,
     CONTROL,
     ETA,
     EXACT,
@@ -244,6 +245,11 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
         specs.append(EstimatorSpec("reinmax", family, "ReinMax (Liu et al. 2023): second-order straight-through "
                                    "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,
                                    code=discrete.REINMAX, declared=(REINMAX_TEMPERATURE,), draws="D uniforms"))
+        specs.append(EstimatorSpec("gumbel_rao", family, "Gumbel-Rao (Paulus et al. 2021): straight-through "
+                                   "averaged over Gumbels given the outcome (biased)", biased=True,
+                                   needs_derivative=True, needs_value=False, block=kernel, code=discrete.GUMBEL_RAO,
+                                   declared=(TEMPERATURE, CONDITIONAL_DRAWS),
+                                   draws="D uniforms, then samples x D K (the conditional Gumbels)"))
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))
     return specs + variance_reduced(family, boost=False)

@@ -9,11 +9,13 @@ objectives and their gradients, the softmax backward pass and the power sums.  O
 draws (serial by nature) and user functions (called once per sample with the sample's D K vector)
 go sample by sample.
 
-Stream use per batch, in this order: ``score`` and ``reinmax`` draw one uniform per variable and sample
-(inverse CDF); the other estimators draw C D K uniforms for the Gumbels, then ``rebar`` and ``relax`` draw
-C D K more for the exponentials of the conditional resample; each group in sample-major, then
-variable, then class order.  So gumbel_softmax, straight_through, rebar and relax see the same
-Gumbels.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when at least that.
+Stream use per batch, in this order: ``score``, ``reinmax`` and ``gumbel_rao`` draw one uniform per
+variable and sample (inverse CDF); the other estimators draw C D K uniforms for the Gumbels, then
+``rebar`` and ``relax`` draw C D K more for the exponentials of the conditional resample; each group in
+sample-major, then variable, then class order.  ``gumbel_rao`` then draws ``samples`` sets of C D K
+exponentials, one set after the other, for its conditional Gumbels.  So gumbel_softmax,
+straight_through, rebar and relax see the same Gumbels, and score, reinmax and gumbel_rao the same
+outcomes.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when at least that.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .discrete import (
+    GUMBEL_RAO,
     GUMBEL_SOFTMAX,
     REBAR,
     REINMAX,
@@ -401,12 +404,13 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     chain = tables[4]
     inv_lam = 1.0 / lam
     resample = estimator == REBAR or estimator == RELAX
+    draws = int(eta) if estimator == GUMBEL_RAO else 0  # gumbel_rao: conditional Gumbel draws per sample
     tempered = _tempered(logits, inv_lam, chunk if estimator == REINMAX else 0)  # reinmax: softmax(l / lam)
     z = np.full((classes, cols), 0.5)  # perturbed logits z = log theta + G
     dense = np.empty((3, classes, cols))
     soft, onehot, grad = dense[0], dense[1], dense[2]
     g = np.zeros((classes, cols))
-    spare = cols if resample else 0
+    spare = cols if resample or draws > 0 else 0
     resampled = np.full((5, classes, spare), 0.5)  # zt: exponentials, then z~
     zt, e, r, dcz, dct = resampled[0], resampled[1], resampled[2], resampled[3], resampled[4]
     best = np.zeros(cols, np.int64)
@@ -421,7 +425,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)
-        if estimator == SCORE or estimator == REINMAX:
+        if estimator == SCORE or estimator == REINMAX or estimator == GUMBEL_RAO:  # b alone
             s = _draw_inverse_cdf(s, cdf, chunk, count, best)
         else:
             s = _draw_uniforms(s, z, chunk, count)
@@ -436,6 +440,17 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _objective(user_path, user, code, p, onehot, grad, column, chunk, count, fb, xv, gv)
         if estimator == STRAIGHT_THROUGH:
             _softmax_backward(soft, grad, inv_lam, g, column)
+        elif estimator == GUMBEL_RAO:  # straight-through averaged over z~ | b
+            g[:] = 0.0
+            for _ in range(draws):
+                s = _draw_uniforms(s, e, chunk, count)
+                _exponentials(e)
+                _conditional_resample(e, best, log_theta, inv_theta, zt, r, column)
+                for col in range(cols):
+                    top[col] = zt[best[col], col]
+                _softmax(zt, top, inv_lam, soft, column)
+                _softmax_backward(soft, grad, inv_lam / draws, dcz, column)
+                g += dcz
         elif estimator == REINMAX:  # pi1 = (D + softmax(l / lam)) / 2
             for k in range(classes):
                 for col in range(cols):

@@ -55,6 +55,7 @@ RELAX = 4
 ARM = 5
 DISARM = 6
 REINMAX = 7  # Categorical only
+GUMBEL_RAO = 8  # Categorical only
 
 @jit(inline=True)
 def sigmoid_pair(x):
@@ -412,7 +413,8 @@ def complements(theta):
 @jit
 def relaxation(options, estimator):
     """``(temperature, eta)`` from a discrete estimator's options: ``[temperature, eta]`` as far as it takes them
-    (defaults 1 and 0), relax's ``[eta]`` (the scale of its control)."""
+    (defaults 1 and 0), relax's ``[eta]`` (the scale of its control); gumbel_rao's ``[temperature, samples]``
+    gives its number of conditional draws in the second place."""
     if estimator == RELAX:
         return 1.0, options[0]
     lam = options[0] if options.shape[0] > 0 else 1.0
