@@ -92,7 +92,16 @@ def _softmax_backward(soft, upstream, lam):
     return soft * (upstream - np.sum(upstream * soft, axis=1, keepdims=True)) / lam
 
 
-def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
+def _conditional_gumbels(gen, theta, b, onehot):
+    """Perturbed logits given argmax = b: z~_b = -log e_b, z~_k = -log(e_k / theta_k + e_b), e ~ Exp(1)."""
+    m = b.shape[0]
+    e = gen.exponential(size=(m, theta.size))
+    e_b = e[np.arange(m), b][:, None]
+    w = e / theta + e_b
+    return np.where(onehot > 0, -np.log(e_b), -np.log(w)), e_b, w, e
+
+
+def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=10):
     """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks (``lam`` is
     reinmax's temperature too)."""
     gen = np.random.default_rng(seed)
@@ -104,7 +113,7 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
     eye = np.eye(k)
     while done < n:
         m = min(CHUNK // 8, n - done)
-        if name in ("score", "reinmax"):
+        if name in ("score", "reinmax", "gumbel_rao"):
             b = np.minimum(np.searchsorted(cdf, gen.random(m) * cdf[-1], side="right"), k - 1)
         else:
             z = log_theta + gen.gumbel(size=(m, k))
@@ -118,15 +127,19 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0):
             g = _softmax_backward(soft, 2 * (onehot - t), lam)
         elif name == "score":
             g = fb * (onehot - theta)
+        elif name == "gumbel_rao":
+            upstream = 2 * (onehot - t)
+            g = np.zeros((m, k))
+            for _ in range(samples):
+                zt = _conditional_gumbels(gen, theta, b, onehot)[0]
+                g += _softmax_backward(_softmax(zt, lam), upstream, lam)
+            g /= samples
         elif name == "reinmax":
             pi1 = (onehot + _softmax(logits[None, :], lam)) / 2
             upstream = 2 * (onehot - t)
             g = 2 * _softmax_backward(pi1, upstream, 1.0) - 0.5 * _softmax_backward(theta[None, :], upstream, 1.0)
         else:  # rebar
-            e = gen.exponential(size=(m, k))
-            e_b = e[np.arange(m), b][:, None]
-            w = e / theta + e_b
-            zt = np.where(onehot > 0, -np.log(e_b), -np.log(w))
+            zt, e_b, w, e = _conditional_gumbels(gen, theta, b, onehot)
             r = np.where(onehot > 0, 0.0, (e / theta) / w)
             dcz = eta * _softmax_backward(soft, 2 * (soft - t), lam)
             st = _softmax(zt, lam)

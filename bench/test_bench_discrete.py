@@ -67,7 +67,8 @@ def test_bernoulli_toy(benchmark, estimator):
            reference, label=f"Bernoulli toy `{estimator}`", scaling=scaling)
 
 
-@pytest.mark.parametrize("estimator", ["score", "gumbel_softmax", "straight_through", "reinmax", "rebar"])
+@pytest.mark.parametrize("estimator", ["score", "gumbel_softmax", "straight_through", "reinmax", "gumbel_rao",
+                                       "rebar"])
 def test_categorical_k10(benchmark, estimator):
     dist = mcgrad.Categorical(logits=CATEGORICAL_LOGITS)
     n = N // 10
