@@ -82,6 +82,8 @@ class EstimatorSpec:
         The random variates one sample draws, in words.
     evaluations : int or str
         f-evaluations per sample (each at a D-dimensional point), or the name of the option that gives it.
+    extra_evaluations : int
+        Added to the option's value when ``evaluations`` names one (sum_and_sample: k summed + 1 sampled).
     per_coordinate : bool
         Whether ``evaluations`` counts per coordinate (D times as many per sample).
     """
@@ -99,6 +101,7 @@ class EstimatorSpec:
     declared: tuple[Option, ...] = ()
     draws: str = ""
     evaluations: int | str = 1
+    extra_evaluations: int = 0
     per_coordinate: bool = False
 
     @property
@@ -108,7 +111,8 @@ class EstimatorSpec:
 
     def evaluations_per_sample(self, options: dict, dim: int = 1) -> int:
         """f-evaluations per sample under ``options`` on a distribution of ``dim`` coordinates."""
-        count = int(options[self.evaluations]) if isinstance(self.evaluations, str) else self.evaluations
+        count = (int(options[self.evaluations]) + self.extra_evaluations if isinstance(self.evaluations, str)
+                 else self.evaluations)
         return count * dim if self.per_coordinate else count
 
     def kernel_options(self, options: dict):
@@ -145,6 +149,17 @@ def finite_check(key: str, name: str, value, allowed: str = "a finite real numbe
     if not _finite_real(value):
         raise ValueError(f"{key} for estimator {name!r} must be {allowed}, got {value!r}")
     return float(value)
+
+
+def number_check(low: float, high: float):
+    """A check accepting real numbers in [low, high]."""
+
+    def check(key: str, name: str, value):
+        if not _finite_real(value) or not low <= value <= high:
+            raise ValueError(f"{key} for estimator {name!r} must be a number in [{low:g}, {high:g}], got {value!r}")
+        return float(value)
+
+    return check
 
 
 def choice_check(choices: tuple):
@@ -213,7 +228,8 @@ def or_tuned(check):
 BOOST = Option("boost", 1, integer_check(0, 64), "an integer in [0, 64] (shape augmentations)")
 TEMPERATURE = Option("temperature", 0.5, temperature_check, f"a number in {TEMPERATURE_RANGE}")
 ETA = Option("eta", 1.0, or_tuned(finite_check), "a finite real number, or 'tuned' (pilot pass)")
-REINMAX_TEMPERATURE = Option("temperature", 1.0, temperature_check, f"a number in {TEMPERATURE_RANGE}")
+UNIT_TEMPERATURE = Option("temperature", 1.0, temperature_check, f"a number in {TEMPERATURE_RANGE}")
+GAP = Option("gap", 1.0, number_check(0.0, 100.0), "a number in [0, 100] (logits between the outcome and the rest)")
 REBAR_TEMPERATURE = Option("temperature", 0.5, or_tuned(temperature_check),
                            f"a number in {TEMPERATURE_RANGE}, or 'tuned' (pilot pass)")
 TRANSFORM = Option("transform", 1, choice_check((1, 2)), "1 or 2")
@@ -223,6 +239,8 @@ PILOT = Option("pilot", None, pilot_check,
                "an integer in [2, 2**62] or None (n/100 clamped to [65536, 2**24], at most n)", kernel=False)
 CONDITIONAL_DRAWS = Option("samples", 10, integer_check(1, 1000),
                            "an integer in [1, 1000] (conditional Gumbel draws per sample)")
+SUMMED = Option("k", 1, integer_check(1, 1024),
+                "an integer in [1, K - 1] (the most probable classes summed exactly)")
 GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
 # estimated by default: at the README's N(0.7, 0.8^2), f = cos(1.5 x), a fixed coefficient 1 made score_delta 8x and 22x
 # worse than plain score (the expansion is poor there), the estimated one 0.70x and 0.90x

@@ -12,7 +12,7 @@ from .declaration import EXACT, SAMPLING, VARIANCE_REDUCED, EstimatorSpec, Optio
 from .families import MODULES
 
 __all__ = ["EXACT", "REGISTRY", "SAMPLING", "VARIANCE_REDUCED", "EstimatorSpec", "Option", "declarations",
-           "default", "default_pair", "label", "lookup", "resolve_options"]
+           "check_summed", "default", "default_pair", "label", "lookup", "resolve_options"]
 
 
 def _collect() -> dict[str, dict[str, EstimatorSpec]]:
@@ -81,6 +81,13 @@ def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
     return out
 
 
+def check_summed(options: dict, dist) -> None:
+    """sum_and_sample's ``k`` against the distribution: below its number of classes, so some are left to sample."""
+    if "k" in options and options["k"] >= dist.classes:
+        raise ValueError(f"k must be below the number of classes K = {dist.classes} (the classes not summed are "
+                         f"sampled), got k={options['k']}")
+
+
 def label(name: str, options: dict) -> str:
     """Table label, e.g. ``grep[transform=2]``."""
     if not options:
@@ -110,6 +117,7 @@ def markdown_table() -> str:
     for family, title in _FAMILY_TITLES.items():
         for i, spec in enumerate(spec for spec in declarations() if spec.family == family):
             evaluations = f"`{spec.evaluations}`" if isinstance(spec.evaluations, str) else spec.evaluations
+            evaluations = f"{evaluations} + {spec.extra_evaluations}" if spec.extra_evaluations else evaluations
             evaluations = f"{evaluations} per coordinate" if spec.per_coordinate else evaluations
             lines.append(f"| {title if i == 0 else ''} | `{spec.name}` | {options(spec)} | "
                          f"{'**yes**' if spec.biased else 'no'} | {'yes' if spec.needs_derivative else 'no'} | "

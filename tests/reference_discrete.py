@@ -4,7 +4,9 @@
   per-sample variance;
 * for one Bernoulli, every estimator as a function of its uniforms (u, v), integrated by quadrature,
   giving exact means and variances of the biased estimators too;
-* the Categorical estimators that are a function of the outcome alone (reinmax), enumerated;
+* the Categorical estimators that are a function of the outcome alone (reinmax, gapped straight-through),
+  enumerated, and
+  sum-and-sample over its outcome and its draw outside the summed classes;
 * Gumbel-Rao on two classes by quadrature over the Gumbels' difference.
 """
 
@@ -178,4 +180,70 @@ def bernoulli_moments(name, logit, f, df, **kw):
     else:
         mean = integrate.quad(lambda u: g(u), 0.0, 1.0, **opts)[0]
         second = integrate.quad(lambda u: g(u) ** 2, 0.0, 1.0, **opts)[0]
+    return mean, second - mean * mean
+
+
+def sum_and_sample_moments(logits, f, k):
+    """Exact (mean, variance) per flat component of sum-and-sample on D categoricals, by enumeration.
+
+    Liu et al. (2019) on one categorical: grad E f = sum_{c in C} theta_c f(c) grad log theta_c + (1 - theta_C)
+    E_{b' ~ theta | not C}[f(b') grad log theta_b'], C the k most probable classes.  With D variables, variable d's
+    components take the others' outcomes b_-d ~ theta: g_d = sum_{c in C_d} theta_dc f(c, b_-d) (e_c - theta_d)
+    + (1 - theta(C_d)) f(b'_d, b_-d) (e_b'_d - theta_d).  The randomness is (b, b'): every pair is enumerated.
+    """
+    logits = np.atleast_2d(np.asarray(logits, float))
+    dim, classes = logits.shape
+    theta = np.exp(log_softmax(logits, axis=1))
+    summed = [list(np.argsort(-theta[d], kind="stable")[:k]) for d in range(dim)]
+    rest = [[c for c in range(classes) if c not in summed[d]] for d in range(dim)]
+    rest_mass = [sum(theta[d, c] for c in rest[d]) for d in range(dim)]
+
+    def f_at(ks):
+        x = np.zeros((dim, classes))
+        x[np.arange(dim), ks] = 1.0
+        return f(x.ravel())
+
+    mean, second = np.zeros(dim * classes), np.zeros(dim * classes)
+    for ks in itertools.product(range(classes), repeat=dim):
+        p_b = float(np.prod(theta[np.arange(dim), ks]))
+        for others in itertools.product(*rest):
+            p = p_b * float(np.prod([theta[d, others[d]] / rest_mass[d] for d in range(dim)]))
+            g = np.zeros((dim, classes))
+            for d in range(dim):
+                for c in summed[d]:
+                    g[d] += theta[d, c] * f_at(ks[:d] + (c,) + ks[d + 1:]) * (np.eye(classes)[c] - theta[d])
+                c = others[d]
+                g[d] += rest_mass[d] * f_at(ks[:d] + (c,) + ks[d + 1:]) * (np.eye(classes)[c] - theta[d])
+            mean += p * g.ravel()
+            second += p * g.ravel() ** 2
+    return mean, second - mean * mean
+
+
+def gapped_moments(logits, df, temperature, gap):
+    """Exact (mean, variance) per flat component of gapped straight-through on D categoricals, by enumeration.
+
+    Fan et al. (2022), as in the authors' code: with the outcome D ~ softmax(l) (one-hot, class i) and a = argmax l,
+    move = (l_a - l) D lifts the outcome's logit to the largest, move2 = max(0, l - l_a + gap) (0 at i) pushes the
+    other logits to at least ``gap`` below it, z = l + stop_gradient(move - move2), and the gradient flows through
+    softmax(z / temperature) to the straight-through output: g = J ∇f(D) / temperature, J = diag(s) - s s^T.
+    """
+    logits = np.atleast_2d(np.asarray(logits, float))
+    dim, classes = logits.shape
+    theta = np.exp(log_softmax(logits, axis=1))
+    mean, second = np.zeros(dim * classes), np.zeros(dim * classes)
+    for ks in itertools.product(range(classes), repeat=dim):
+        onehot = np.zeros((dim, classes))
+        onehot[np.arange(dim), ks] = 1.0
+        p = float(np.prod(theta[np.arange(dim), ks]))
+        v = np.reshape(df(onehot.ravel()), (dim, classes))
+        g = np.empty((dim, classes))
+        for d in range(dim):
+            top = logits[d].max()
+            move = (top - logits[d]) * onehot[d]
+            move2 = np.maximum(logits[d] - top + gap, 0.0)
+            move2[ks[d]] = 0.0
+            s = np.exp(log_softmax((logits[d] + move - move2) / temperature))
+            g[d] = (np.diag(s) - np.outer(s, s)) @ v[d] / temperature
+        mean += p * g.ravel()
+        second += p * g.ravel() ** 2
     return mean, second - mean * mean

@@ -325,6 +325,54 @@ def test_reinmax_is_exact_for_quadratics_at_temperature_one():
     assert np.max(np.abs(at_half.bias) / at_half.stderr) > 20
 
 
+@pytest.mark.parametrize("temperature,gap", [(1.0, 1.0), (0.5, 1.0), (2.0, 0.3), (0.5, 0.0)])
+@pytest.mark.parametrize("logits", CATEGORICAL_LOGITS + [[2.0, 0.5, -0.3, -4.0, 0.0]], ids=["K3", "D2K3", "K5"])
+@pytest.mark.parametrize("f,df", [(mcgrad.one_hot_quadratic(1), None), (COUPLED, _coupled_grad.py_func)],
+                         ids=["onehot", "coupled"])
+def test_gapped_straight_through_mean_and_variance_by_enumeration(f, df, logits, temperature, gap):
+    """Gapped straight-through is a function of the outcome: exact mean and variance by enumeration, the
+    oracle written as the authors' code forms the gapped logits (from the logits, not log theta)."""
+    classes = np.shape(logits)[-1]
+    if df is None:
+        def df(x):
+            return 2 * (np.reshape(x, (-1, classes)) - np.eye(classes)[1]).ravel()
+    mean, var = reference_discrete.gapped_moments(logits, df, temperature, gap)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), f, "gapped_straight_through", N // 4, seed=16,
+                        temperature=temperature, gap=gap)
+    assert r.biased and r.estimator == f"gapped_straight_through[temperature={temperature:g},gap={gap:g}]"
+    assert_close_se(r.mean, mean, r.stderr, what="gapped straight-through mean")
+    assert_close_se(r.var, var, r.var_stderr, what="gapped straight-through var")
+
+
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("logits", CATEGORICAL_LOGITS + [[2.0, 0.5, -0.3, -4.0, 0.0]], ids=["K3", "D2K3", "K5"])
+@pytest.mark.parametrize("f", [mcgrad.one_hot_quadratic(1), COUPLED], ids=["onehot", "coupled"])
+def test_sum_and_sample_mean_and_variance_by_enumeration(f, logits, k):
+    """Sum-and-sample is unbiased: its mean is the exact gradient, and its variance, a sum over the outcome
+    and the draw outside the summed classes, is below score's on the same outcomes."""
+    classes = np.shape(logits)[-1]
+    f_py = _coupled_py if f is COUPLED else _toy_py(np.tile(np.eye(classes)[1], np.size(logits) // classes))
+    mean, var = reference_discrete.sum_and_sample_moments(logits, f_py, k)
+    _, exact, score_var = reference_discrete.enumerate_categorical(logits, f_py)
+    np.testing.assert_allclose(mean, exact, atol=1e-12)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), f, "sum_and_sample", N // 4, seed=15, k=k)
+    assert not r.biased and r.estimator == f"sum_and_sample[k={k}]"
+    assert_close_se(r.mean, exact, r.stderr, what="sum_and_sample mean")
+    assert_close_se(r.var, var, r.var_stderr, what="sum_and_sample var")
+    assert np.all(var <= score_var + 1e-12)
+    assert r.diagnostics["evaluations_per_sample"] == (k + 1) * np.atleast_2d(logits).shape[0]
+
+
+def test_sum_and_sample_refuses_k_at_or_above_the_classes():
+    dist = mcgrad.Categorical(logits=[0.0, 1.0, 2.0])
+    for call in (lambda: mcgrad.estimate(dist, "one_hot_quadratic", "sum_and_sample", 100, k=3),
+                 lambda: mcgrad.optimise(dist, "one_hot_quadratic", ("sum_and_sample", {"k": 5}), steps=2)):
+        with pytest.raises(ValueError, match=r"k must be below the number of classes K = 3"):
+            call()
+    with pytest.raises(ValueError, match=r"k for estimator 'sum_and_sample' must be an integer in \[1, 1024\]"):
+        mcgrad.estimate(dist, "one_hot_quadratic", "sum_and_sample", 100, k=0)
+
+
 @pytest.mark.parametrize("samples", [1, 10])
 @pytest.mark.parametrize("temperature", [0.5, 2.0])
 def test_gumbel_rao_mean_and_variance_by_quadrature(temperature, samples):

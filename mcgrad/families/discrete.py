@@ -11,9 +11,11 @@ from ..declaration import (
     CONTROL,
     ETA,
     EXACT,
+    GAP,
     REBAR_TEMPERATURE,
-    REINMAX_TEMPERATURE,
+    SUMMED,
     TEMPERATURE,
+    UNIT_TEMPERATURE,
     EstimatorSpec,
     variance_reduced,
 )
@@ -244,12 +246,22 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
     else:
         specs.append(EstimatorSpec("reinmax", family, "ReinMax (Liu et al. 2023): second-order straight-through "
                                    "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,
-                                   code=discrete.REINMAX, declared=(REINMAX_TEMPERATURE,), draws="D uniforms"))
+                                   code=discrete.REINMAX, declared=(UNIT_TEMPERATURE,), draws="D uniforms"))
+        specs.append(EstimatorSpec("gapped_straight_through", family, "gapped straight-through (Fan et al. 2022): "
+                                   "straight-through at logits perturbed deterministically given the outcome "
+                                   "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,
+                                   code=discrete.GAPPED_STRAIGHT_THROUGH, declared=(UNIT_TEMPERATURE, GAP),
+                                   draws="D uniforms"))
         specs.append(EstimatorSpec("gumbel_rao", family, "Gumbel-Rao (Paulus et al. 2021): straight-through "
                                    "averaged over Gumbels given the outcome (biased)", biased=True,
                                    needs_derivative=True, needs_value=False, block=kernel, code=discrete.GUMBEL_RAO,
                                    declared=(TEMPERATURE, CONDITIONAL_DRAWS),
                                    draws="D uniforms, then samples x D K (the conditional Gumbels)"))
+        specs.append(EstimatorSpec("sum_and_sample", family, "sum-and-sample (Liu et al. 2019): score with the k "
+                                   "most probable classes of each variable summed exactly, one drawn from the rest",
+                                   block=kernel, code=discrete.SUM_AND_SAMPLE, declared=(SUMMED,),
+                                   draws="2 D uniforms (b as score's, then one class outside the summed per "
+                                   "variable)", evaluations="k", extra_evaluations=1, per_coordinate=True))
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))
     return specs + variance_reduced(family, boost=False)

@@ -9,13 +9,15 @@ objectives and their gradients, the softmax backward pass and the power sums.  O
 draws (serial by nature) and user functions (called once per sample with the sample's D K vector)
 go sample by sample.
 
-Stream use per batch, in this order: ``score``, ``reinmax`` and ``gumbel_rao`` draw one uniform per
-variable and sample (inverse CDF); the other estimators draw C D K uniforms for the Gumbels, then
-``rebar`` and ``relax`` draw C D K more for the exponentials of the conditional resample; each group in
-sample-major, then variable, then class order.  ``gumbel_rao`` then draws ``samples`` sets of C D K
-exponentials, one set after the other, for its conditional Gumbels.  So gumbel_softmax,
-straight_through, rebar and relax see the same Gumbels, and score, reinmax and gumbel_rao the same
-outcomes.  C = max(1, 512 // (D K)), rounded down to a multiple of ``LANES`` when at least that.
+Stream use per batch, in this order: ``score``, ``reinmax``, ``gapped_straight_through``, ``gumbel_rao`` and
+``sum_and_sample`` draw one uniform per variable and sample (inverse CDF), ``sum_and_sample`` then one more
+per variable and sample for its draw from the classes it does not sum; the other estimators draw C D K
+uniforms for the Gumbels, then ``rebar`` and ``relax`` draw C D K more for the exponentials of the
+conditional resample; each group in sample-major, then variable, then class order.  ``gumbel_rao`` then
+draws ``samples`` sets of C D K exponentials, one set after the other, for its conditional Gumbels.  So
+gumbel_softmax, straight_through, rebar and relax see the same Gumbels, and score, reinmax,
+gapped_straight_through, gumbel_rao and sum_and_sample the same outcomes.  C = max(1, 512 // (D K)),
+rounded down to a multiple of ``LANES`` when at least that.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .discrete import (
+    GAPPED_STRAIGHT_THROUGH,
     GUMBEL_RAO,
     GUMBEL_SOFTMAX,
     REBAR,
@@ -35,6 +38,7 @@ from .discrete import (
     RELAX,
     SCORE,
     STRAIGHT_THROUGH,
+    SUM_AND_SAMPLE,
     complements,
     log_softmax,
     relaxation,
@@ -199,6 +203,17 @@ def _reinmax_backward(pi1, theta, grad, out, dot, dot0):
 
 
 @jit
+def _gapped(log_theta, best, peak, gap, z):
+    """Gapped straight-through's deterministic perturbation of the logits given the outcome, in place of the
+    Gumbels: ``z[b] = peak`` (the largest log theta of the variable) and ``z[k] = min(log theta_k, peak - gap)``."""
+    for k in range(z.shape[0]):
+        lk = log_theta[k]
+        zk = z[k]
+        for col in range(z.shape[1]):
+            zk[col] = peak[col] if best[col] == k else min(lk[col], peak[col] - gap)
+
+
+@jit
 def _tempered(logits, inv_lam, chunk):
     """softmax(l / lam) per variable, repeated over a batch's columns like :func:`_tables`."""
     dim, classes = logits.shape
@@ -211,6 +226,71 @@ def _tempered(logits, inv_lam, chunk):
             for j in range(chunk):
                 out[k, d * chunk + j] = value
     return out
+
+
+@jit
+def _ranked(logits, summed):
+    """sum_and_sample's per-variable tables: ``order[d]`` the classes by decreasing theta (the first on ties),
+    ``theta`` itself, and ``cdf[d, i]`` (i >= summed) the running mass of order[d, summed], ..., order[d, i]:
+    the inverse-CDF table of the classes not summed, whose total ``cdf[d, K - 1]`` is 1 - theta(summed) formed
+    as a sum of their own masses (no cancellation when the summed classes hold almost all of it)."""
+    dim, classes = logits.shape
+    log_theta = np.empty((dim, classes))
+    log_softmax(logits, log_theta)
+    theta = np.exp(log_theta)
+    order = np.empty((dim, classes), np.int64)
+    cdf = np.zeros((dim, classes))
+    for d in range(dim):
+        order[d] = np.argsort(-log_theta[d], kind="mergesort")
+        total = 0.0
+        for i in range(summed, classes):
+            total += theta[d, order[d, i]]
+            cdf[d, i] = total
+    return order, theta, cdf
+
+
+@jit
+def _draw_unsummed(s, order, cdf, summed, chunk, count, other):
+    """``other[d C + j]``: a class of variable d drawn from theta restricted to the classes after the first
+    ``summed`` of ``order[d]`` (inverse CDF, one uniform per variable and sample)."""
+    dim, classes = cdf.shape
+    for j in range(count):
+        for d in range(dim):
+            s, u = next_double_open(s)
+            u *= cdf[d, classes - 1]
+            i = summed
+            while i < classes - 1 and u >= cdf[d, i]:
+                i += 1
+            other[d * chunk + j] = order[d, i]
+    return s
+
+
+@jit
+def _sum_and_sample(user_path, user, code, p, summed, onehot, order, theta_dk, cdf, other, theta, x, grad, g,
+                    per_column, chunk, count, f, xv, gv):
+    """sum_and_sample's gradient into ``g``, variable by variable given the other variables' outcomes in
+    ``onehot``: ``g_d = sum_{c in C_d} theta_c f(c, b_-d) grad log theta_c + (1 - theta(C_d)) f(b'_d, b_-d)
+    grad log theta_(b'_d)``, C_d = ``order[d, :summed]``, b'_d = ``other`` drawn outside C_d
+    (:func:`_draw_unsummed`); grad_l log theta_c = e_c - theta.  One objective evaluation per class slot."""
+    classes = onehot.shape[0]
+    dim = onehot.shape[1] // chunk
+    g[:] = 0.0
+    for d in range(dim):
+        for slot in range(summed + 1):
+            x[:] = onehot
+            for j in range(chunk):
+                col = d * chunk + j
+                for i in range(classes):
+                    x[i, col] = 0.0
+                x[order[d, slot] if slot < summed else other[col], col] = 1.0
+            _objective(user_path, user, code, p, x, grad, per_column, chunk, count, f, xv, gv)
+            for j in range(count):
+                col = d * chunk + j
+                c = order[d, slot] if slot < summed else other[col]
+                wf = (theta_dk[d, c] if slot < summed else cdf[d, classes - 1]) * f[j]
+                for i in range(classes):
+                    g[i, col] -= theta[i, col] * wf
+                g[c, col] += wf
 
 
 @jit
@@ -406,6 +486,12 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     resample = estimator == REBAR or estimator == RELAX
     draws = int(eta) if estimator == GUMBEL_RAO else 0  # gumbel_rao: conditional Gumbel draws per sample
     tempered = _tempered(logits, inv_lam, chunk if estimator == REINMAX else 0)  # reinmax: softmax(l / lam)
+    summed = int(eta) if estimator == SUM_AND_SAMPLE else 0
+    order, theta_dk, unsummed_cdf = _ranked(logits, summed)
+    other = np.zeros(cols if estimator == SUM_AND_SAMPLE else 0, np.int64)
+    peak = np.empty(cols)  # gapped_straight_through: the largest log theta of each column's variable
+    for col in range(cols):
+        peak[col] = np.max(log_theta[:, col])
     z = np.full((classes, cols), 0.5)  # perturbed logits z = log theta + G
     dense = np.empty((3, classes, cols))
     soft, onehot, grad = dense[0], dense[1], dense[2]
@@ -425,8 +511,9 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)
-        if estimator == SCORE or estimator == REINMAX or estimator == GUMBEL_RAO:  # b alone
-            s = _draw_inverse_cdf(s, cdf, chunk, count, best)
+        if (estimator == SCORE or estimator == REINMAX or estimator == GUMBEL_RAO or estimator == SUM_AND_SAMPLE
+                or estimator == GAPPED_STRAIGHT_THROUGH):
+            s = _draw_inverse_cdf(s, cdf, chunk, count, best)  # b alone
         else:
             s = _draw_uniforms(s, z, chunk, count)
             if resample:
@@ -435,10 +522,19 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _gumbel_perturb(z, log_theta)
             _argmax(z, best, top)
             _softmax(z, top, inv_lam, soft, column)
-        if estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
+        if estimator == SUM_AND_SAMPLE:
+            s = _draw_unsummed(s, order, unsummed_cdf, summed, chunk, count, other)
+            _one_hot(best, onehot)
+            _sum_and_sample(user_path, user, code, p, summed, onehot, order, theta_dk, unsummed_cdf, other, theta,
+                            soft, grad, g, column, chunk, count, fb, xv, gv)
+        elif estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
             _one_hot(best, onehot)
             _objective(user_path, user, code, p, onehot, grad, column, chunk, count, fb, xv, gv)
         if estimator == STRAIGHT_THROUGH:
+            _softmax_backward(soft, grad, inv_lam, g, column)
+        elif estimator == GAPPED_STRAIGHT_THROUGH:  # straight-through at the gapped logits
+            _gapped(log_theta, best, peak, eta, z)
+            _softmax(z, peak, inv_lam, soft, column)
             _softmax_backward(soft, grad, inv_lam, g, column)
         elif estimator == GUMBEL_RAO:  # straight-through averaged over z~ | b
             g[:] = 0.0

@@ -56,6 +56,8 @@ ARM = 5
 DISARM = 6
 REINMAX = 7  # Categorical only
 GUMBEL_RAO = 8  # Categorical only
+SUM_AND_SAMPLE = 9  # Categorical only
+GAPPED_STRAIGHT_THROUGH = 10  # Categorical only
 
 @jit(inline=True)
 def sigmoid_pair(x):
@@ -414,8 +416,8 @@ def complements(theta):
 def relaxation(options, estimator):
     """``(temperature, eta)`` from a discrete estimator's options: ``[temperature, eta]`` as far as it takes them
     (defaults 1 and 0), relax's ``[eta]`` (the scale of its control); gumbel_rao's ``[temperature, samples]``
-    gives its number of conditional draws in the second place."""
-    if estimator == RELAX:
+    gives its number of conditional draws in the second place, sum_and_sample's ``[k]`` its summed classes."""
+    if estimator == RELAX or estimator == SUM_AND_SAMPLE:
         return 1.0, options[0]
     lam = options[0] if options.shape[0] > 0 else 1.0
     eta = options[1] if options.shape[0] > 1 else 0.0
