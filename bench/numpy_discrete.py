@@ -101,9 +101,9 @@ def _conditional_gumbels(gen, theta, b, onehot):
     return np.where(onehot > 0, -np.log(e_b), -np.log(w)), e_b, w, e
 
 
-def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=10):
+def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=10, gap=1.0, summed=1):
     """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks (``lam`` is
-    reinmax's temperature too)."""
+    reinmax's and gapped straight-through's temperature too; ``summed`` is sum-and-sample's k)."""
     gen = np.random.default_rng(seed)
     k = logits.size
     log_theta = logits - np.logaddexp.reduce(logits)
@@ -111,9 +111,24 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=
     cdf = np.cumsum(theta)
     acc, shift, done = np.zeros((k, 4)), None, 0
     eye = np.eye(k)
+    order = np.argsort(-theta, kind="stable")  # sum-and-sample: the summed classes, then the rest's CDF
+    rest_cdf = np.cumsum(theta[order[summed:]])
     while done < n:
         m = min(CHUNK // 8, n - done)
-        if name in ("score", "reinmax", "gumbel_rao"):
+        if name == "sum_and_sample":
+            other = order[summed:][np.minimum(np.searchsorted(rest_cdf, gen.random(m) * rest_cdf[-1], side="right"),
+                                              k - summed - 1)]
+            g = np.zeros((m, k))
+            for c, weight in [(c, theta[c]) for c in order[:summed]] + [(other, rest_cdf[-1])]:
+                x = eye[c] * np.ones((m, 1))
+                g += weight * np.sum((x - t) ** 2, axis=1, keepdims=True) * (x - theta)
+            g = g.T
+            if shift is None:
+                shift = g[:, 0].copy()
+            _accumulate(acc, shift, g)
+            done += m
+            continue
+        if name in ("score", "reinmax", "gumbel_rao", "gapped_straight_through"):
             b = np.minimum(np.searchsorted(cdf, gen.random(m) * cdf[-1], side="right"), k - 1)
         else:
             z = log_theta + gen.gumbel(size=(m, k))
@@ -134,6 +149,10 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=
                 zt = _conditional_gumbels(gen, theta, b, onehot)[0]
                 g += _softmax_backward(_softmax(zt, lam), upstream, lam)
             g /= samples
+        elif name == "gapped_straight_through":
+            top = log_theta.max()
+            z = np.where(onehot > 0, top, np.minimum(log_theta, top - gap))
+            g = _softmax_backward(_softmax(z, lam), 2 * (onehot - t), lam)
         elif name == "reinmax":
             pi1 = (onehot + _softmax(logits[None, :], lam)) / 2
             upstream = 2 * (onehot - t)
