@@ -65,6 +65,35 @@ def normal_estimator(estimator, mu, sigma, objective, p, n, seed=0, transform=1)
     return mean, var
 
 
+def multivariate_normal_estimator(estimator, loc, tril, objective, p, n, seed=0):
+    """Mean and variance of a MultivariateNormal estimator (components loc, then L's lower entries row by row) on
+    f = sum_i t(x_i), x = loc + L eps, vectorised in chunks of samples."""
+    gen = np.random.default_rng(seed)
+    dim = loc.size
+    rows, cols = np.tril_indices(dim)
+    inv = np.linalg.inv(tril)
+    acc = np.zeros((dim + rows.size, 4))
+    shift = None
+    done = 0
+    while done < n:
+        m = min(CHUNK // dim, n - done)
+        eps = gen.standard_normal((dim, m))
+        terms, grad = _objective(objective, p, loc[:, None] + tril @ eps)
+        if estimator == "pathwise":
+            g = np.concatenate([grad, grad[rows] * eps[cols]])
+        else:
+            f = terms.sum(axis=0)
+            w = inv.T @ eps
+            g = f * np.concatenate([w, w[rows] * eps[cols] - (rows == cols)[:, None] / np.diag(tril)[rows, None]])
+        if shift is None:
+            shift = g[:, 0].copy()
+        _accumulate(acc, shift, g)
+        done += m
+    mean = shift + acc[:, 0] / n
+    var = (acc[:, 1] - acc[:, 0] ** 2 / n) / (n - 1)
+    return mean, var
+
+
 def normal_stream(n, seed=0):
     """Sum of n standard normals drawn in chunks (the raw draw rate)."""
     gen = np.random.default_rng(seed)

@@ -5,10 +5,11 @@ rate (measured next to each estimator) and the one-thread / all-threads scaling 
 benchmark's ``extra_info`` (``--benchmark-json=out.json`` keeps them).
 """
 
+import numpy as np
 import pytest
 import raw
 from conftest import best_rate, record, thread_scaling
-from numpy_baselines import normal_estimator, normal_stream
+from numpy_baselines import multivariate_normal_estimator, normal_estimator, normal_stream
 
 import mcgrad
 
@@ -74,3 +75,26 @@ def test_user_objective_pathwise(benchmark):
     benchmark.pedantic(mcgrad.estimate, args=(dist, obj, "pathwise", N, 0), rounds=20, warmup_rounds=2)
     record(benchmark, N, best_rate(lambda: normal_estimator("pathwise", 1.0, 1.0, "square", 0.0, N), N, 2),
            _raw_rate(), label="Normal `pathwise`, user @njit f = x²")
+
+
+MVN_DIM = 10
+MVN_LOC = np.linspace(-1.0, 1.0, MVN_DIM)
+MVN_TRIL = np.tril(np.full((MVN_DIM, MVN_DIM), 0.1)) + np.diag(np.linspace(0.5, 1.5, MVN_DIM))
+
+
+@pytest.mark.parametrize("estimator", ["pathwise", "score"])
+def test_multivariate_normal_d10(benchmark, estimator):
+    """MultivariateNormal D = 10, full L (65 components), f = sum x_i^2; the raw reference is 10 normals a sample."""
+    dist = mcgrad.MultivariateNormal(MVN_LOC, MVN_TRIL)
+    f = mcgrad.square(0.0)
+    n = N // 5
+    mcgrad.estimate(dist, f, estimator, n, seed=0)
+    reference = "10 normals", best_rate(raw.normals(MVN_DIM * n), n, repeats=5)
+    benchmark.pedantic(mcgrad.estimate, args=(dist, f, estimator, n, 0), rounds=5, warmup_rounds=1)
+    baseline_n = n // 10
+    baseline = best_rate(lambda: multivariate_normal_estimator(estimator, MVN_LOC, MVN_TRIL, "square", 0.0,
+                                                               baseline_n), baseline_n, repeats=2)
+    big = 5 * n
+    scaling = thread_scaling(lambda: mcgrad.estimate(dist, f, estimator, big, 0), big, repeats=2)
+    record(benchmark, n, baseline, reference, label=f"MultivariateNormal D = 10 `{estimator}`, f = square",
+           scaling=scaling)

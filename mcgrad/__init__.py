@@ -5,7 +5,7 @@ from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
 from .batch import batch_objective, jax_objective, torch_objective
 from .estimators import REGISTRY as ESTIMATORS
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal
 from .objectives import (
     Objective,
     component,
@@ -38,6 +38,7 @@ __all__ = [
     "Estimate",
     "Gamma",
     "Interrupted",
+    "MultivariateNormal",
     "Normal",
     "Objective",
     "Trajectory",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, api, engine, estimators, families, optimisation
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, Normal
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal
 from .objectives import BUILTINS
 from .results import add_ratios, check_reference, compact, reference_result
 
@@ -102,8 +102,11 @@ def _add_run_options(p: argparse.ArgumentParser, n_default: int) -> None:
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dist", choices=tuple(families.MODULES),
                    default="normal", help="distribution family")
-    p.add_argument("--loc", type=_floats, default=[0.0], help="Normal means (comma list for D > 1)")
+    p.add_argument("--loc", type=_floats, default=[0.0],
+                   help="Normal or MultivariateNormal means (comma list for D > 1)")
     p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations")
+    p.add_argument("--scale-tril", type=_matrix, default=None,
+                   help="MultivariateNormal's lower-triangular L, rows separated by ';' (default: the identity)")
     p.add_argument("--concentration", type=_floats, default=None,
                    help="Gamma shapes (comma list for D > 1; default 2), Beta 'a,b' or Dirichlet concentrations")
     p.add_argument("--rate", type=_floats, default=[1.0], help="Gamma rates")
@@ -247,6 +250,13 @@ def _dist(args):
         if args.logits is None and args.probs is None:
             return family(logits=0.0 if family is Bernoulli else [0.0, 0.0, 0.0])
         return family(logits=args.logits, probs=args.probs)
+    if args.dist == "multivariate_normal":
+        tril = args.scale_tril
+        if tril is None:
+            tril = np.eye(len(args.loc))
+        elif len(tril) == 1 and not isinstance(tril[0], list):  # one value: D = 1
+            tril = [tril]
+        return MultivariateNormal(args.loc, tril)
     return Normal(one(args.loc), one(args.scale))
 
 

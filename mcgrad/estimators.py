@@ -97,7 +97,8 @@ def label(name: str, options: dict) -> str:
     return name + "[" + ",".join(shown) + "]"
 
 
-_FAMILY_TITLES = {"normal": "Normal", "gamma": "Gamma", "beta": "Beta", "dirichlet": "Dirichlet",
+_FAMILY_TITLES = {"normal": "Normal", "multivariate_normal": "MultivariateNormal",
+                  "gamma": "Gamma", "beta": "Beta", "dirichlet": "Dirichlet",
                   "bernoulli": "Bernoulli", "categorical": "Categorical"}
 
 

@@ -53,7 +53,7 @@ def _family_section(sections: dict, family: str) -> str | None:
     """The ``## Family`` section of a family: its title's first word is the family's name."""
     for title in sections:
         words = title.split()
-        if words and words[0].lower() == family.lower():
+        if words and words[0].lower() == family.replace("_", "").lower():
             return title
     return None
 

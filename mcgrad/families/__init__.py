@@ -23,19 +23,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import dirichlet, discrete, gamma, normal
+from . import dirichlet, discrete, gamma, multivariate_normal, normal
 from .common import Distribution
 from .dirichlet import Beta, Dirichlet
 from .discrete import Bernoulli, Categorical
 from .gamma import Gamma
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 
-_ALL = (normal, gamma, dirichlet, discrete)
+_ALL = (normal, multivariate_normal, gamma, dirichlet, discrete)
 MODULES: dict[str, ModuleType] = {family: module for module in _ALL for family in module.FAMILIES}
 CLASSES: tuple[type[Distribution], ...] = tuple(cls for module in _ALL for cls in module.CLASSES)
 
-__all__ = ["CLASSES", "MODULES", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Gamma", "Normal",
-           "module"]
+__all__ = ["CLASSES", "MODULES", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Gamma",
+           "MultivariateNormal", "Normal", "module"]
 
 
 def module(family: str) -> ModuleType:

@@ -42,7 +42,7 @@ class Distribution:
 
     def __repr__(self) -> str:
         def fmt(a):
-            return f"{a[0]:g}" if a.size == 1 else np.array2string(a, separator=", ")
+            return f"{a.flat[0]:g}" if a.size == 1 else np.array2string(a, separator=", ")
 
         inner = ", ".join(f"{k}={fmt(v)}" for k, v in self.parameters.items())
         return f"{type(self).__name__}({inner})"

@@ -45,7 +45,7 @@ from .discrete import (
 )
 from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, add_lanes, lanes_row
-from .objectives import SQUARE, USER, coordinate_term, quadratic_form
+from .objectives import USER, batch_objective, batch_user
 from .rng import block_state, next_double_open
 
 _BATCH_ENTRIES = 512  # C D K per batch: the batch's work arrays stay in the first cache levels
@@ -283,7 +283,7 @@ def _sum_and_sample(user_path, user, code, p, summed, onehot, order, theta_dk, c
                 for i in range(classes):
                     x[i, col] = 0.0
                 x[order[d, slot] if slot < summed else other[col], col] = 1.0
-            _objective(user_path, user, code, p, x, grad, per_column, chunk, count, f, xv, gv)
+            batch_objective(user_path, user, code, p, classes, x, grad, per_column, chunk, count, f, xv, gv)
             for j in range(count):
                 col = d * chunk + j
                 c = order[d, slot] if slot < summed else other[col]
@@ -332,66 +332,6 @@ def _exponentials(e):
         ek = e[k]
         for col in range(ek.shape[0]):
             ek[col] = -log_positive(ek[col])
-
-
-@jit
-def _builtin(code, p, x, grad, per_column, chunk, count, f):
-    """A built-in objective on every column: ``grad[k, col] = t_k'(x[k, col])`` and
-    ``f[j] = sum_d sum_k t_k(x[k, d C + j])`` (+ c for ``square``).
-
-    Rows of quadratic terms (:func:`~mcgrad.kernels.objectives.quadratic_form`) run as branch-free
-    vector loops; the others call :func:`~mcgrad.kernels.objectives.coordinate_term` per value.
-    """
-    classes = x.shape[0]
-    per_column[:] = 0.0
-    for k in range(classes):
-        xk = x[k]
-        gk = grad[k]
-        quadratic, w, c, v = quadratic_form(code, p, classes, k)
-        if quadratic:
-            for col in range(x.shape[1]):
-                u = xk[col] - c
-                per_column[col] += w * (u * u) + v * xk[col]
-                gk[col] = 2.0 * w * u + v
-        else:
-            for col in range(x.shape[1]):
-                t, dt = coordinate_term(code, p, classes, k, xk[col])
-                per_column[col] += t
-                gk[col] = dt
-    dim = x.shape[1] // chunk
-    constant = p if code == SQUARE else 0.0
-    for j in range(count):
-        total = 0.0
-        for d in range(dim):
-            total += per_column[d * chunk + j]
-        f[j] = total + constant
-
-
-@jit
-def _user(func, code, p, x, grad, chunk, count, f, xv, gv):
-    """A user function sample by sample: ``f[j] = func(x_j)`` with x_j the flat D K vector of sample j,
-    its gradient scattered back into ``grad``."""
-    classes = x.shape[0]
-    dim = x.shape[1] // chunk
-    for j in range(count):
-        for d in range(dim):
-            for k in range(classes):
-                xv[d * classes + k] = x[k, d * chunk + j]
-        f[j] = func(code, p, xv, gv)
-        for d in range(dim):
-            for k in range(classes):
-                grad[k, d * chunk + j] = gv[d * classes + k]
-
-
-@jit
-def _objective(user_path, user, code, p, x, grad, per_column, chunk, count, f, xv, gv):
-    """f per sample into ``f`` and grad f per entry into ``grad`` at the columns of ``x``: the user
-    function sample by sample when ``user_path`` (a compile-time literal), else the built-in."""
-    literally(user_path)
-    if user_path:
-        _user(user, code, p, x, grad, chunk, count, f, xv, gv)
-    else:
-        _builtin(code, p, x, grad, per_column, chunk, count, f)
 
 
 @jit
@@ -529,7 +469,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                             soft, grad, g, column, chunk, count, fb, xv, gv)
         elif estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
             _one_hot(best, onehot)
-            _objective(user_path, user, code, p, onehot, grad, column, chunk, count, fb, xv, gv)
+            batch_objective(user_path, user, code, p, classes, onehot, grad, column, chunk, count, fb, xv, gv)
         if estimator == STRAIGHT_THROUGH:
             _softmax_backward(soft, grad, inv_lam, g, column)
         elif estimator == GAPPED_STRAIGHT_THROUGH:  # straight-through at the gapped logits
@@ -553,7 +493,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                     soft[k, col] = 0.5 * (onehot[k, col] + tempered[k, col])
             _reinmax_backward(soft, theta, grad, g, column, column2)
         elif estimator == GUMBEL_SOFTMAX or estimator == REBAR:  # grad f at soft(z)
-            _objective(user_path, user, code, p, soft, grad, column, chunk, count, column2, xv, gv)
+            batch_objective(user_path, user, code, p, classes, soft, grad, column, chunk, count, column2, xv, gv)
             if estimator == GUMBEL_SOFTMAX:
                 _softmax_backward(soft, grad, inv_lam, g, column)
             else:
@@ -564,13 +504,13 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                 for col in range(cols):
                     top[col] = zt[best[col], col]
                 _softmax(zt, top, inv_lam, soft, column)
-                _objective(user_path, user, code, p, soft, grad, column, chunk, count, ct, xv, gv)
+                batch_objective(user_path, user, code, p, classes, soft, grad, column, chunk, count, ct, xv, gv)
                 for j in range(count):
                     ct[j] *= eta
                 _softmax_backward(soft, grad, eta * inv_lam, dct, column)
             else:  # relax: the user's control c scaled by eta
-                _user(cv, USER, 0.0, z, dcz, chunk, count, column2, xv, gv)
-                _user(cv, USER, 0.0, zt, dct, chunk, count, ct, xv, gv)
+                batch_user(cv, USER, 0.0, z, dcz, chunk, count, column2, xv, gv)
+                batch_user(cv, USER, 0.0, zt, dct, chunk, count, ct, xv, gv)
                 for j in range(count):
                     ct[j] *= eta
                 dcz *= eta

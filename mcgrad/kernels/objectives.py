@@ -223,3 +223,66 @@ def no_user_function(code, p, x, grad):
 def no_user_scalar(code, p, x):
     """Placeholder passed as ``user1`` when a built-in objective is selected; never called."""
     return math.nan, math.nan
+
+
+@jit
+def batch_builtin(code, p, classes, x, grad, per_column, chunk, count, f):
+    """A built-in objective on a batch in row-major layout: ``x[k, d C + j]`` is coordinate d R + k of sample j
+    (R rows, C = ``chunk`` columns per segment d).  Writes ``grad[k, col] = t'(x[k, col])`` and
+    ``f[j] = sum_d sum_k t(x[k, d C + j])`` (+ c for ``square``), t the term of coordinate d R + k; ``classes``
+    as in :func:`coordinate_term` (a Categorical's K, 1 for the continuous families).
+
+    Rows of quadratic terms (:func:`quadratic_form`) run as branch-free vector loops; the others call
+    :func:`coordinate_term` per value.
+    """
+    rows = x.shape[0]
+    per_column[:] = 0.0
+    for k in range(rows):
+        xk = x[k]
+        gk = grad[k]
+        quadratic, w, c, v = quadratic_form(code, p, classes, k)
+        if quadratic:
+            for col in range(x.shape[1]):
+                u = xk[col] - c
+                per_column[col] += w * (u * u) + v * xk[col]
+                gk[col] = 2.0 * w * u + v
+        else:
+            for col in range(x.shape[1]):
+                t, dt = coordinate_term(code, p, classes, k, xk[col])
+                per_column[col] += t
+                gk[col] = dt
+    dim = x.shape[1] // chunk
+    constant = p if code == SQUARE else 0.0
+    for j in range(count):
+        total = 0.0
+        for d in range(dim):
+            total += per_column[d * chunk + j]
+        f[j] = total + constant
+
+
+@jit
+def batch_user(func, code, p, x, grad, chunk, count, f, xv, gv):
+    """A user function sample by sample on a batch laid out as in :func:`batch_builtin`: ``f[j] = func(x_j)``
+    with x_j the flat vector of sample j (coordinate d R + k at ``x[k, d C + j]``), its gradient scattered back
+    into ``grad``."""
+    classes = x.shape[0]
+    dim = x.shape[1] // chunk
+    for j in range(count):
+        for d in range(dim):
+            for k in range(classes):
+                xv[d * classes + k] = x[k, d * chunk + j]
+        f[j] = func(code, p, xv, gv)
+        for d in range(dim):
+            for k in range(classes):
+                grad[k, d * chunk + j] = gv[d * classes + k]
+
+
+@jit
+def batch_objective(user_path, user, code, p, classes, x, grad, per_column, chunk, count, f, xv, gv):
+    """f per sample into ``f`` and grad f per entry into ``grad`` at the columns of ``x``: the user
+    function sample by sample when ``user_path`` (a compile-time literal), else the built-in."""
+    literally(user_path)
+    if user_path:
+        batch_user(user, code, p, x, grad, chunk, count, f, xv, gv)
+    else:
+        batch_builtin(code, p, classes, x, grad, per_column, chunk, count, f)

@@ -27,11 +27,13 @@ Modes of :func:`block`:
   The sum and difference give, by polarisation, the joint fourth moment E[a^2 b^2] of the centred pair
   that the variance-ratio interval needs; the mean of f feeds moving-average baselines in SGD runs.
 
-Families (``family``): Normal (a = loc, b = scale), Gamma (a = concentration, b = rate), Dirichlet
-(a = concentration; ``first_only`` for Beta, whose objective sees x_0), Bernoulli and Categorical
-(``logits`` of shape (D, K), K = 1 for Bernoulli; ``b`` = the chain factor d logit / d parameter).
+Families (``family``): Normal (a = loc, b = scale), MultivariateNormal (a = the packed [loc, L] row),
+Gamma (a = concentration, b = rate), Dirichlet (a = concentration; ``first_only`` for Beta, whose objective
+sees x_0), Bernoulli and Categorical (``logits`` of shape (D, K), K = 1 for Bernoulli; ``b`` = the chain
+factor d logit / d parameter).
 A sample draws from the block's stream exactly as the family's plain ``score`` kernel does for
-Normal, Gamma, Dirichlet and Bernoulli (D normals, D Marsaglia-Tsang draws, D uniforms in order);
+Normal, MultivariateNormal, Gamma, Dirichlet and Bernoulli (D normals, D Marsaglia-Tsang draws, D uniforms in
+order);
 a Categorical draws one uniform per variable and inverts its CDF.
 """
 
@@ -46,6 +48,7 @@ from ._jit import jit
 from .discrete import sigmoid_pair
 from .gamma import gamma_constants, gamma_draw, log_h, log_normaliser
 from .moments import accumulate_sample, block_row, sample_sums
+from .multivariate_normal import dimension, tril_inverse, unpack
 from .objectives import USER, USER_FUNCTION, evaluate_log_space, evaluate_vector
 from .rng import next_double, next_double_open, next_normal
 from .special import digamma
@@ -55,6 +58,7 @@ GAMMA = 1
 DIRICHLET = 2
 BERNOULLI = 3
 CATEGORICAL = 4
+MULTIVARIATE_NORMAL = 5
 
 PILOT = 0
 MAIN = 1
@@ -69,6 +73,28 @@ def _normal(s, loc, scale, x, score):
         x[d] = loc[d] + scale[d] * e
         score[d] = e / scale[d]
         score[dim + d] = (e * e - 1.0) / scale[d]
+    return s
+
+
+@jit
+def _multivariate_normal(s, loc, tril, inv, eps, x, score):
+    """x = loc + L eps; score: w = L^-T eps for loc, w_i eps_j - [i = j] / L_ii for L_ij (i >= j, row by row)."""
+    dim = loc.shape[0]
+    for d in range(dim):
+        s, eps[d] = next_normal(s)
+    c = dim
+    for i in range(dim):
+        total = loc[i]
+        w = 0.0
+        for k in range(i + 1):
+            total += tril[i, k] * eps[k]
+        for k in range(i, dim):
+            w += inv[k, i] * eps[k]
+        x[i] = total
+        score[i] = w
+        for k in range(i + 1):
+            score[c] = w * eps[k] - (1.0 / tril[i, i] if k == i else 0.0)
+            c += 1
     return s
 
 
@@ -239,7 +265,13 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
         size = logits.shape[0] * logits.shape[1]
     else:
         logits = np.empty((1, 1))
-        size = a.shape[0]
+        size = dimension(a.shape[0]) if family == MULTIVARIATE_NORMAL else a.shape[0]
+    if family == MULTIVARIATE_NORMAL:
+        loc, tril = unpack(a)
+        inv = tril_inverse(tril)
+    else:
+        loc, tril, inv = np.empty(1), np.empty((1, 1)), np.empty((1, 1))
+    eps = np.empty(size)
     n_eval = 1 if first_only else size
     x = np.empty(size)
     log_x = np.empty(size)  # Gamma and Dirichlet: log x, finite where x underflows
@@ -267,6 +299,8 @@ def _block(family, user_path, mode, group, boost, first_only, a_shared, b_shared
         for k in range(group):
             if family == NORMAL:
                 s = _normal(s, a, b, x, score)
+            elif family == MULTIVARIATE_NORMAL:
+                s = _multivariate_normal(s, loc, tril, inv, eps, x, score)
             elif family == GAMMA:
                 s, tries = _gamma(s, a, b, boost, d_mt, c_mt, psi, x, log_x, score)
                 proposals += tries
@@ -324,7 +358,7 @@ def block(family: int, mode: int, first_only: bool, user_path: int):
         taylor = extra[4 * w:]
         if family == NORMAL or family == GAMMA:
             a, b, logits = params[0], params[1], params[:1, :1]
-        elif family == DIRICHLET:
+        elif family == DIRICHLET or family == MULTIVARIATE_NORMAL:
             a, b, logits = params[0], chain, params[:1, :1]
         else:
             a, b, logits = chain, chain, params
