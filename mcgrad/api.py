@@ -260,7 +260,7 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
     if "boost" in opts and np.any(getattr(dist, "concentration", np.inf) + opts["boost"] < 1.0):
         raise ValueError(f"boost must be >= 1 when a concentration is below 1 (Marsaglia-Tsang needs shape >= 1), "
                          f"got boost={opts['boost']} with concentration {dist.concentration.min():g}")
-    estimators.check_summed(opts, dist)
+    estimators.check_fit(spec, opts, dist)
     size = engine.input_size(dist)
     objective.check(size)
     if opts.get("control") is not None:

@@ -12,7 +12,7 @@ from .declaration import EXACT, SAMPLING, VARIANCE_REDUCED, EstimatorSpec, Optio
 from .families import MODULES
 
 __all__ = ["EXACT", "REGISTRY", "SAMPLING", "VARIANCE_REDUCED", "EstimatorSpec", "Option", "declarations",
-           "check_summed", "default", "default_pair", "label", "lookup", "resolve_options"]
+           "check_fit", "default", "default_pair", "label", "lookup", "resolve_options"]
 
 
 def _collect() -> dict[str, dict[str, EstimatorSpec]]:
@@ -81,11 +81,19 @@ def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
     return out
 
 
-def check_summed(options: dict, dist) -> None:
-    """sum_and_sample's ``k`` against the distribution: below its number of classes, so some are left to sample."""
+def check_fit(spec: EstimatorSpec, options: dict, dist) -> None:
+    """Options checked against the distribution: sum_and_sample's ``k`` below its number of classes K (some are
+    left to sample); unordered_set on one categorical (D = 1) with ``samples`` at most K."""
     if "k" in options and options["k"] >= dist.classes:
         raise ValueError(f"k must be below the number of classes K = {dist.classes} (the classes not summed are "
                          f"sampled), got k={options['k']}")
+    if spec.name == "unordered_set":
+        if dist.dim != 1:
+            raise ValueError(f"estimator 'unordered_set' samples one categorical without replacement (D = 1), got "
+                             f"D = {dist.dim}")
+        if options["samples"] > dist.classes:
+            raise ValueError(f"samples for estimator 'unordered_set' must be at most the number of classes K = "
+                             f"{dist.classes} (drawn without replacement), got {options['samples']}")
 
 
 def label(name: str, options: dict) -> str:

@@ -187,7 +187,7 @@ def optimise(
         raise ValueError(f"optimise takes the sampling estimators of the {dist.family} family {allowed}; got "
                          f"{spec.name!r}")
     opts = estimators.resolve_options(spec, options)
-    estimators.check_summed(opts, dist)
+    estimators.check_fit(spec, opts, dist)
     if spec.needs_derivative and not objective.has_derivative:
         raise ValueError(f"estimator {spec.name!r} needs the derivative of f; pass derivative= to user_objective")
     steps = _validate.count("steps", steps)

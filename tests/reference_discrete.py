@@ -247,3 +247,49 @@ def gapped_moments(logits, df, temperature, gap):
         mean += p * g.ravel()
         second += p * g.ravel() ** 2
     return mean, second - mean * mean
+
+
+def _ordered_probability(theta, sequence, removed=()):
+    """Probability that draws without replacement from theta with the classes ``removed`` taken out give
+    ``sequence`` in order."""
+    left = 1.0 - sum(theta[c] for c in removed)
+    p = 1.0
+    for c in sequence:
+        p *= theta[c] / left
+        left -= theta[c]
+    return p
+
+
+def _set_probability(theta, members, removed=()):
+    """Probability of the unordered set ``members`` from draws without replacement: a sum over its orderings."""
+    return sum(_ordered_probability(theta, order, removed) for order in itertools.permutations(members))
+
+
+def unordered_set_moments(logits, f, samples):
+    """Exact (mean, variance) per component of the unordered set estimator with its built-in baseline (Kool, van
+    Hoof and Welling 2020) on one categorical, by enumerating every ordered sample without replacement.
+
+    g(S) = sum_{s in S} p(s) R(S, s) (f(s) - b(S, s)) (e_s - theta), R(S, s) = p^{D-s}(S - s) / p(S),
+    b(S, s) = sum_{s' in S} p(s') R^{D-s}(S, s') f(s') with R^{D-s}(S, s') = p^{D-s-s'}(S - s - s') / p^{D-s}(S - s)
+    (1 for s' = s); set probabilities are sums over orderings (``_set_probability``).
+    """
+    logits = np.asarray(logits, float)
+    theta = np.exp(log_softmax(logits))
+    classes = theta.size
+    values = [f(np.eye(classes)[c]) for c in range(classes)]
+    mean, second = np.zeros(classes), np.zeros(classes)
+    for sequence in itertools.permutations(range(classes), samples):
+        p_seq = _ordered_probability(theta, sequence)
+        members = set(sequence)
+        whole = _set_probability(theta, members)
+        g = np.zeros(classes)
+        for s in members:
+            rest = members - {s}
+            leave_one = _set_probability(theta, rest, (s,))
+            baseline = sum(theta[t] * values[t] * (1.0 if t == s else
+                                                   _set_probability(theta, rest - {t}, (s, t)) / leave_one)
+                           for t in members)
+            g += theta[s] * leave_one / whole * (values[s] - baseline) * (np.eye(classes)[s] - theta)
+        mean += p_seq * g
+        second += p_seq * g * g
+    return mean, second - mean * mean

@@ -54,12 +54,14 @@ NJIT = mcgrad.batch_objective(toy_values_njit, toy_gradients_njit, name="toy", b
 
 DISTRIBUTIONS = {
     "normal": mcgrad.Normal([0.4, -0.7], [0.8, 1.3]),
+    "multivariate_normal": mcgrad.MultivariateNormal([0.4, -0.7], [[0.8, 0.0], [0.3, 1.3]]),
     "gamma": mcgrad.Gamma([1.7, 0.6], [1.2, 0.9]),
     "beta": mcgrad.Beta(1.4, 2.2),
     "dirichlet": mcgrad.Dirichlet([0.8, 1.6, 2.4]),
     "bernoulli": mcgrad.Bernoulli(logits=[0.3, -0.8]),
     "categorical": mcgrad.Categorical(logits=[[0.2, -0.4, 0.9], [0.0, 0.5, -1.0]]),
 }
+ONE_VARIABLE = {"unordered_set": mcgrad.Categorical(logits=[0.2, -0.4, 0.9, 0.1])}  # estimators taking D = 1 only
 DECLARATIONS = mcgrad.estimators.declarations()
 N, BLOCK = 9_000, 2_000  # five blocks, the last one short
 
@@ -75,7 +77,7 @@ def same(a, b):
 
 @pytest.mark.parametrize("spec", DECLARATIONS, ids=[f"{s.family}-{s.name}" for s in DECLARATIONS])
 def test_every_estimator_gives_the_per_sample_result(spec):
-    dist = DISTRIBUTIONS[spec.family]
+    dist = ONE_VARIABLE.get(spec.name, DISTRIBUTIONS[spec.family])
     kw = dict(n=N, seed=11, block_size=BLOCK, **options(spec))
     reference = mcgrad.estimate(dist, PER_SAMPLE, spec.name, **kw)
     batched = mcgrad.estimate(dist, NUMPY, spec.name, **kw)

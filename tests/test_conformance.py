@@ -18,6 +18,8 @@ Checks, each over every declaration:
 
 Special handling, and why:
 
+* ``unordered_set`` samples one categorical without replacement: it runs on a problem of its own, D = 1 and
+  K = 4 (``PROBLEMS["one categorical"]``), with the Categorical objective and oracle.
 * ``relax`` has no default control variate: every check runs it with the shared ``CONTROL`` of conftest.py.
 * ``exact`` (no sampling): check 1 also asserts a zero variance; ``optimise`` must refuse it, as it must refuse
   the variance-reduced score estimators (``score_baseline``, ``rloo``, ``score_delta``), so check 2 asserts the
@@ -29,6 +31,7 @@ Special handling, and why:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -222,12 +225,17 @@ PROBLEMS: dict[str, Problem] = {
         _categorical_oracle(lambda b: float(np.sum((b - (np.arange(b.shape[1]) == TARGET)) ** 2))),
         lambda v, p: mcgrad.Categorical(logits=v.reshape(p["logits"].shape))),
 }
+PROBLEMS["one categorical"] = dataclasses.replace(  # for the estimators that take D = 1 only
+    PROBLEMS["categorical"], points=_points(108, lambda r: {"logits": r.uniform(-1.0, 1.0, (1, 4))}))
+ONE_VARIABLE = ("unordered_set",)  # estimators run on PROBLEMS["one categorical"]
 
 DECLARATIONS = mcgrad.estimators.declarations()
 each_declaration = pytest.mark.parametrize("spec", DECLARATIONS, ids=[f"{s.family}-{s.name}" for s in DECLARATIONS])
 
 
 def _problem(spec) -> Problem:
+    if spec.name in ONE_VARIABLE:
+        return PROBLEMS["one categorical"]
     assert spec.family in PROBLEMS, f"family {spec.family!r} has no conformance problem: add one to PROBLEMS"
     return PROBLEMS[spec.family]
 
@@ -254,6 +262,7 @@ def test_the_oracles_agree_with_finite_differences_of_the_expectations():
                                             + (1 - expit(p["logits"])) * TOY_T**2)),
         "categorical": lambda p: float(np.sum(2.0 * (1.0 - np.exp(log_softmax(p["logits"], axis=1))[:, TARGET]))),
     }
+    expectations["one categorical"] = expectations["categorical"]
     h = 1e-6
     for family, problem in PROBLEMS.items():
         for point in problem.points:

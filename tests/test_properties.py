@@ -220,6 +220,7 @@ VALID_OPTIONS = {
     "baseline": st.one_of(st.just("optimal"), st.floats(-10, 10)),
     "pilot": st.one_of(st.none(), st.integers(2, 20_000)),
     "samples": st.integers(2, 16),
+    "gap": ordinary_or_extreme(st.floats(0.0, 100.0), [0.0, 100.0]),
     "coefficient": st.one_of(st.just("estimated"), st.floats(-10, 10)),
     "control": st.just(RELAX_CONTROL),
 }
@@ -234,9 +235,12 @@ def options_for(draw, family: str, estimator: str, params: dict):
     """Valid options of ``estimator``: each declared one given or left at its default (relax needs control)."""
     spec = spec_of(family, estimator)
     options = {}
+    classes = classes_of(family, params)
+    fitted = {"k": st.integers(1, classes - 1),  # sum_and_sample: below K
+              "samples": st.integers(2, min(8, classes))} if family == "categorical" else {}
     for option in spec.declared:
         if option.name == "control" or draw(st.booleans()):
-            options[option.name] = draw(VALID_OPTIONS[option.name])
+            options[option.name] = draw(fitted[option.name] if option.name in fitted else VALID_OPTIONS[option.name])
     if options.get("boost") == 0 and min(concentrations(params)) < 1:  # Marsaglia-Tsang needs shape >= 1
         options["boost"] = 1
     return options
@@ -259,11 +263,19 @@ def run_arguments(draw, n: int):
     return kwargs
 
 
+def fits(estimator: str, params: dict) -> bool:
+    """Whether ``estimator`` applies to the distribution of ``params``: unordered_set takes one categorical."""
+    if estimator != "unordered_set":
+        return True
+    value = next(iter(params.values()))
+    return not isinstance(value[0], list) or len(value) == 1
+
+
 @st.composite
 def valid_calls(draw):
     family = draw(st.sampled_from(sorted(CLASSES)))
     params, width = draw(PROBLEMS[family])
-    estimator = draw(st.sampled_from(names_of(family)))
+    estimator = draw(st.sampled_from([name for name in names_of(family) if fits(name, params)]))
     n = draw(st.integers(2, MAX_N))
     return Call(family, params, draw(objective_for(family, params)), estimator,
                 draw(options_for(family, estimator, params)), n, width, draw(run_arguments(n)))
@@ -334,9 +346,10 @@ def bad_run_argument(draw, call: Call) -> Call:
 
 @st.composite
 def bad_estimator(draw, call: Call) -> Call:
-    """An unknown name, a name of another family's estimator, or no string at all."""
+    """An unknown name, a name of another family's estimator, or no string at all (None is not a fault: it
+    selects the family's default)."""
     foreign = sorted(set(mcgrad.ESTIMATORS) - set(names_of(call.family)))
-    estimator = draw(st.sampled_from(["nope", "", "Score", "score ", "reinforce", None, 3, ["score"], b"score"]
+    estimator = draw(st.sampled_from(["nope", "", "Score", "score ", "reinforce", 3, ["score"], b"score"]
                                      + foreign))
     return call.fault(r"\bestimator\b", estimator=estimator, options={})
 
@@ -348,7 +361,9 @@ BAD_OPTION_VALUES = {
     "transform": [0, 3, 1.5, "1", None, True],
     "baseline": [NAN, INF, "opt", None, True, HUGE_INT],
     "pilot": [0, 1, -5, 1.5, "10", True, 2**63, HUGE_INT],
-    "samples": [0, 1, 4097, 2.0, "4", None, True],
+    "samples": [0, -1, 4097, 2.0, "4", None, True],  # bad for every estimator with samples (gumbel_rao takes 1)
+    "k": [0, -1, 1025, 2.5, "1", None, True],
+    "gap": [-1.0, 101.0, NAN, INF, "1", None, True],
     "coefficient": [NAN, INF, "est", None, True],
     "control": [None, 3, "cv", mcgrad.square()],
 }
@@ -549,7 +564,7 @@ def entries_for(draw, family: str, params: dict):
     among them (an entry of the wrong form, an unknown name, an unknown option, or no entry at all)."""
     entries, faults = [], []
     for _ in range(draw(st.integers(0, 3))):
-        name = draw(st.sampled_from(names_of(family)))
+        name = draw(st.sampled_from([name for name in names_of(family) if fits(name, params)]))
         options = draw(options_for(family, name, params))
         kind = draw(st.sampled_from(["plain", "plain", "plain", "form", "name", "option"]))
         if kind == "form":
@@ -622,14 +637,14 @@ CLI_OBJECTIVES = {  # (objective, --param) pairs valid on every problem of the f
 }
 RUN_FLAGS = {"--seed": ["0", "7", "18446744073709551615"], "--threads": ["1"], "--format": ["table", "csv", "json"]}
 CLI_OPTIONS = {"transform": "2", "boost": "2", "temperature": "0.3", "eta": "0.5", "baseline": "optimal",
-               "pilot": "100", "samples": "3", "coefficient": "estimated"}
+               "pilot": "100", "samples": "3", "coefficient": "estimated", "k": "1", "gap": "0.5"}
 
 
 @st.composite
 def cli_estimator(draw, family: str) -> tuple[str, dict]:
-    """An estimator of ``family`` that the command line can run (not relax: its control needs Python) and some
-    of its options."""
-    name = draw(st.sampled_from([n for n in names_of(family) if n != "relax"]))
+    """An estimator of ``family`` that the command line can run on every problem of CLI_PROBLEMS (not relax: its
+    control needs Python; not unordered_set: it takes D = 1 and K >= samples) and some of its options."""
+    name = draw(st.sampled_from([n for n in names_of(family) if n not in ("relax", "unordered_set")]))
     declared = [o.name for o in spec_of(family, name).declared]
     chosen = draw(st.lists(st.sampled_from(declared), unique=True)) if declared else []
     return name, {key: CLI_OPTIONS[key] for key in chosen}

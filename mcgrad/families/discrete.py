@@ -13,6 +13,7 @@ from ..declaration import (
     EXACT,
     GAP,
     REBAR_TEMPERATURE,
+    SET_SIZE,
     SUMMED,
     TEMPERATURE,
     UNIT_TEMPERATURE,
@@ -247,6 +248,10 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
         specs.append(EstimatorSpec("reinmax", family, "ReinMax (Liu et al. 2023): second-order straight-through "
                                    "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,
                                    code=discrete.REINMAX, declared=(UNIT_TEMPERATURE,), draws="D uniforms"))
+        specs.append(EstimatorSpec("unordered_set", family, "unordered set estimator (Kool et al. 2020): score over "
+                                   "a sample without replacement (Gumbel-top-k) with its built-in baseline; D = 1",
+                                   block=kernel, code=discrete.UNORDERED_SET, declared=(SET_SIZE,),
+                                   draws="D K uniforms (Gumbels, as gumbel_softmax's)", evaluations="samples"))
         specs.append(EstimatorSpec("gapped_straight_through", family, "gapped straight-through (Fan et al. 2022): "
                                    "straight-through at logits perturbed deterministically given the outcome "
                                    "(biased)", biased=True, needs_derivative=True, needs_value=False, block=kernel,

@@ -39,6 +39,7 @@ from .discrete import (
     SCORE,
     STRAIGHT_THROUGH,
     SUM_AND_SAMPLE,
+    UNORDERED_SET,
     complements,
     log_softmax,
     relaxation,
@@ -294,6 +295,93 @@ def _sum_and_sample(user_path, user, code, p, summed, onehot, order, theta_dk, c
 
 
 @jit
+def _top_classes(z, col, size, chosen):
+    """``chosen[:size]`` = the classes of the ``size`` largest ``z[:, col]`` in decreasing order (the first on
+    ties): the Gumbel-top-k sample without replacement."""
+    for i in range(size):
+        best = -1
+        for k in range(z.shape[0]):
+            taken = False
+            for h in range(i):
+                taken = taken or chosen[h] == k
+            if not taken and (best < 0 or z[k, col] > z[best, col]):
+                best = k
+        chosen[i] = best
+
+
+@jit
+def _set_probability(q, outside, mass, excluded, table):
+    """p^(D minus A)(T): the probability that |T| draws without replacement from the distribution with the classes
+    of A removed give the set T, with A = ``excluded`` and T = the other members of the sample (bit masks over
+    its members, whose probabilities are ``q``).  ``mass[V]`` = sum of q over V, ``outside`` = the mass of the
+    classes not in the sample, so the mass left after drawing V is ``outside + mass[~V]``, a sum of positive
+    terms.  Dynamic programming over the subsets U of T: F(U) = sum_(i in U) F(U - i) q_i / left(A + U - i)."""
+    size = q.shape[0]
+    full = (1 << size) - 1
+    table[0] = 1.0
+    for u in range(1, full + 1):
+        if u & excluded:
+            continue
+        total = 0.0
+        for i in range(size):
+            if u & (1 << i):
+                before = u ^ (1 << i)
+                total += table[before] * q[i] / (outside + mass[full ^ (excluded | before)])
+        table[u] = total
+    return table[full ^ excluded]
+
+
+@jit
+def _unordered_set(theta, fs, chosen, size, g, count, q, mass, table, leave_one, weight, live):
+    """The unordered set estimator with its built-in baseline (Kool et al. 2020) per sample j < count of one
+    categorical: S = ``chosen[:, j]`` (:func:`_top_classes`), f(s) = ``fs[i, j]`` for its i-th member,
+    g = sum_(s in S) p(s) R(S, s) (f(s) - b(S, s)) (e_s - theta) with R(S, s) = p^(D - s)(S - s) / p(S) and
+    b(S, s) = p(s) f(s) + sum_(s' != s) p(s') f(s') p^(D - s - s')(S - s - s') / p^(D - s)(S - s).
+
+    Members whose probability underflowed to 0 (logits ~745 below the largest) carry no gradient and are left
+    out of S (``live`` holds the others): the Gumbel-top-k takes them only when fewer than k classes have
+    mass, and the estimator on the classes with mass is then the exact gradient."""
+    classes = theta.shape[0]
+    for j in range(count):
+        outside = 0.0
+        for k in range(classes):
+            member = False
+            for i in range(size):
+                member = member or chosen[i, j] == k
+            outside += 0.0 if member else theta[k, j]
+        n = 0
+        for i in range(size):
+            if theta[chosen[i, j], j] > 0.0:
+                live[n] = i
+                q[n] = theta[chosen[i, j], j]
+                n += 1
+        full = (1 << n) - 1
+        qn = q[:n]
+        for v in range(full + 1):
+            total = 0.0
+            for i in range(n):
+                if v & (1 << i):
+                    total += qn[i]
+            mass[v] = total
+        whole = _set_probability(qn, outside, mass, 0, table)
+        for i in range(n):
+            leave_one[i] = _set_probability(qn, outside, mass, 1 << i, table)
+        total = 0.0
+        for i in range(n):
+            baseline = qn[i] * fs[live[i], j]
+            for h in range(n):
+                if h != i:
+                    pair = _set_probability(qn, outside, mass, (1 << i) | (1 << h), table)
+                    baseline += qn[h] * fs[live[h], j] * pair / leave_one[i]
+            weight[i] = qn[i] * leave_one[i] / whole * (fs[live[i], j] - baseline)
+            total += weight[i]
+        for k in range(classes):
+            g[k, j] = -theta[k, j] * total
+        for i in range(n):
+            g[chosen[live[i], j], j] += weight[i]
+
+
+@jit
 def _conditional_resample(e, best, log_theta, inv_theta, zt, r, e_b):
     """z~ | b from exponentials ``e`` in place of the Gumbels (the construction in docs/estimators.md, Categorical).
 
@@ -429,6 +517,12 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     summed = int(eta) if estimator == SUM_AND_SAMPLE else 0
     order, theta_dk, unsummed_cdf = _ranked(logits, summed)
     other = np.zeros(cols if estimator == SUM_AND_SAMPLE else 0, np.int64)
+    drawn = int(eta) if estimator == UNORDERED_SET else 0  # unordered_set: the size of the set
+    chosen = np.zeros((drawn, cols), np.int64)
+    fs = np.zeros((drawn, chunk))
+    subsets = np.zeros((2, 1 << drawn))  # the members' subset masses, the set probabilities' table
+    members = np.zeros((3, drawn))  # q, leave-one-out probabilities, weights
+    live = np.zeros(drawn, np.int64)
     peak = np.empty(cols)  # gapped_straight_through: the largest log theta of each column's variable
     for col in range(cols):
         peak[col] = np.max(log_theta[:, col])
@@ -467,6 +561,14 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _one_hot(best, onehot)
             _sum_and_sample(user_path, user, code, p, summed, onehot, order, theta_dk, unsummed_cdf, other, theta,
                             soft, grad, g, column, chunk, count, fb, xv, gv)
+        elif estimator == UNORDERED_SET:  # f at each member of the Gumbel-top-k set, then the weights
+            for j in range(count):
+                _top_classes(z, j, drawn, chosen[:, j])
+            for i in range(drawn):
+                _one_hot(chosen[i], onehot)
+                batch_objective(user_path, user, code, p, classes, onehot, grad, column, chunk, count, fs[i], xv, gv)
+            _unordered_set(theta, fs, chosen, drawn, g, count, members[0], subsets[0], subsets[1], members[1],
+                           members[2], live)
         elif estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
             _one_hot(best, onehot)
             batch_objective(user_path, user, code, p, classes, onehot, grad, column, chunk, count, fb, xv, gv)

@@ -58,6 +58,7 @@ REINMAX = 7  # Categorical only
 GUMBEL_RAO = 8  # Categorical only
 SUM_AND_SAMPLE = 9  # Categorical only
 GAPPED_STRAIGHT_THROUGH = 10  # Categorical only
+UNORDERED_SET = 11  # Categorical, D = 1
 
 @jit(inline=True)
 def sigmoid_pair(x):
@@ -416,8 +417,9 @@ def complements(theta):
 def relaxation(options, estimator):
     """``(temperature, eta)`` from a discrete estimator's options: ``[temperature, eta]`` as far as it takes them
     (defaults 1 and 0), relax's ``[eta]`` (the scale of its control); gumbel_rao's ``[temperature, samples]``
-    gives its number of conditional draws in the second place, sum_and_sample's ``[k]`` its summed classes."""
-    if estimator == RELAX or estimator == SUM_AND_SAMPLE:
+    gives its number of conditional draws in the second place, sum_and_sample's ``[k]`` its summed classes and
+    unordered_set's ``[samples]`` the size of its set."""
+    if estimator == RELAX or estimator == SUM_AND_SAMPLE or estimator == UNORDERED_SET:
         return 1.0, options[0]
     lam = options[0] if options.shape[0] > 0 else 1.0
     eta = options[1] if options.shape[0] > 1 else 0.0
