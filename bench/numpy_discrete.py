@@ -101,6 +101,45 @@ def _conditional_gumbels(gen, theta, b, onehot):
     return np.where(onehot > 0, -np.log(e_b), -np.log(w)), e_b, w, e
 
 
+def _unordered_set(theta, order, fvals):
+    """The unordered set estimator with its baseline (Kool et al. 2020) for samples ``order`` (m, s) without
+    replacement with f values ``fvals`` (m, s): set probabilities by dynamic programming over subsets, vectorised
+    over the samples."""
+    m, size = order.shape
+    q = theta[order]
+    member = np.zeros((m, theta.size), bool)
+    np.put_along_axis(member, order, True, axis=1)
+    outside = np.where(member, 0.0, theta).sum(axis=1)
+    full = (1 << size) - 1
+    bits = (np.arange(full + 1)[:, None] >> np.arange(size)) & 1
+    mass = q @ bits.T
+
+    def probability(excluded):
+        table = np.zeros((m, full + 1))
+        table[:, 0] = 1.0
+        for u in range(1, full + 1):
+            if u & excluded:
+                continue
+            for i in range(size):
+                if u & (1 << i):
+                    before = u ^ (1 << i)
+                    table[:, u] += table[:, before] * q[:, i] / (outside + mass[:, full ^ (excluded | before)])
+        return table[:, full ^ excluded]
+
+    whole = probability(0)
+    leave_one = [probability(1 << i) for i in range(size)]
+    weights = np.empty((m, size))
+    for i in range(size):
+        baseline = q[:, i] * fvals[:, i]
+        for h in range(size):
+            if h != i:
+                baseline += q[:, h] * fvals[:, h] * probability((1 << i) | (1 << h)) / leave_one[i]
+        weights[:, i] = q[:, i] * leave_one[i] / whole * (fvals[:, i] - baseline)
+    g = -theta[None, :] * weights.sum(axis=1, keepdims=True)
+    np.add.at(g, (np.arange(m)[:, None], order), weights)
+    return g
+
+
 def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=10, gap=1.0, summed=1):
     """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks (``lam`` is
     reinmax's and gapped straight-through's temperature too; ``summed`` is sum-and-sample's k)."""
@@ -123,6 +162,16 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=
                 x = eye[c] * np.ones((m, 1))
                 g += weight * np.sum((x - t) ** 2, axis=1, keepdims=True) * (x - theta)
             g = g.T
+            if shift is None:
+                shift = g[:, 0].copy()
+            _accumulate(acc, shift, g)
+            done += m
+            continue
+        if name == "unordered_set":  # samples = the size of the set
+            z = log_theta + gen.gumbel(size=(m, k))
+            order = np.argsort(-z, axis=1, kind="stable")[:, :samples]
+            fvals = np.sum((eye[order] - t) ** 2, axis=2)
+            g = _unordered_set(theta, order, fvals).T
             if shift is None:
                 shift = g[:, 0].copy()
             _accumulate(acc, shift, g)

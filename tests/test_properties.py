@@ -50,7 +50,8 @@ NAN, INF = math.nan, math.inf
 HUGE_INT = 10**400  # a Python int beyond the float64 range
 HANG_SECONDS = 300  # far above any call here, even one that compiles its kernel from an empty cache
 
-CLASSES = {"normal": mcgrad.Normal, "gamma": mcgrad.Gamma, "beta": mcgrad.Beta, "dirichlet": mcgrad.Dirichlet,
+CLASSES = {"normal": mcgrad.Normal, "multivariate_normal": mcgrad.MultivariateNormal, "gamma": mcgrad.Gamma,
+           "beta": mcgrad.Beta, "dirichlet": mcgrad.Dirichlet,
            "bernoulli": mcgrad.Bernoulli, "categorical": mcgrad.Categorical}
 GAMMA_BUILT = ("gamma", "beta", "dirichlet")
 REAL_OBJECTIVES = ("square", "quadratic", "cos", "gaussian_bump", "linear", "identity", "toy")
@@ -144,6 +145,18 @@ def normal_problem(draw):
 
 
 @st.composite
+def multivariate_normal_problem(draw):
+    d = draw(st.integers(1, 3))
+    tril = np.zeros((d, d))
+    for i in range(d):
+        tril[i, i] = draw(SCALES)
+        for j in range(i):
+            tril[i, j] = draw(REALS)
+    loc = draw(vector(REALS, d, scalar_ok=False))
+    return {"loc": loc, "scale_tril": tril.tolist()}, d + d * (d + 1) // 2
+
+
+@st.composite
 def gamma_problem(draw):
     d = draw(st.integers(1, 3))
     return {"concentration": draw(vector(CONCENTRATIONS, d)), "rate": draw(vector(SCALES, d))}, 2 * d
@@ -181,7 +194,8 @@ def categorical_problem(draw):
     return {name: rows[0] if flat else rows}, k if flat else d * k
 
 
-PROBLEMS = {"normal": normal_problem(), "gamma": gamma_problem(), "beta": beta_problem(),
+PROBLEMS = {"normal": normal_problem(), "multivariate_normal": multivariate_normal_problem(),
+            "gamma": gamma_problem(), "beta": beta_problem(),
             "dirichlet": dirichlet_problem(), "bernoulli": bernoulli_problem(), "categorical": categorical_problem()}
 
 
@@ -288,6 +302,9 @@ BAD_POSITIVES = BAD_REALS + [0.0, -0.0, -1.0, [1.0, -2.0]]
 BAD_CONCENTRATIONS = BAD_POSITIVES + [1e-4, 2e6]
 BAD_PARAMETERS = {
     "normal": {"loc": BAD_REALS, "scale": BAD_POSITIVES},
+    "multivariate_normal": {"loc": BAD_REALS + [[0.0, 1.0, 2.0, 3.0]],
+                            "scale_tril": [NAN, "abc", None, [[1.0, 2.0], [0.0, 1.0]], [[0.0]], [[-1.0]], [[INF]],
+                                           [[1.0, 0.0], [0.5]], np.eye(5), HUGE_INT, True]},
     "gamma": {"concentration": BAD_CONCENTRATIONS, "rate": BAD_POSITIVES},
     "beta": {"a": BAD_CONCENTRATIONS + [[1.0, 2.0]], "b": BAD_CONCENTRATIONS + [[1.0, 2.0]]},
     "dirichlet": {"concentration": BAD_CONCENTRATIONS + [2.0, [1.0], [[1.0, 2.0]]]},
@@ -402,6 +419,7 @@ BAD_OBJECTIVE_PARAMETERS = [
 ]
 OFF_DOMAIN = {  # objectives a family's support does not fit
     "normal": ["log", "component", "log_component", "one_hot_quadratic"],
+    "multivariate_normal": ["log", "component", "log_component", "one_hot_quadratic"],
     "gamma": ["component", "one_hot_quadratic"],
     "beta": [Builtin("component", (1,)), Builtin("log_component", (2,)), "one_hot_quadratic"],
     "dirichlet": [Builtin("log_component", (4,)), Builtin("component", (5,)), "one_hot_quadratic"],
@@ -611,7 +629,12 @@ def vector_text(values: list[str], size: int):
     return st.lists(st.sampled_from(values), min_size=size, max_size=size).map(",".join)
 
 
+MVN_TRILS = {1: ["1", "0.5", "1e-3"], 2: ["1,0;0.5,2", "0.3,0;-4,1e3"],
+             3: ["1,0,0;0,1,0;0,0,1", "2,0,0;1,1,0;-1,3,0.5"]}
 CLI_PROBLEMS = {  # flags of a valid problem per family: parameter flags with values of D = 1 to 3
+    "multivariate_normal": st.integers(1, 3).flatmap(lambda d: st.tuples(
+        st.just("--loc"), vector_text(["0", "1", "-2.5", "1e3"], d),
+        st.just("--scale-tril"), st.sampled_from(MVN_TRILS[d]))),
     "normal": st.integers(1, 3).flatmap(lambda d: st.tuples(
         st.just("--loc"), vector_text(["0", "1", "-2.5", "1e3"], d),
         st.just("--scale"), vector_text(["1", "0.5", "2", "1e-3"], d))),
@@ -627,6 +650,7 @@ CLI_PROBLEMS = {  # flags of a valid problem per family: parameter flags with va
                              st.tuples(st.just("--probs"), st.sampled_from(["0.2,0.8", "0.2,0.8;0.5,0.5"]))),
 }
 CLI_OBJECTIVES = {  # (objective, --param) pairs valid on every problem of the family above
+    "multivariate_normal": [("square", "1"), ("cos", "2"), ("linear", "-1"), ("quadratic", "3")],
     "normal": [("square", "1"), ("cos", "2"), ("gaussian_bump", "0.5"), ("linear", "-1"), ("identity", None),
                ("toy", "0.45"), ("quadratic", "3")],
     "gamma": [("log", None), ("square", "0"), ("linear", "2"), ("identity", None)],

@@ -81,8 +81,16 @@ class MultivariateNormal(Distribution):
 
     @property
     def marginal_scale(self) -> np.ndarray:
-        """The coordinates' standard deviations sqrt((L L^T)_ii) = ||L_i,:||."""
-        return np.sqrt(np.sum(self.scale_tril**2, axis=1))
+        """The coordinates' standard deviations sqrt((L L^T)_ii) = ||L_i,:||, scaled by each row's largest entry
+        so that neither the squares nor the sum overflow or underflow."""
+        return _row_norms(self.scale_tril)
+
+
+def _row_norms(tril: np.ndarray) -> np.ndarray:
+    """||row|| of each row of ``tril`` (..., D, D), without overflow or underflow of the squares."""
+    top = np.max(np.abs(tril), axis=-1, keepdims=True)
+    safe = np.where(top > 0.0, top, 1.0)
+    return top[..., 0] * np.sqrt(np.sum((tril / safe) ** 2, axis=-1))
 
 
 def _numeric(value) -> bool:
@@ -133,7 +141,7 @@ def _unpacked(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tril = np.zeros((rows.shape[0], dim, dim))
     i, j = np.tril_indices(dim)
     tril[:, i, j] = rows[:, dim:]
-    return rows[:, :dim], np.sqrt(np.sum(tril**2, axis=2))
+    return rows[:, :dim], _row_norms(tril)
 
 
 def _through_marginals(normal_exact):
@@ -145,7 +153,7 @@ def _through_marginals(normal_exact):
         grad = normal_exact(normal.Normal(dist.loc, scale), param)
         d_loc, d_scale = grad[:dist.dim], grad[dist.dim:]
         rows, cols = np.tril_indices(dist.dim)
-        return np.concatenate([d_loc, d_scale[rows] * dist.scale_tril[rows, cols] / scale[rows]])
+        return np.concatenate([d_loc, d_scale[rows] * (dist.scale_tril[rows, cols] / scale[rows])])
 
     return exact
 
