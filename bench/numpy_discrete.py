@@ -128,12 +128,13 @@ def _unordered_set(theta, order, fvals):
 
     whole = probability(0)
     leave_one = [probability(1 << i) for i in range(size)]
+    pairs = {(i, h): probability((1 << i) | (1 << h)) for i in range(size) for h in range(i)}
     weights = np.empty((m, size))
     for i in range(size):
         baseline = q[:, i] * fvals[:, i]
         for h in range(size):
             if h != i:
-                baseline += q[:, h] * fvals[:, h] * probability((1 << i) | (1 << h)) / leave_one[i]
+                baseline += q[:, h] * fvals[:, h] * pairs[max(i, h), min(i, h)] / leave_one[i]
         weights[:, i] = q[:, i] * leave_one[i] / whole * (fvals[:, i] - baseline)
     g = -theta[None, :] * weights.sum(axis=1, keepdims=True)
     np.add.at(g, (np.arange(m)[:, None], order), weights)

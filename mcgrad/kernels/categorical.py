@@ -332,7 +332,7 @@ def _set_probability(q, outside, mass, excluded, table):
 
 
 @jit
-def _unordered_set(theta, fs, chosen, size, g, count, q, mass, table, leave_one, weight, live):
+def _unordered_set(theta, fs, chosen, size, g, count, q, mass, table, leave_one, weight, live, pairs):
     """The unordered set estimator with its built-in baseline (Kool et al. 2020) per sample j < count of one
     categorical: S = ``chosen[:, j]`` (:func:`_top_classes`), f(s) = ``fs[i, j]`` for its i-th member,
     g = sum_(s in S) p(s) R(S, s) (f(s) - b(S, s)) (e_s - theta) with R(S, s) = p^(D - s)(S - s) / p(S) and
@@ -366,13 +366,15 @@ def _unordered_set(theta, fs, chosen, size, g, count, q, mass, table, leave_one,
         whole = _set_probability(qn, outside, mass, 0, table)
         for i in range(n):
             leave_one[i] = _set_probability(qn, outside, mass, 1 << i, table)
+            for h in range(i):  # leave-two-out, symmetric in (i, h)
+                pairs[i, h] = _set_probability(qn, outside, mass, (1 << i) | (1 << h), table)
+                pairs[h, i] = pairs[i, h]
         total = 0.0
         for i in range(n):
             baseline = qn[i] * fs[live[i], j]
             for h in range(n):
                 if h != i:
-                    pair = _set_probability(qn, outside, mass, (1 << i) | (1 << h), table)
-                    baseline += qn[h] * fs[live[h], j] * pair / leave_one[i]
+                    baseline += qn[h] * fs[live[h], j] * pairs[i, h] / leave_one[i]
             weight[i] = qn[i] * leave_one[i] / whole * (fs[live[i], j] - baseline)
             total += weight[i]
         for k in range(classes):
@@ -523,6 +525,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     subsets = np.zeros((2, 1 << drawn))  # the members' subset masses, the set probabilities' table
     members = np.zeros((3, drawn))  # q, leave-one-out probabilities, weights
     live = np.zeros(drawn, np.int64)
+    pairs = np.zeros((drawn, drawn))  # leave-two-out set probabilities
     peak = np.empty(cols)  # gapped_straight_through: the largest log theta of each column's variable
     for col in range(cols):
         peak[col] = np.max(log_theta[:, col])
@@ -568,7 +571,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                 _one_hot(chosen[i], onehot)
                 batch_objective(user_path, user, code, p, classes, onehot, grad, column, chunk, count, fs[i], xv, gv)
             _unordered_set(theta, fs, chosen, drawn, g, count, members[0], subsets[0], subsets[1], members[1],
-                           members[2], live)
+                           members[2], live, pairs)
         elif estimator != GUMBEL_SOFTMAX:  # f (and grad f) at the one-hot outcome
             _one_hot(best, onehot)
             batch_objective(user_path, user, code, p, classes, onehot, grad, column, chunk, count, fb, xv, gv)
