@@ -229,12 +229,14 @@ def optimise(
                                        chain=np.ones(width))
         block, kernel_options, rows = plan.block(score_vr.MAIN), plan.options, plan.main_width
         extra = plan.extra(plan.baseline, plan.coefficient)
+        chosen = plan.chosen(score_vr.MAIN)
     else:
         block = engine.block_function(spec, dist, objective)
         extra, kernel_options = np.ones(width), spec.kernel_options(opts)
         rows = width
+        chosen = spec.code
     out = np.empty((steps + 1, width + 2))
-    args = (block, engine.setup_function(spec), start.copy(), extra, kernel_options, floors, spec.code,
+    args = (block, engine.setup_function(spec), start.copy(), extra, kernel_options, floors, chosen,
             *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
             samples, learning_rate)
     sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")

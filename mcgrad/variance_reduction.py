@@ -118,11 +118,15 @@ class Plan:
         return np.concatenate([baseline, coefficient, self.control_mean, self.chain, self.taylor])
 
     def block(self, mode: int):
-        """The compiled variance-reduced score block function of this family in ``mode`` (PILOT or MAIN)."""
+        """The compiled variance-reduced score block function of this family (both modes: ``chosen`` selects)."""
         family, first_only, user_path = self.kernel_key
-        return engine.compiled(("score", family, mode, first_only, user_path),
-                               lambda: score_vr.block(family, mode, first_only, user_path), driver.BLOCK_SIGNATURE,
+        return engine.compiled(("score", family, first_only, user_path),
+                               lambda: score_vr.block(family, first_only, user_path), driver.BLOCK_SIGNATURE,
                                "variance-reduced score block function")
+
+    def chosen(self, mode: int) -> int:
+        """The block function's ``chosen`` value: the pass, PILOT or MAIN."""
+        return mode
 
     def _pilot(self, seed: int, block_size: int):
         """The pilot pass: second moments of the score and control terms on an independent stream."""
@@ -143,8 +147,9 @@ class Plan:
 
     def _launch(self, mode, baseline, coefficient, n, key):
         return engine.kernel_launcher(self.block(mode), engine.no_setup(), self.params,
-                                      self.extra(baseline, coefficient), self.options, 0, self.objective, None, key,
-                                      self.block_size, n, inputs=self.inputs, needs=(True, False))
+                                      self.extra(baseline, coefficient), self.options, self.chosen(mode),
+                                      self.objective, None, key, self.block_size, n, inputs=self.inputs,
+                                      needs=(True, False))
 
     def split(self, acc: Accumulator) -> tuple[Accumulator, Accumulator]:
         """The reduced estimator's accumulator (with its pair rows, if any) and the reference one (plain score, sum,
