@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = "; run the same command again to resume" if stop.checkpoint is not None else ""
         parser.exit(130, f"mcgrad {args.command}: {stop}{hint}\n")
     except KeyboardInterrupt as stop:  # before any block finished: a pilot pass, a compile
-        parser.exit(130, f"mcgrad {args.command}: {stop or 'interrupted'}; nothing was finished\n")
+        parser.exit(130, f"mcgrad {args.command}: {str(stop) or 'interrupted'}; nothing was finished\n")
     except BrokenPipeError:  # the reader went away (| head): no traceback, nothing more to write
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -280,6 +280,17 @@ def test_ctrl_c_before_any_block_finished_is_a_message_in_the_cli(monkeypatch, c
     assert "interrupted during the pilot pass; nothing was finished" in capsys.readouterr().err
 
 
+def test_a_bare_ctrl_c_before_any_block_says_interrupted(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # the default handler's, e.g. between claiming a checkpoint and the first block
+
+    monkeypatch.setattr(mcgrad.api, "estimate", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["estimate", "--estimator", "score"])
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.strip() == "mcgrad estimate: interrupted; nothing was finished"
+
+
 def test_a_wide_variance_reduced_run_stays_small():
     """score_baseline on D = 20 000 with n = 1000: the pilot is at most n and accumulators grow with the blocks
     they hold (130 node slots of 80 001 components, 416 MB each, used to be allocated up front, several times).
