@@ -31,13 +31,27 @@ def _sigmoid_pair(x):
     return s, s * expit(-x)
 
 
-def bernoulli_estimator(name, logit, t, n, lam=0.5, eta=1.0, seed=0):
-    """Mean and variance of a one-Bernoulli estimator on the toy, vectorised in chunks."""
+def bernoulli_estimator(name, logit, t, n, lam=0.5, eta=1.0, seed=0, samples=4):
+    """Mean and variance of a one-Bernoulli estimator on the toy, vectorised in chunks (arms: ``samples``
+    antithetic draws)."""
     gen = np.random.default_rng(seed)
     theta, theta_bar = expit(logit), expit(-logit)
     acc, shift, done = np.zeros((1, 4)), None, 0
+    threshold = -np.expm1(np.log(theta) / (samples - 1))  # arms: b_i = [w_i > s] on the simplex
+    p10 = theta * -np.expm1((samples - 1) * np.log1p(-threshold / (1 - threshold))) if threshold < 0.5 else theta
     while done < n:
         m = min(CHUNK, n - done)
+        if name == "arms":
+            e = gen.standard_exponential((m, samples))
+            b = e > threshold * e.sum(axis=1, keepdims=True)
+            fb = (b - t) ** 2
+            g = theta * theta_bar / ((samples - 1) * p10) * ((fb - fb.mean(axis=1, keepdims=True)) * b).sum(axis=1)
+            g = g[None, :]
+            if shift is None:
+                shift = g[:, 0].copy()
+            _accumulate(acc, shift, g)
+            done += m
+            continue
         u = gen.random(m)
         b = u > theta_bar
         fb = (b - t) ** 2

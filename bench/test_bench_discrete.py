@@ -49,7 +49,7 @@ def test_gumbel_max_sampling(benchmark):
            label="raw Gumbel-max, K = 10", scaling=thread_scaling(raw.gumbel_max(CATEGORICAL_LOGITS, 2 * N), 2 * N))
 
 
-BERNOULLI = ["score", "arm", "disarm", "gumbel_softmax", "straight_through", "rebar", "relax"]
+BERNOULLI = ["score", "arm", "disarm", "arms", "gumbel_softmax", "straight_through", "rebar", "relax"]
 
 
 @pytest.mark.parametrize("estimator", BERNOULLI)

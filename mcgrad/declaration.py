@@ -243,6 +243,8 @@ SUMMED = Option("k", 1, integer_check(1, 1024),
                 "an integer in [1, K - 1] (the most probable classes summed exactly)")
 SET_SIZE = Option("samples", 4, integer_check(2, 8),
                   "an integer in [2, 8], at most K (distinct classes drawn without replacement)")
+ANTITHETIC = Option("samples", 4, integer_check(2, 64),
+                    "an integer in [2, 64] (antithetic draws per sample, joined by a Dirichlet copula)")
 GROUP = Option("samples", 4, integer_check(2, 4096), "an integer in [2, 4096] (draws per group)")
 # estimated by default: at the README's N(0.7, 0.8^2), f = cos(1.5 x), a fixed coefficient 1 made score_delta 8x and 22x
 # worse than plain score (the expansion is poor there), the estimated one 0.70x and 0.90x

@@ -293,3 +293,46 @@ def unordered_set_moments(logits, f, samples):
         mean += p_seq * g
         second += p_seq * g * g
     return mean, second - mean * mean
+
+
+def _copula_patterns(theta, samples):
+    """Law of (b_1..b_n) of one coordinate under the Dirichlet copula: b_i = [u_i > 1 - theta] with
+    u_i = 1 - (1 - w_i)^(n-1), w uniform on the simplex, i.e. b_i = [w_i > s], s = 1 - theta^(1/(n-1)).
+    P(w_i > s for i in S, w_j <= s otherwise) by inclusion-exclusion over P(w_i > s for i in A) =
+    (1 - |A| s)_+^(n-1).  Returns {pattern: probability}."""
+    n = samples
+    s = 1.0 - theta ** (1.0 / (n - 1))
+    law = {}
+    for bits in itertools.product((0, 1), repeat=n):
+        ones = sum(bits)
+        zeros = n - ones
+        law[bits] = sum((-1) ** extra * math.comb(zeros, extra) * max(0.0, 1.0 - (ones + extra) * s) ** (n - 1)
+                        for extra in range(zeros + 1))
+    return law
+
+
+def arms_moments(logits, f, samples):
+    """Exact mean and variance of ARMS (Dimitriev & Zhou 2021) on D Bernoullis by enumerating every coordinate's
+    n outcomes under the copula: g_d = sum_i (f(b_i) - mean_j f(b_j)) (b_id - theta_d) / ((n - 1)(1 - rho_d)),
+    rho_d the correlation of two of coordinate d's outcomes, computed here from the pattern law."""
+    logits = np.atleast_1d(np.asarray(logits, float))
+    theta = expit(logits)
+    laws = [_copula_patterns(t, samples) for t in theta]
+    rho = []
+    for t, law in zip(theta, laws, strict=True):
+        assert abs(sum(law.values()) - 1.0) < 1e-12
+        assert abs(sum(p for bits, p in law.items() if bits[0]) - t) < 1e-12  # uniform marginals
+        both = sum(p for bits, p in law.items() if bits[0] and bits[1])
+        rho.append((both - t * t) / (t * (1.0 - t)))
+    rho = np.array(rho)
+    mean, second = np.zeros(logits.size), np.zeros(logits.size)
+    for patterns in itertools.product(*[list(law) for law in laws]):
+        p = math.prod(law[bits] for law, bits in zip(laws, patterns, strict=True))
+        if p == 0.0:
+            continue
+        b = np.array(patterns, float).T  # (n, D): draw i's outcome vector in row i
+        values = np.array([f(row) for row in b])
+        g = ((values - values.mean())[:, None] * (b - theta)).sum(axis=0) / ((samples - 1) * (1.0 - rho))
+        mean += p * g
+        second += p * g * g
+    return mean, second - mean * mean

@@ -403,6 +403,40 @@ def test_sum_and_sample_refuses_k_at_or_above_the_classes():
         mcgrad.estimate(dist, "one_hot_quadratic", "sum_and_sample", 100, k=0)
 
 
+@pytest.mark.parametrize("logits,samples", [([0.4, -1.0, 2.0], 2), ([0.4, -1.0, 2.0], 3), ([-4.0, 3.5], 5),
+                                            ([-9.0, 0.0], 3), ([0.7], 4), ([-3.0], 7)],
+                         ids=["D3n2", "D3n3", "D2n5", "tail", "D1n4", "D1n7"])
+@pytest.mark.parametrize("f,f_py", [(mcgrad.toy(0.45), _toy_py(0.45)), (COUPLED, _coupled_py)], ids=["toy", "coupled"])
+def test_arms_mean_and_variance_by_enumerating_the_copula(f, f_py, logits, samples):
+    """ARMS is unbiased, and its variance is the one of its outcomes' law under the Dirichlet copula, an oracle
+    that takes the correlation correction from that law rather than from the kernel's closed form."""
+    mean, var = reference_discrete.arms_moments(logits, f_py, samples)
+    _, exact, score_var = enumerate_bernoulli(logits, f_py)
+    np.testing.assert_allclose(mean, exact, rtol=1e-9, atol=1e-14)
+    r = mcgrad.estimate(mcgrad.Bernoulli(logits=logits), f, "arms", N // 2, seed=16, samples=samples)
+    assert not r.biased and r.estimator == f"arms[samples={samples}]"
+    assert_close_se(r.mean, exact, r.stderr, what="arms mean")
+    assert_close_se(r.var, var, r.var_stderr, what="arms var")
+    assert r.evaluations_per_sample == samples
+
+
+def test_arms_with_two_draws_is_disarm():
+    """n = 2: the copula's draws are u and 1 - u, and ARMS is DisARM sample for sample in law (same variance)."""
+    dist, f = mcgrad.Bernoulli(logits=[0.4, -1.0, 2.0]), mcgrad.toy(0.45)
+    arms = mcgrad.estimate(dist, f, "arms", N, seed=3, samples=2)
+    disarm = mcgrad.estimate(dist, f, "disarm", N, seed=4)
+    assert_close_se(arms.var, disarm.var, np.hypot(arms.var_stderr, disarm.var_stderr), what="var")
+
+
+def test_arms_refuses_bad_samples_and_categoricals():
+    dist = mcgrad.Bernoulli(logits=[0.0])
+    for bad in (1, 65, 2.5, True):
+        with pytest.raises(ValueError, match=r"samples for estimator 'arms' must be an integer in \[2, 64\]"):
+            mcgrad.estimate(dist, "toy", "arms", 100, samples=bad)
+    with pytest.raises(ValueError, match="arms"):
+        mcgrad.estimate(mcgrad.Categorical(logits=[0.0, 1.0]), "one_hot_quadratic", "arms", 100)
+
+
 @pytest.mark.parametrize("samples", [1, 10])
 @pytest.mark.parametrize("temperature", [0.5, 2.0])
 def test_gumbel_rao_mean_and_variance_by_quadrature(temperature, samples):

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._validate import short_number
 from ..declaration import (
+    ANTITHETIC,
     CONDITIONAL_DRAWS,
     CONTROL,
     ETA,
@@ -243,6 +244,10 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
                           block=kernel, code=discrete.ARM, draws=draws, evaluations=2),
             EstimatorSpec("disarm", family, "DisARM (Dong et al. 2020): ARM with the uniform integrated out",
                           block=kernel, code=discrete.DISARM, draws=draws, evaluations=2),
+            EstimatorSpec("arms", family, "ARMS (Dimitriev & Zhou 2021): REINFORCE leave-one-out over n antithetic "
+                          "draws (Dirichlet copula), corrected for their correlation; n = 2 is DisARM",
+                          block=kernel, code=discrete.ARMS, declared=(ANTITHETIC,),
+                          draws="n D uniforms (n exponentials per coordinate)", evaluations="samples"),
         ]
     else:
         specs.append(EstimatorSpec("reinmax", family, "ReinMax (Liu et al. 2023): second-order straight-through "

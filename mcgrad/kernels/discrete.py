@@ -19,6 +19,7 @@ Estimators (d log p(b)/dl = b - theta, or [b = j] - theta_j):
     rebar:            relax with c(z) = eta f(soft(z))
     arm (Bernoulli):  (f(b) - f(b2)) (u - 1/2),  b2 = [u < theta]
     disarm:           1/2 (f(b2) - f(b)) (-1)^b [b != b2] sigmoid(|l|)
+    arms:             n antithetic draws from a Dirichlet copula (mcgrad.kernels.arms)
 Stream use: Bernoulli draws D uniforms u per sample (then D uniforms v for rebar and relax), so
 score, gumbel_softmax, straight_through, arm and disarm see the same u.  The Categorical kernels
 live in :mod:`mcgrad.kernels.categorical` (batched, class-major); this module holds Bernoulli's,
@@ -33,6 +34,7 @@ import math
 import numpy as np
 from numba import literally, types
 
+from . import arms
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, ROUND, accumulate_sample, add_powers, add_round, block_row, lanes_row, sample_sums
@@ -59,6 +61,7 @@ GUMBEL_RAO = 8  # Categorical only
 SUM_AND_SAMPLE = 9  # Categorical only
 GAPPED_STRAIGHT_THROUGH = 10  # Categorical only
 UNORDERED_SET = 11  # Categorical, D = 1
+ARMS = 12  # Bernoulli: mcgrad.kernels.arms
 
 @jit(inline=True)
 def sigmoid_pair(x):
@@ -434,6 +437,8 @@ def block(estimator: int, user_path: int, scalar: bool):
     component; ``options`` = [temperature, eta] as far as the estimator takes them; ``cv`` the control
     variate of relax.  The loop is chosen here, in Python, so each block function compiles only its own.
     """
+    if estimator == ARMS:  # its own loop, any D
+        return arms.block(user_path)
     if not scalar:
         return _shared_block(user_path, False)
     if estimator in (SCORE, ARM, DISARM):  # scalar loops specialised per estimator
