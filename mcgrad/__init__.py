@@ -5,7 +5,7 @@ from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
 from .batch import batch_objective, jax_objective, torch_objective
 from .estimators import REGISTRY as ESTIMATORS
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT
 from .objectives import (
     Objective,
     component,
@@ -41,6 +41,7 @@ __all__ = [
     "MultivariateNormal",
     "Normal",
     "Objective",
+    "StudentT",
     "Trajectory",
     "batch_objective",
     "compare",

@@ -257,9 +257,10 @@ def prepare(dist, f, estimator, n, seed, block_size, blocks, threads, options, c
     block_size = _validate.count("block_size", block_size)
     block_range = engine.check_blocks(blocks, n, block_size)
     objective.check_domain(dist)
-    if "boost" in opts and np.any(getattr(dist, "concentration", np.inf) + opts["boost"] < 1.0):
-        raise ValueError(f"boost must be >= 1 when a concentration is below 1 (Marsaglia-Tsang needs shape >= 1), "
-                         f"got boost={opts['boost']} with concentration {dist.concentration.min():g}")
+    what, shapes = families.module(dist.family).gamma_shapes(dist)
+    if "boost" in opts and np.any(shapes + opts["boost"] < 1.0):
+        raise ValueError(f"boost must be >= 1 when {what} is below 1 (Marsaglia-Tsang needs shape >= 1), "
+                         f"got boost={opts['boost']} with {what.removeprefix('a ')} {shapes.min():g}")
     estimators.check_fit(spec, opts, dist)
     size = engine.input_size(dist)
     objective.check(size)

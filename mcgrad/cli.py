@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, api, engine, estimators, families, optimisation
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT
 from .objectives import BUILTINS
 from .results import add_ratios, check_reference, compact, reference_result
 
@@ -103,8 +103,9 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dist", choices=tuple(families.MODULES),
                    default="normal", help="distribution family")
     p.add_argument("--loc", type=_floats, default=[0.0],
-                   help="Normal or MultivariateNormal means (comma list for D > 1)")
-    p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations")
+                   help="Normal, MultivariateNormal or StudentT locations (comma list for D > 1)")
+    p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations, StudentT scales")
+    p.add_argument("--df", type=_floats, default=[5.0], help="StudentT degrees of freedom")
     p.add_argument("--scale-tril", type=_matrix, default=None,
                    help="MultivariateNormal's lower-triangular L, rows separated by ';' (default: the identity)")
     p.add_argument("--concentration", type=_floats, default=None,
@@ -257,6 +258,8 @@ def _dist(args):
         elif len(tril) == 1 and not isinstance(tril[0], list):  # one value: D = 1
             tril = [tril]
         return MultivariateNormal(args.loc, tril)
+    if args.dist == "student_t":
+        return StudentT(one(args.df), one(args.loc), one(args.scale))
     return Normal(one(args.loc), one(args.scale))
 
 

@@ -105,14 +105,9 @@ def label(name: str, options: dict) -> str:
     return name + "[" + ",".join(shown) + "]"
 
 
-_FAMILY_TITLES = {"normal": "Normal", "multivariate_normal": "MultivariateNormal",
-                  "gamma": "Gamma", "beta": "Beta", "dirichlet": "Dirichlet",
-                  "bernoulli": "Bernoulli", "categorical": "Categorical"}
-
-
 def family_title(family: str) -> str:
-    """The family's name as the tables print it (``"normal"`` -> ``"Normal"``)."""
-    return _FAMILY_TITLES[family]
+    """The family's name as the tables print it, its class's (``"normal"`` -> ``"Normal"``)."""
+    return next(cls.__name__ for cls in MODULES[family].CLASSES if cls.family == family)
 
 
 def markdown_table() -> str:
@@ -123,7 +118,8 @@ def markdown_table() -> str:
 
     lines = ["| family | estimator | options (defaults) | biased | needs f′ | f-evaluations per sample | what it is |",
              "|---|---|---|---|---|---|---|"]
-    for family, title in _FAMILY_TITLES.items():
+    for family in MODULES:
+        title = family_title(family)
         for i, spec in enumerate(spec for spec in declarations() if spec.family == family):
             evaluations = f"`{spec.evaluations}`" if isinstance(spec.evaluations, str) else spec.evaluations
             evaluations = f"{evaluations} + {spec.extra_evaluations}" if spec.extra_evaluations else evaluations

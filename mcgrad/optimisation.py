@@ -207,21 +207,22 @@ def optimise(
     rate_floor = floor
     if "boost" in opts:
         floor = max(floor, 1.0 - opts["boost"])  # Marsaglia-Tsang needs concentration + boost >= 1
-        if np.any(dist.concentration < floor):
-            raise ValueError(f"concentration must be >= {floor:g} (the floor; boost={opts['boost']}), got "
-                             f"{dist.concentration.min():g}")
-    if np.any(getattr(dist, "rate", np.inf) < rate_floor):
-        raise ValueError(f"rate must be >= {rate_floor:g} (the floor), got {dist.rate.min():g}")
+    family = families.module(dist.family)
+    start = family.params(dist).copy()
+    floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
+    below = np.flatnonzero(start.ravel() < floors)
+    if below.size:  # SGD projects onto the floors: a start below one would jump
+        i = below[0]
+        boost = f"; boost={opts['boost']}" if "boost" in opts else ""
+        raise ValueError(f"{family.sgd_components(dist)[i]} must be >= {floors[i]:g} (the floor{boost}), got "
+                         f"{start.ravel()[i]:g}")
     size = engine.input_size(dist)
     objective.check(size)
     if opts.get("control") is not None:
         opts["control"].check(size)
     moving = baseline is not None
-    family = families.module(dist.family)
     components = family.sgd_components(dist)
     width = len(components)
-    start = family.params(dist).copy()
-    floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
     if moving:
         # the score kernel with a baseline the loop sets every step; SGD runs on the logits: no chain factor
         plan = variance_reduction.Plan(dist, objective, estimators.lookup("score_baseline", dist.family),

@@ -42,7 +42,9 @@ import pytest
 from conftest import RELAX_CONTROL as CONTROL
 from conftest import assert_close_se
 from numpy.polynomial.hermite_e import hermegauss
+from scipy.integrate import quad_vec
 from scipy.special import digamma, expit, log_softmax, polygamma
+from scipy.stats import t as student_t
 
 import mcgrad
 
@@ -96,6 +98,17 @@ def _mvn_cos_oracle(k: float):
         df = -k * np.sin(k * (loc[:, None] + tril @ eps))
         rows, cols = np.tril_indices(2)
         return np.concatenate([df @ w, (df[rows] * eps[cols]) @ w])
+
+    return oracle
+
+
+def _student_t_quadratic_oracle(k: float):
+    """E (x - k)^2 = (loc - k)^2 + Var x, Var x = scale^2 df / (df - 2): d/ddf = -2 scale^2 / (df - 2)^2,
+    d/dloc = 2 (loc - k), d/dscale = 2 scale df / (df - 2) (df > 2 at both points)."""
+
+    def oracle(point):
+        nu, loc, scale = point["df"], point["loc"], point["scale"]
+        return np.concatenate([-2.0 * scale**2 / (nu - 2.0) ** 2, 2.0 * (loc - k), 2.0 * scale * nu / (nu - 2.0)])
 
     return oracle
 
@@ -181,6 +194,7 @@ def _points(seed: int, draw: Callable[[np.random.Generator], dict]) -> tuple[dic
 TOY_T = 0.3                 # Bernoulli toy (b - t)^2: a gradient (1 - 2t) theta (1 - theta), larger than at t = 0.45
 TARGET = 1                  # Categorical one_hot_quadratic target class
 COS_K = 1.5
+STUDENT_K = 0.5             # StudentT quadratic (x - k)^2: df > 8 keeps its estimators' fourth moments finite
 
 PROBLEMS: dict[str, Problem] = {
     "normal": Problem(
@@ -196,6 +210,12 @@ PROBLEMS: dict[str, Problem] = {
         mcgrad.cos(COS_K), _mvn_cos_oracle(COS_K),
         lambda v, p: mcgrad.MultivariateNormal(v[:2], np.array([[v[2], 0.0], [v[3], v[4]]])),
         free=lambda p: np.array([0, 1, 2, 4, 5])),  # loc, then L_00, L_10, L_11 of the flat [loc, L]
+    "student_t": Problem(
+        mcgrad.StudentT,
+        _points(109, lambda r: {"df": r.uniform(9.0, 14.0, 2), "loc": r.uniform(-1.0, 1.0, 2),
+                                "scale": r.uniform(0.5, 1.5, 2)}),
+        mcgrad.quadratic(STUDENT_K), _student_t_quadratic_oracle(STUDENT_K),
+        lambda v, p: mcgrad.StudentT(v[:2], v[2:4], v[4:])),  # loc is free: not every parameter is positive
     "gamma": Problem(
         mcgrad.Gamma,
         _points(102, lambda r: {"concentration": r.uniform(0.4, 3.0, 2), "rate": r.uniform(0.7, 2.0, 2)}),
@@ -255,6 +275,8 @@ def test_the_oracles_agree_with_finite_differences_of_the_expectations():
         "normal": lambda p: float(np.sum(np.cos(COS_K * (p["loc"][:, None] + p["scale"][:, None] * nodes)) @ weights)),
         "multivariate_normal": lambda p: float(np.sum(np.cos(COS_K * (p["loc"][:, None] + np.sqrt(
             np.sum(p["scale_tril"] ** 2, axis=1))[:, None] * nodes)) @ weights)),  # x_i ~ N(loc_i, ||L_i||^2)
+        "student_t": lambda p: float(np.sum(quad_vec(lambda x: (x - STUDENT_K) ** 2 * student_t.pdf(
+            x, p["df"], loc=p["loc"], scale=p["scale"]), -np.inf, np.inf, epsabs=1e-13, epsrel=1e-13)[0])),
         "gamma": lambda p: float(np.sum(digamma(p["concentration"]) - np.log(p["rate"]))),
         "beta": lambda p: p["a"] / (p["a"] + p["b"]),
         "dirichlet": lambda p: p["concentration"][1] / p["concentration"].sum(),

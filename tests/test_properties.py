@@ -50,7 +50,8 @@ NAN, INF = math.nan, math.inf
 HUGE_INT = 10**400  # a Python int beyond the float64 range
 HANG_SECONDS = 300  # far above any call here, even one that compiles its kernel from an empty cache
 
-CLASSES = {"normal": mcgrad.Normal, "multivariate_normal": mcgrad.MultivariateNormal, "gamma": mcgrad.Gamma,
+CLASSES = {"normal": mcgrad.Normal, "multivariate_normal": mcgrad.MultivariateNormal, "student_t": mcgrad.StudentT,
+           "gamma": mcgrad.Gamma,
            "beta": mcgrad.Beta, "dirichlet": mcgrad.Dirichlet,
            "bernoulli": mcgrad.Bernoulli, "categorical": mcgrad.Categorical}
 GAMMA_BUILT = ("gamma", "beta", "dirichlet")
@@ -127,6 +128,7 @@ def ordinary_or_extreme(ordinary, extremes):
 REALS = ordinary_or_extreme(st.floats(-10, 10), [0.0, -0.0, 1e-300, -1e300, 1e300, 1.7e308])
 SCALES = ordinary_or_extreme(st.floats(1e-3, 1e3), [5e-324, 1e-300, 1e300, 1.7e308])
 CONCENTRATIONS = ordinary_or_extreme(st.floats(1e-3, 10), [1e-3, 0.999, 1e6])
+DEGREES = ordinary_or_extreme(st.floats(0.1, 50), [0.1, 1.0, 2.0, 1e6])
 LOGITS = ordinary_or_extreme(st.floats(-50, 50), [-1e308, 1e308, -745.0, 710.0])
 PROBABILITIES = st.floats(0, 1, exclude_min=True, exclude_max=True)
 PARAMETERS = ordinary_or_extreme(st.floats(-5, 5), [0.0, 1e300, -1e300])
@@ -154,6 +156,12 @@ def multivariate_normal_problem(draw):
             tril[i, j] = draw(REALS)
     loc = draw(vector(REALS, d, scalar_ok=False))
     return {"loc": loc, "scale_tril": tril.tolist()}, d + d * (d + 1) // 2
+
+
+@st.composite
+def student_t_problem(draw):
+    d = draw(st.integers(1, 3))
+    return {"df": draw(vector(DEGREES, d)), "loc": draw(vector(REALS, d)), "scale": draw(vector(SCALES, d))}, 3 * d
 
 
 @st.composite
@@ -195,6 +203,7 @@ def categorical_problem(draw):
 
 
 PROBLEMS = {"normal": normal_problem(), "multivariate_normal": multivariate_normal_problem(),
+            "student_t": student_t_problem(),
             "gamma": gamma_problem(), "beta": beta_problem(),
             "dirichlet": dirichlet_problem(), "bernoulli": bernoulli_problem(), "categorical": categorical_problem()}
 
@@ -241,7 +250,9 @@ VALID_OPTIONS = {
 
 
 def concentrations(params: dict) -> list[float]:
-    return [float(v) for key in ("concentration", "a", "b") if key in params for v in np.ravel(params[key])]
+    """The shapes of the Gamma draws a problem makes (StudentT's mixing Gamma has shape df / 2)."""
+    return ([float(v) for key in ("concentration", "a", "b") if key in params for v in np.ravel(params[key])]
+            + [0.5 * float(v) for v in np.ravel(params.get("df", []))])
 
 
 @st.composite
@@ -305,6 +316,7 @@ BAD_PARAMETERS = {
     "multivariate_normal": {"loc": BAD_REALS + [[0.0, 1.0, 2.0, 3.0]],
                             "scale_tril": [NAN, "abc", None, [[1.0, 2.0], [0.0, 1.0]], [[0.0]], [[-1.0]], [[INF]],
                                            [[1.0, 0.0], [0.5]], np.eye(5), HUGE_INT, True]},
+    "student_t": {"df": BAD_POSITIVES + [0.05, 2e6], "loc": BAD_REALS, "scale": BAD_POSITIVES},
     "gamma": {"concentration": BAD_CONCENTRATIONS, "rate": BAD_POSITIVES},
     "beta": {"a": BAD_CONCENTRATIONS + [[1.0, 2.0]], "b": BAD_CONCENTRATIONS + [[1.0, 2.0]]},
     "dirichlet": {"concentration": BAD_CONCENTRATIONS + [2.0, [1.0], [[1.0, 2.0]]]},
@@ -420,6 +432,7 @@ BAD_OBJECTIVE_PARAMETERS = [
 OFF_DOMAIN = {  # objectives a family's support does not fit
     "normal": ["log", "component", "log_component", "one_hot_quadratic"],
     "multivariate_normal": ["log", "component", "log_component", "one_hot_quadratic"],
+    "student_t": ["log", "component", "log_component", "one_hot_quadratic"],
     "gamma": ["component", "one_hot_quadratic"],
     "beta": [Builtin("component", (1,)), Builtin("log_component", (2,)), "one_hot_quadratic"],
     "dirichlet": [Builtin("log_component", (4,)), Builtin("component", (5,)), "one_hot_quadratic"],
@@ -638,6 +651,10 @@ CLI_PROBLEMS = {  # flags of a valid problem per family: parameter flags with va
     "normal": st.integers(1, 3).flatmap(lambda d: st.tuples(
         st.just("--loc"), vector_text(["0", "1", "-2.5", "1e3"], d),
         st.just("--scale"), vector_text(["1", "0.5", "2", "1e-3"], d))),
+    "student_t": st.integers(1, 3).flatmap(lambda d: st.tuples(
+        st.just("--df"), vector_text(["5", "0.1", "2.5", "1e6"], d),
+        st.just("--loc"), vector_text(["0", "1", "-2.5"], d),
+        st.just("--scale"), vector_text(["1", "0.5", "1e-3"], d))),
     "gamma": st.integers(1, 3).flatmap(lambda d: st.tuples(
         st.just("--concentration"), vector_text(["2", "0.5", "1e-3", "1e6"], d),
         st.just("--rate"), vector_text(["1", "3", "0.25"], d))),
@@ -653,6 +670,7 @@ CLI_OBJECTIVES = {  # (objective, --param) pairs valid on every problem of the f
     "multivariate_normal": [("square", "1"), ("cos", "2"), ("linear", "-1"), ("quadratic", "3")],
     "normal": [("square", "1"), ("cos", "2"), ("gaussian_bump", "0.5"), ("linear", "-1"), ("identity", None),
                ("toy", "0.45"), ("quadratic", "3")],
+    "student_t": [("square", "1"), ("cos", "2"), ("linear", "-1"), ("quadratic", "3"), ("gaussian_bump", "0.5")],
     "gamma": [("log", None), ("square", "0"), ("linear", "2"), ("identity", None)],
     "beta": [("component", "0"), ("log_component", "0"), ("square", "1")],
     "dirichlet": [("component", "1"), ("log_component", "0"), ("cos", "1")],

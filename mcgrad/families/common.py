@@ -11,7 +11,7 @@ from .._validate import positive_array, short_number
 from ..kernels.special import digamma as _psi
 from ..kernels.special import trigamma as _psi1
 
-__all__ = ["extra", "first_only", "params", "scalar", "sgd_components"]
+__all__ = ["extra", "first_only", "gamma_shapes", "params", "scalar", "sgd_components"]
 """The defaults a family module takes with ``from .common import *`` and overrides by defining its own."""
 
 
@@ -116,6 +116,12 @@ def params(dist) -> np.ndarray:
 def extra(dist) -> np.ndarray:
     """No chain factor: ones, one per gradient component."""
     return np.ones(len(dist.components))
+
+
+def gamma_shapes(dist) -> tuple[str, np.ndarray]:
+    """The shapes of the Gamma draws the family samples by Marsaglia-Tsang, with what the user calls them (for
+    messages): the concentrations of the Gamma-built families, none for the others."""
+    return "a concentration", np.ravel(getattr(dist, "concentration", np.empty(0)))
 
 
 def first_only(dist) -> bool:
