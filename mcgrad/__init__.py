@@ -5,7 +5,7 @@ from .accumulator import Accumulator
 from .api import Interrupted, compare, estimate, temperature_sweep
 from .batch import batch_objective, jax_objective, torch_objective
 from .estimators import REGISTRY as ESTIMATORS
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT, VonMises
 from .objectives import (
     Objective,
     component,
@@ -43,6 +43,7 @@ __all__ = [
     "Objective",
     "StudentT",
     "Trajectory",
+    "VonMises",
     "batch_objective",
     "compare",
     "component",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, api, engine, estimators, families, optimisation
-from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT
+from .families import Bernoulli, Beta, Categorical, Dirichlet, Gamma, MultivariateNormal, Normal, StudentT, VonMises
 from .objectives import BUILTINS
 from .results import add_ratios, check_reference, compact, reference_result
 
@@ -103,13 +103,14 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dist", choices=tuple(families.MODULES),
                    default="normal", help="distribution family")
     p.add_argument("--loc", type=_floats, default=[0.0],
-                   help="Normal, MultivariateNormal or StudentT locations (comma list for D > 1)")
+                   help="Normal, MultivariateNormal, StudentT or VonMises locations (comma list for D > 1)")
     p.add_argument("--scale", type=_floats, default=[1.0], help="Normal standard deviations, StudentT scales")
     p.add_argument("--df", type=_floats, default=[5.0], help="StudentT degrees of freedom")
     p.add_argument("--scale-tril", type=_matrix, default=None,
                    help="MultivariateNormal's lower-triangular L, rows separated by ';' (default: the identity)")
     p.add_argument("--concentration", type=_floats, default=None,
-                   help="Gamma shapes (comma list for D > 1; default 2), Beta 'a,b' or Dirichlet concentrations")
+                   help="Gamma shapes (comma list for D > 1; default 2), Beta 'a,b', Dirichlet concentrations or "
+                        "VonMises concentrations (default 1)")
     p.add_argument("--rate", type=_floats, default=[1.0], help="Gamma rates")
     p.add_argument("--logits", type=_matrix, default=None,
                    help="Bernoulli log-odds (comma list for D > 1) or Categorical logits (rows separated by ';')")
@@ -258,6 +259,8 @@ def _dist(args):
         elif len(tril) == 1 and not isinstance(tril[0], list):  # one value: D = 1
             tril = [tril]
         return MultivariateNormal(args.loc, tril)
+    if args.dist == "von_mises":
+        return VonMises(one(args.loc), one(args.concentration or [1.0]))
     if args.dist == "student_t":
         return StudentT(one(args.df), one(args.loc), one(args.scale))
     return Normal(one(args.loc), one(args.scale))

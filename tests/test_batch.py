@@ -55,6 +55,8 @@ NJIT = mcgrad.batch_objective(toy_values_njit, toy_gradients_njit, name="toy", b
 DISTRIBUTIONS = {
     "normal": mcgrad.Normal([0.4, -0.7], [0.8, 1.3]),
     "multivariate_normal": mcgrad.MultivariateNormal([0.4, -0.7], [[0.8, 0.0], [0.3, 1.3]]),
+    "student_t": mcgrad.StudentT([6.0, 11.0], [0.4, -0.7], [0.8, 1.3]),
+    "von_mises": mcgrad.VonMises([0.4, -0.7], [1.5, 12.0]),
     "gamma": mcgrad.Gamma([1.7, 0.6], [1.2, 0.9]),
     "beta": mcgrad.Beta(1.4, 2.2),
     "dirichlet": mcgrad.Dirichlet([0.8, 1.6, 2.4]),

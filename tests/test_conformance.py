@@ -43,8 +43,9 @@ from conftest import RELAX_CONTROL as CONTROL
 from conftest import assert_close_se
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad_vec
-from scipy.special import digamma, expit, log_softmax, polygamma
+from scipy.special import digamma, expit, ive, log_softmax, polygamma
 from scipy.stats import t as student_t
+from scipy.stats import vonmises as von_mises
 
 import mcgrad
 
@@ -111,6 +112,14 @@ def _student_t_quadratic_oracle(k: float):
         return np.concatenate([-2.0 * scale**2 / (nu - 2.0) ** 2, 2.0 * (loc - k), 2.0 * scale * nu / (nu - 2.0)])
 
     return oracle
+
+
+def _von_mises_cos_oracle(point):
+    """E cos(x) = cos(loc) A(kappa), A = I1/I0 (scipy's exponentially scaled Bessel functions):
+    d/dloc = -sin(loc) A, d/dkappa = cos(loc) A' with A' = 1 - A/kappa - A^2."""
+    loc, kappa = point["loc"], point["concentration"]
+    a = ive(1, kappa) / ive(0, kappa)
+    return np.concatenate([-np.sin(loc) * a, np.cos(loc) * (1.0 - a / kappa - a * a)])
 
 
 def _gamma_log_oracle(point):
@@ -216,6 +225,11 @@ PROBLEMS: dict[str, Problem] = {
                                 "scale": r.uniform(0.5, 1.5, 2)}),
         mcgrad.quadratic(STUDENT_K), _student_t_quadratic_oracle(STUDENT_K),
         lambda v, p: mcgrad.StudentT(v[:2], v[2:4], v[4:])),  # loc is free: not every parameter is positive
+    "von_mises": Problem(
+        mcgrad.VonMises,
+        _points(110, lambda r: {"loc": r.uniform(-2.0, 2.0, 2), "concentration": r.uniform(0.5, 20.0, 2)}),
+        mcgrad.cos(1.0), _von_mises_cos_oracle,
+        lambda v, p: mcgrad.VonMises(v[:2], v[2:])),
     "gamma": Problem(
         mcgrad.Gamma,
         _points(102, lambda r: {"concentration": r.uniform(0.4, 3.0, 2), "rate": r.uniform(0.7, 2.0, 2)}),
@@ -277,6 +291,9 @@ def test_the_oracles_agree_with_finite_differences_of_the_expectations():
             np.sum(p["scale_tril"] ** 2, axis=1))[:, None] * nodes)) @ weights)),  # x_i ~ N(loc_i, ||L_i||^2)
         "student_t": lambda p: float(np.sum(quad_vec(lambda x: (x - STUDENT_K) ** 2 * student_t.pdf(
             x, p["df"], loc=p["loc"], scale=p["scale"]), -np.inf, np.inf, epsabs=1e-13, epsrel=1e-13)[0])),
+        "von_mises": lambda p: float(np.sum([quad_vec(lambda x, m=m, k=k: np.cos(x) * von_mises.pdf(x, k, loc=m),
+                                                      m - np.pi, m + np.pi, epsabs=1e-14, epsrel=1e-13)[0]
+                                             for m, k in zip(p["loc"], p["concentration"], strict=True)])),
         "gamma": lambda p: float(np.sum(digamma(p["concentration"]) - np.log(p["rate"]))),
         "beta": lambda p: p["a"] / (p["a"] + p["b"]),
         "dirichlet": lambda p: p["concentration"][1] / p["concentration"].sum(),

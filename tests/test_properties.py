@@ -51,7 +51,7 @@ HUGE_INT = 10**400  # a Python int beyond the float64 range
 HANG_SECONDS = 300  # far above any call here, even one that compiles its kernel from an empty cache
 
 CLASSES = {"normal": mcgrad.Normal, "multivariate_normal": mcgrad.MultivariateNormal, "student_t": mcgrad.StudentT,
-           "gamma": mcgrad.Gamma,
+           "von_mises": mcgrad.VonMises, "gamma": mcgrad.Gamma,
            "beta": mcgrad.Beta, "dirichlet": mcgrad.Dirichlet,
            "bernoulli": mcgrad.Bernoulli, "categorical": mcgrad.Categorical}
 GAMMA_BUILT = ("gamma", "beta", "dirichlet")
@@ -129,6 +129,7 @@ REALS = ordinary_or_extreme(st.floats(-10, 10), [0.0, -0.0, 1e-300, -1e300, 1e30
 SCALES = ordinary_or_extreme(st.floats(1e-3, 1e3), [5e-324, 1e-300, 1e300, 1.7e308])
 CONCENTRATIONS = ordinary_or_extreme(st.floats(1e-3, 10), [1e-3, 0.999, 1e6])
 DEGREES = ordinary_or_extreme(st.floats(0.1, 50), [0.1, 1.0, 2.0, 1e6])
+CIRCULAR_CONCENTRATIONS = ordinary_or_extreme(st.floats(1e-6, 100), [1e-6, 1e7])
 LOGITS = ordinary_or_extreme(st.floats(-50, 50), [-1e308, 1e308, -745.0, 710.0])
 PROBABILITIES = st.floats(0, 1, exclude_min=True, exclude_max=True)
 PARAMETERS = ordinary_or_extreme(st.floats(-5, 5), [0.0, 1e300, -1e300])
@@ -162,6 +163,12 @@ def multivariate_normal_problem(draw):
 def student_t_problem(draw):
     d = draw(st.integers(1, 3))
     return {"df": draw(vector(DEGREES, d)), "loc": draw(vector(REALS, d)), "scale": draw(vector(SCALES, d))}, 3 * d
+
+
+@st.composite
+def von_mises_problem(draw):
+    d = draw(st.integers(1, 3))
+    return {"loc": draw(vector(REALS, d)), "concentration": draw(vector(CIRCULAR_CONCENTRATIONS, d))}, 2 * d
 
 
 @st.composite
@@ -203,7 +210,7 @@ def categorical_problem(draw):
 
 
 PROBLEMS = {"normal": normal_problem(), "multivariate_normal": multivariate_normal_problem(),
-            "student_t": student_t_problem(),
+            "student_t": student_t_problem(), "von_mises": von_mises_problem(),
             "gamma": gamma_problem(), "beta": beta_problem(),
             "dirichlet": dirichlet_problem(), "bernoulli": bernoulli_problem(), "categorical": categorical_problem()}
 
@@ -317,6 +324,7 @@ BAD_PARAMETERS = {
                             "scale_tril": [NAN, "abc", None, [[1.0, 2.0], [0.0, 1.0]], [[0.0]], [[-1.0]], [[INF]],
                                            [[1.0, 0.0], [0.5]], np.eye(5), HUGE_INT, True]},
     "student_t": {"df": BAD_POSITIVES + [0.05, 2e6], "loc": BAD_REALS, "scale": BAD_POSITIVES},
+    "von_mises": {"loc": BAD_REALS, "concentration": BAD_POSITIVES + [1e-7, 2e7]},
     "gamma": {"concentration": BAD_CONCENTRATIONS, "rate": BAD_POSITIVES},
     "beta": {"a": BAD_CONCENTRATIONS + [[1.0, 2.0]], "b": BAD_CONCENTRATIONS + [[1.0, 2.0]]},
     "dirichlet": {"concentration": BAD_CONCENTRATIONS + [2.0, [1.0], [[1.0, 2.0]]]},
@@ -433,6 +441,7 @@ OFF_DOMAIN = {  # objectives a family's support does not fit
     "normal": ["log", "component", "log_component", "one_hot_quadratic"],
     "multivariate_normal": ["log", "component", "log_component", "one_hot_quadratic"],
     "student_t": ["log", "component", "log_component", "one_hot_quadratic"],
+    "von_mises": ["log", "component", "log_component", "one_hot_quadratic"],
     "gamma": ["component", "one_hot_quadratic"],
     "beta": [Builtin("component", (1,)), Builtin("log_component", (2,)), "one_hot_quadratic"],
     "dirichlet": [Builtin("log_component", (4,)), Builtin("component", (5,)), "one_hot_quadratic"],
@@ -655,6 +664,9 @@ CLI_PROBLEMS = {  # flags of a valid problem per family: parameter flags with va
         st.just("--df"), vector_text(["5", "0.1", "2.5", "1e6"], d),
         st.just("--loc"), vector_text(["0", "1", "-2.5"], d),
         st.just("--scale"), vector_text(["1", "0.5", "1e-3"], d))),
+    "von_mises": st.integers(1, 3).flatmap(lambda d: st.tuples(
+        st.just("--loc"), vector_text(["0", "1", "-2.5", "1e3"], d),
+        st.just("--concentration"), vector_text(["1", "1e-6", "30", "1e7"], d))),
     "gamma": st.integers(1, 3).flatmap(lambda d: st.tuples(
         st.just("--concentration"), vector_text(["2", "0.5", "1e-3", "1e6"], d),
         st.just("--rate"), vector_text(["1", "3", "0.25"], d))),
@@ -671,6 +683,7 @@ CLI_OBJECTIVES = {  # (objective, --param) pairs valid on every problem of the f
     "normal": [("square", "1"), ("cos", "2"), ("gaussian_bump", "0.5"), ("linear", "-1"), ("identity", None),
                ("toy", "0.45"), ("quadratic", "3")],
     "student_t": [("square", "1"), ("cos", "2"), ("linear", "-1"), ("quadratic", "3"), ("gaussian_bump", "0.5")],
+    "von_mises": [("cos", "1"), ("cos", "2.5"), ("linear", "-1"), ("square", "0"), ("gaussian_bump", "0.5")],
     "gamma": [("log", None), ("square", "0"), ("linear", "2"), ("identity", None)],
     "beta": [("component", "0"), ("log_component", "0"), ("square", "1")],
     "dirichlet": [("component", "1"), ("log_component", "0"), ("cos", "1")],

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import dirichlet, discrete, gamma, multivariate_normal, normal, student_t
+from . import dirichlet, discrete, gamma, multivariate_normal, normal, student_t, von_mises
 from .common import Distribution
 from .dirichlet import Beta, Dirichlet
 from .discrete import Bernoulli, Categorical
@@ -31,13 +31,14 @@ from .gamma import Gamma
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .student_t import StudentT
+from .von_mises import VonMises
 
-_ALL = (normal, multivariate_normal, student_t, gamma, dirichlet, discrete)
+_ALL = (normal, multivariate_normal, student_t, von_mises, gamma, dirichlet, discrete)
 MODULES: dict[str, ModuleType] = {family: module for module in _ALL for family in module.FAMILIES}
 CLASSES: tuple[type[Distribution], ...] = tuple(cls for module in _ALL for cls in module.CLASSES)
 
 __all__ = ["CLASSES", "MODULES", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Gamma",
-           "MultivariateNormal", "Normal", "StudentT", "module"]
+           "MultivariateNormal", "Normal", "StudentT", "VonMises", "module"]
 
 
 def module(family: str) -> ModuleType:

@@ -1,0 +1,178 @@
+"""VonMises(loc, concentration): score and implicit against quadrature over the circle, the exact gradients of the
+built-ins against mpmath's Bessel functions (docs/estimators.md, section VonMises)."""
+
+import json
+import subprocess
+import sys
+
+import mpmath
+import numba
+import numpy as np
+import pytest
+from conftest import assert_close_se
+from scipy import integrate, stats
+
+import mcgrad
+from mcgrad.families.von_mises import bessel_ratios
+
+N = 1_000_000
+
+
+@pytest.mark.parametrize("kappa", [1e-6, 1e-3, 0.5, 2.0, 17.0, 39.99, 40.0, 41.0, 300.0, 1e4, 1e7])
+def test_bessel_ratios_and_their_derivatives_against_mpmath(kappa):
+    mpmath.mp.dps = 40
+    r, dr = bessel_ratios(kappa, 9)
+    k = mpmath.mpf(kappa)
+    for j in range(10):
+        ratio = mpmath.besseli(j, k) / mpmath.besseli(0, k)
+        slope = mpmath.diff(lambda t, j=j: mpmath.besseli(j, t) / mpmath.besseli(0, t), k)
+        assert abs(r[j] - float(ratio)) <= 1e-14 * float(ratio), (j, r[j], ratio)
+        if j > 0:
+            assert abs(dr[j] - float(slope)) <= 1e-11 * abs(float(slope)), (j, dr[j], slope)
+
+
+def _score_oracle(f, loc, kappa, h=1e-6):
+    """Mean and variance of f(x) grad log q(x) by quadrature over x in (loc - pi, loc + pi), the score by central
+    differences of scipy's von Mises log-density."""
+    dist = stats.vonmises(kappa, loc=loc)
+
+    def score(x):
+        return np.array([(stats.vonmises.logpdf(x, kappa, loc=loc + h) - stats.vonmises.logpdf(x, kappa, loc=loc - h)),
+                         (stats.vonmises.logpdf(x, kappa + h * kappa, loc=loc)
+                          - stats.vonmises.logpdf(x, kappa - h * kappa, loc=loc)) / kappa]) / (2 * h)
+
+    return _moments(lambda x: f(x) * score(x), dist.pdf, loc)
+
+
+def _implicit_oracle(fprime, loc, kappa, h=1e-6):
+    """Mean and variance of f'(x) (1, dz/dkappa) with dz/dkappa = -(dF/dkappa) / q at x = loc + z, dF/dkappa by
+    central differences of scipy's von Mises CDF."""
+    def g(x):
+        z = x - loc
+        step = h * kappa
+        dcdf = (stats.vonmises.cdf(z, kappa + step) - stats.vonmises.cdf(z, kappa - step)) / (2 * step)
+        return fprime(x) * np.array([1.0, -dcdf / stats.vonmises.pdf(z, kappa)])
+
+    return _moments(g, stats.vonmises(kappa, loc=loc).pdf, loc)
+
+
+def _moments(g, density, loc):
+    mean, second = np.empty(2), np.empty(2)
+    for i in range(2):
+        mean[i] = integrate.quad(lambda x, i=i: g(x)[i] * density(x), loc - np.pi, loc + np.pi, limit=400,
+                                 epsabs=1e-12)[0]
+        second[i] = integrate.quad(lambda x, i=i: g(x)[i] ** 2 * density(x), loc - np.pi, loc + np.pi, limit=400,
+                                   epsabs=1e-12)[0]
+    return mean, second - mean * mean
+
+
+CASES = [  # loc, kappa, objective, f, f'
+    (0.4, 2.0, mcgrad.cos(2.0), lambda x: np.cos(2 * x), lambda x: -2 * np.sin(2 * x)),
+    (-1.1, 25.0, mcgrad.gaussian_bump(0.5), lambda x: np.exp(-0.5 * x * x), lambda x: -x * np.exp(-0.5 * x * x)),
+    (2.5, 0.05, mcgrad.quadratic(1.0), lambda x: (x - 1) ** 2, lambda x: 2 * (x - 1)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=["cos2-k2", "bump-k25", "quadratic-k0.05"])
+@pytest.mark.parametrize("estimator", ["score", "implicit"])
+def test_mean_and_variance_by_quadrature(estimator, case):
+    loc, kappa, objective, f, fprime = case
+    mean, var = _score_oracle(f, loc, kappa) if estimator == "score" else _implicit_oracle(fprime, loc, kappa)
+    r = mcgrad.estimate(mcgrad.VonMises(loc, kappa), objective, estimator, N, seed=31)
+    assert r.components == ["loc", "concentration"] and not r.biased
+    assert_close_se(r.mean, mean, r.stderr, what=f"{estimator} mean")
+    assert_close_se(r.var, var, r.var_stderr, what=f"{estimator} var")
+    assert 0.65 < r.diagnostics["acceptance_rate"] <= 1.0
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_exact_gradient_of_cos_is_the_derivative_of_a_quadrature(k):
+    loc, kappa = np.array([0.4, -2.0]), np.array([0.7, 60.0])
+
+    def expected(loc, kappa):
+        return sum(integrate.quad(lambda x, mm=mm, kk=kk: np.cos(k * x) * stats.vonmises.pdf(x, kk, loc=mm),
+                                  mm - np.pi, mm + np.pi, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
+                   for mm, kk in zip(loc, kappa, strict=True))
+
+    h = 1e-5
+    fd = []
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = h
+        point = np.concatenate([loc, kappa])
+        fd.append((expected(*np.split(point + step, 2)) - expected(*np.split(point - step, 2))) / (2 * h))
+    exact = mcgrad.estimate(mcgrad.VonMises(loc, kappa), mcgrad.cos(float(k)), "score", 2).exact
+    np.testing.assert_allclose(exact, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_exact_gradients_only_where_there_is_a_closed_form():
+    dist = mcgrad.VonMises(0.3, 2.0)
+    assert mcgrad.estimate(dist, mcgrad.cos(1.5), "score", 2).exact is None
+    assert mcgrad.estimate(dist, mcgrad.cos(9.0), "score", 2).exact is None
+    assert mcgrad.estimate(dist, "square", "score", 2).exact is None
+    np.testing.assert_array_equal(mcgrad.estimate(dist, mcgrad.linear(-2.0), "score", 2).exact, [-2.0, 0.0])
+
+
+@numba.njit
+def _circular(x):
+    return np.cos(x[0] - x[1]) + 0.5 * np.sin(x[1])
+
+
+@numba.njit
+def _circular_grad(x):
+    s = np.sin(x[0] - x[1])
+    return np.array([-s, s + 0.5 * np.cos(x[1])])
+
+
+@pytest.mark.parametrize("estimator", ["score", "implicit"])
+def test_a_user_vector_objective_over_two_coordinates(estimator):
+    """f = cos(x0 - x1) + sin(x1) / 2 on independent coordinates: E f = A0 A1 cos(loc0 - loc1) + A1 sin(loc1) / 2,
+    A_i = I1(kappa_i) / I0(kappa_i) (E sin z = 0), differentiated with mpmath."""
+    mpmath.mp.dps = 30
+    loc, kappa = [0.7, -0.4], [1.5, 8.0]
+
+    def expected(l0, l1, k0, k1):
+        a0 = mpmath.besseli(1, k0) / mpmath.besseli(0, k0)
+        a1 = mpmath.besseli(1, k1) / mpmath.besseli(0, k1)
+        return a0 * a1 * mpmath.cos(l0 - l1) + a1 * mpmath.sin(l1) / 2
+
+    point = [mpmath.mpf(v) for v in loc + kappa]
+    exact = [float(mpmath.diff(lambda *p: expected(*p), point, tuple(int(i == j) for j in range(4))))
+             for i in range(4)]
+    objective = mcgrad.user_objective(_circular, _circular_grad, vector=True, name="circular")
+    r = mcgrad.estimate(mcgrad.VonMises(loc, kappa), objective, estimator, N, seed=32)
+    assert r.components == ["loc[0]", "loc[1]", "concentration[0]", "concentration[1]"]
+    assert_close_se(r.mean, exact, r.stderr, what=f"{estimator} mean")
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"concentration": 0.0}, "concentration must be > 0"),
+    ({"concentration": 1e-7}, r"concentration must be in \[1e-6, 1e7\]"),
+    ({"concentration": 2e7}, r"concentration must be in \[1e-6, 1e7\]"),
+    ({"concentration": float("nan")}, "concentration must be finite"),
+    ({"loc": float("inf")}, "loc must be finite"),
+    ({"loc": [0.0, 1.0], "concentration": [1.0, 2.0, 3.0]}, "same length or one must be scalar"),
+])
+def test_bad_parameters_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mcgrad.VonMises(**kwargs)
+
+
+def test_estimators_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match="does not apply to the von_mises family"):
+        mcgrad.estimate(mcgrad.VonMises(0.0, 1.0), "square", "pathwise", 100)
+    with pytest.raises(ValueError, match="objective"):
+        mcgrad.estimate(mcgrad.VonMises(0.0, 1.0), "log", "score", 100)
+
+
+def test_cli():
+    out = subprocess.run([sys.executable, "-m", "mcgrad.cli", "estimate", "--dist", "von_mises", "--loc", "0.5",
+                          "--concentration", "3", "--objective", "cos", "--param", "1", "-n", "100000",
+                          "--format", "json", "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)["results"][0]
+    assert result["estimator"] == "implicit"
+    assert [c["name"] for c in result["components"]] == ["loc", "concentration"]
+    a = float(mpmath.besseli(1, 3) / mpmath.besseli(0, 3))
+    assert result["components"][0]["exact"] == pytest.approx(-np.sin(0.5) * a, rel=1e-12)
+    assert result["components"][1]["exact"] == pytest.approx(np.cos(0.5) * (1 - a / 3 - a * a), rel=1e-10)
