@@ -155,6 +155,34 @@ def _unordered_set(theta, order, fvals):
     return g
 
 
+def _carms_tables(logits, samples):
+    """CARMS's per-run setup (not per-sample work): theta, the orders' w-thresholds and the pair weights."""
+    from mcgrad.kernels import carms
+
+    k = logits.size
+    row = carms.carms_setup(np.ascontiguousarray(logits[None, :], dtype=float), np.array([float(samples)]))[0]
+    pairs = k * (k - 1) // 2
+    return (row[:k], row[k:k + pairs * k].reshape(pairs, k), row[k + pairs * k:].reshape(k, k),
+            carms.pair_orders(k))
+
+
+def _carms(gen, tables, m, samples, t):
+    """m CARMS samples of one categorical, f(x) = sum (x - t)^2."""
+    theta, thresholds, ratio, orders = tables
+    k = theta.size
+    perm = np.minimum((gen.random(m) * len(orders)).astype(np.int64), len(orders) - 1)
+    e = gen.standard_exponential((m, samples))
+    w = e / e.sum(axis=1, keepdims=True)
+    position = (w[:, :, None] > thresholds[perm][:, None, :]).sum(axis=2)
+    b = orders[perm[:, None], position]  # (m, n) classes
+    fvals = np.sum((np.eye(k)[b] - t) ** 2, axis=2)
+    weights = (ratio[b[:, :, None], b[:, None, :]] * (fvals[:, :, None] - fvals[:, None, :])).sum(axis=2)
+    weights /= samples * (samples - 1)
+    g = -theta[None, :] * weights.sum(axis=1, keepdims=True)
+    np.add.at(g, (np.arange(m)[:, None], b), weights)
+    return g
+
+
 def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=10, gap=1.0, summed=1):
     """Mean and variance of a K-class Categorical estimator on f(x) = sum_k (x_k - t)^2, in chunks (``lam`` is
     reinmax's and gapped straight-through's temperature too; ``summed`` is sum-and-sample's k)."""
@@ -167,6 +195,7 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=
     eye = np.eye(k)
     order = np.argsort(-theta, kind="stable")  # sum-and-sample: the summed classes, then the rest's CDF
     rest_cdf = np.cumsum(theta[order[summed:]])
+    carms_tables = _carms_tables(logits, samples) if name == "carms" else None
     while done < n:
         m = min(CHUNK // 8, n - done)
         if name == "sum_and_sample":
@@ -177,6 +206,13 @@ def categorical_estimator(name, logits, t, n, lam=0.5, eta=1.0, seed=0, samples=
                 x = eye[c] * np.ones((m, 1))
                 g += weight * np.sum((x - t) ** 2, axis=1, keepdims=True) * (x - theta)
             g = g.T
+            if shift is None:
+                shift = g[:, 0].copy()
+            _accumulate(acc, shift, g)
+            done += m
+            continue
+        if name == "carms":  # samples = n antithetic draws; the pair weights and order thresholds as mcgrad's setup
+            g = _carms(gen, carms_tables, m, samples, t).T
             if shift is None:
                 shift = g[:, 0].copy()
             _accumulate(acc, shift, g)

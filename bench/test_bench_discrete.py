@@ -69,7 +69,7 @@ def test_bernoulli_toy(benchmark, estimator):
 
 @pytest.mark.parametrize("estimator", ["score", "gumbel_softmax", "straight_through", "reinmax",
                                        "gapped_straight_through", "gumbel_rao", "sum_and_sample", "unordered_set",
-                                       "rebar"])
+                                       "carms", "rebar"])
 def test_categorical_k10(benchmark, estimator):
     dist = mcgrad.Categorical(logits=CATEGORICAL_LOGITS)
     n = N // 10
@@ -80,7 +80,7 @@ def test_categorical_k10(benchmark, estimator):
     big = 2 * N  # 2 x 10^7: at ~10 M/s on two threads, 10^8 would take a minute per repeat
     scaling = thread_scaling(lambda: mcgrad.estimate(dist, mcgrad.toy(T), estimator, big, 0), big, repeats=2)
     lam = 1.0 if estimator in ("reinmax", "gapped_straight_through") else 0.5  # each at its default temperature
-    samples = 4 if estimator == "unordered_set" else 10  # each at its default: the set's size, gumbel_rao's draws
+    samples = 4 if estimator in ("unordered_set", "carms") else 10  # each at its default (set size, draws)
     record(benchmark, n, best_rate(lambda: categorical_estimator(estimator, CATEGORICAL_LOGITS, T, baseline_n, lam,
                                                                  samples=samples),
                                    baseline_n, 2), reference, label=f"Categorical K = 10 `{estimator}`",

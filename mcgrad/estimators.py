@@ -81,12 +81,18 @@ def resolve_options(spec: EstimatorSpec, options: dict) -> dict:
     return out
 
 
+CARMS_MAX_CLASSES = 64
+
+
 def check_fit(spec: EstimatorSpec, options: dict, dist) -> None:
     """Options checked against the distribution: sum_and_sample's ``k`` below its number of classes K (some are
     left to sample); unordered_set on one categorical (D = 1) with ``samples`` at most K."""
     if "k" in options and options["k"] >= dist.classes:
         raise ValueError(f"k must be below the number of classes K = {dist.classes} (the classes not summed are "
                          f"sampled), got k={options['k']}")
+    if spec.name == "carms" and dist.classes > CARMS_MAX_CLASSES:
+        raise ValueError(f"estimator 'carms' takes at most K = {CARMS_MAX_CLASSES} classes (its setup computes the "
+                         f"joint law of every pair of classes along K(K-1)/2 orders: O(K^4)), got K = {dist.classes}")
     if spec.name == "unordered_set":
         if dist.dim != 1:
             raise ValueError(f"estimator 'unordered_set' samples one categorical without replacement (D = 1), got "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import mpmath
 import numpy as np
 from scipy import integrate
 from scipy.special import expit, log_softmax
@@ -335,4 +336,74 @@ def arms_moments(logits, f, samples):
         g = ((values - values.mean())[:, None] * (b - theta)).sum(axis=0) / ((samples - 1) * (1.0 - rho))
         mean += p * g
         second += p * g * g
+    return mean, second - mean * mean
+
+
+def _carms_orders(classes):
+    """CARMS's orders of the classes: for each pair a < b, a first, b last, the others ascending between."""
+    return [[a, *[k for k in range(classes) if k not in (a, b)], b]
+            for a in range(classes) for b in range(a + 1, classes)]
+
+
+def _carms_patterns(theta, samples):
+    """Law of one variable's n classes under CARMS's sampling, in 50-digit arithmetic: an order drawn uniformly,
+    then u_i = 1 - (1 - w_i)^(n-1) (w uniform on the simplex) by the inverse CDF along it.  A class's u-interval
+    (L, R] is the w-interval (s(L), s(R)], s(R) = 1 - (1 - R)^(1/(n-1)), and the probability of a box of
+    w-intervals comes by inclusion-exclusion from P(w_i > c_i for all i) = (1 - sum c_i)_+^(n-1)."""
+    mpmath.mp.dps = 50
+    n = samples
+    theta = [mpmath.mpf(float(t)) for t in theta]
+    orders = _carms_orders(len(theta))
+    law = {}
+    for order in orders:
+        bounds, cumulative = {}, mpmath.mpf(0)
+        for k in order:
+            low = cumulative
+            cumulative += theta[k]
+            high = mpmath.mpf(1) if k == order[-1] else cumulative
+            bounds[k] = (1 - (1 - low) ** (mpmath.mpf(1) / (n - 1)), 1 - (1 - high) ** (mpmath.mpf(1) / (n - 1)))
+        for pattern in itertools.product(range(len(theta)), repeat=n):
+            total = mpmath.mpf(0)
+            for upper in itertools.product((0, 1), repeat=n):
+                edge = sum(bounds[k][side] for k, side in zip(pattern, upper, strict=True))
+                total += (-1) ** sum(upper) * max(mpmath.mpf(0), 1 - edge) ** (n - 1)
+            law[pattern] = law.get(pattern, 0) + total / len(orders)
+    return law
+
+
+def carms_moments(logits, f, samples):
+    """Exact mean and variance of CARMS (Dimitriev & Zhou 2021) on D categoricals by enumerating every variable's
+    n classes under its sampling law: g_d = sum_i sum_{j != i} r_d(b_i, b_j) (f_i - f_j) (e_{b_i} - theta_d) /
+    (n (n - 1)), r_d(k, c) = theta_k theta_c / P(k, c) with the pair law P taken from the n-draw law here."""
+    logits = np.atleast_2d(np.asarray(logits, float))
+    dim, classes = logits.shape
+    theta = np.exp(log_softmax(logits, axis=1))
+    laws = [_carms_patterns(t, samples) for t in theta]
+    weights = []
+    for d, law in enumerate(laws):
+        assert abs(float(sum(law.values())) - 1.0) < 1e-30
+        pair = np.zeros((classes, classes))
+        for pattern, prob in law.items():
+            pair[pattern[0], pattern[1]] += float(prob)
+        for k in range(classes):  # the marginal of one draw is theta
+            assert abs(sum(float(p) for pattern, p in law.items() if pattern[0] == k) - theta[d, k]) < 1e-14
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights.append(np.where(np.eye(classes) == 1, 0.0, np.outer(theta[d], theta[d]) / pair))
+    mean, second = np.zeros(dim * classes), np.zeros(dim * classes)
+    for patterns in itertools.product(*[list(law) for law in laws]):
+        p = math.prod(float(law[pattern]) for law, pattern in zip(laws, patterns, strict=True))
+        if p == 0.0:
+            continue
+        onehots = np.zeros((samples, dim, classes))
+        for d, pattern in enumerate(patterns):
+            onehots[np.arange(samples), d, list(pattern)] = 1.0
+        values = np.array([f(o.ravel()) for o in onehots])
+        g = np.zeros((dim, classes))
+        for d, pattern in enumerate(patterns):
+            for i in range(samples):
+                weight = sum(weights[d][pattern[i], pattern[j]] * (values[i] - values[j])
+                             for j in range(samples) if j != i)
+                g[d] += weight * (np.eye(classes)[pattern[i]] - theta[d]) / (samples * (samples - 1))
+        mean += p * g.ravel()
+        second += p * g.ravel() ** 2
     return mean, second - mean * mean

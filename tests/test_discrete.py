@@ -437,6 +437,39 @@ def test_arms_refuses_bad_samples_and_categoricals():
         mcgrad.estimate(mcgrad.Categorical(logits=[0.0, 1.0]), "one_hot_quadratic", "arms", 100)
 
 
+CARMS_CASES = [([[0.3, -0.5, 1.0], [0.0, 0.7, -1.2]], 3), ([0.3, -0.5, 1.0], 2),
+               ([[1.5, -2.0, 0.2], [0.0, 0.1, 0.0]], 2), ([2.0, -3.0, 0.5, 0.0], 3), ([0.4, -0.1, 1.1, -0.6, 0.0], 2),
+               ([-1.0, 4.0, 0.0], 5)]
+
+
+@pytest.mark.parametrize("logits,samples", CARMS_CASES, ids=["D2K3n3", "K3n2", "D2K3n2", "K4n3", "K5n2", "K3n5"])
+@pytest.mark.parametrize("f", [mcgrad.one_hot_quadratic(1), COUPLED], ids=["onehot", "coupled"])
+def test_carms_mean_and_variance_by_enumerating_its_sampling_law(f, logits, samples):
+    """CARMS is unbiased, and its variance is the one of its outcomes' law: the n draws' joint law by
+    inclusion-exclusion over the Dirichlet copula in 50-digit arithmetic, each order of the classes enumerated,
+    the pair weights taken from that law (not from the kernel's quadrature of the pair density)."""
+    classes = np.shape(logits)[-1]
+    f_py = _coupled_py if f is COUPLED else _toy_py(np.tile(np.eye(classes)[1], np.size(logits) // classes))
+    mean, var = reference_discrete.carms_moments(logits, f_py, samples)
+    _, exact, _ = enumerate_categorical(logits, f_py)
+    np.testing.assert_allclose(mean, exact, rtol=1e-9, atol=1e-12)
+    r = mcgrad.estimate(mcgrad.Categorical(logits=logits), f, "carms", N // 2, seed=17, samples=samples)
+    assert not r.biased and r.estimator == f"carms[samples={samples}]"
+    assert_close_se(r.mean, exact, r.stderr, what="carms mean")
+    assert_close_se(r.var, var, r.var_stderr, what="carms var")
+    assert r.evaluations_per_sample == samples
+
+
+def test_carms_refuses_what_does_not_fit():
+    with pytest.raises(ValueError, match=r"at most K = 64 classes"):
+        mcgrad.estimate(mcgrad.Categorical(logits=np.zeros(65)), "one_hot_quadratic", "carms", 100)
+    for bad in (1, 65, 2.5):
+        with pytest.raises(ValueError, match=r"samples for estimator 'carms' must be an integer in \[2, 64\]"):
+            mcgrad.estimate(mcgrad.Categorical(logits=[0.0, 1.0]), "one_hot_quadratic", "carms", 100, samples=bad)
+    with pytest.raises(ValueError, match="does not apply to the bernoulli family"):
+        mcgrad.estimate(mcgrad.Bernoulli(logits=[0.0]), "toy", "carms", 100)
+
+
 @pytest.mark.parametrize("samples", [1, 10])
 @pytest.mark.parametrize("temperature", [0.5, 2.0])
 def test_gumbel_rao_mean_and_variance_by_quadrature(temperature, samples):

@@ -21,7 +21,7 @@ from ..declaration import (
     EstimatorSpec,
     variance_reduced,
 )
-from ..kernels import categorical, discrete, score_vr
+from ..kernels import carms, categorical, discrete, score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import Distribution
 
@@ -218,6 +218,10 @@ def score_family(dist) -> int:
     return score_vr.CATEGORICAL if dist.family == "categorical" else score_vr.BERNOULLI
 
 
+def _carms_setup():
+    return carms.carms_setup
+
+
 def _declarations(family: str, kernel) -> list[EstimatorSpec]:
     draws = "D uniforms" if family == "bernoulli" else "D K uniforms (Gumbels); score: D uniforms"
     resample = "twice score's (u, then v for the conditional resample)"
@@ -272,6 +276,13 @@ def _declarations(family: str, kernel) -> list[EstimatorSpec]:
                                    block=kernel, code=discrete.SUM_AND_SAMPLE, declared=(SUMMED,),
                                    draws="2 D uniforms (b as score's, then one class outside the summed per "
                                    "variable)", evaluations="k", extra_evaluations=1, per_coordinate=True))
+    if family == "categorical":
+        specs.append(EstimatorSpec("carms", family, "CARMS (Dimitriev & Zhou 2021): n antithetic draws (Dirichlet "
+                                   "copula, inverse CDF along a random order of the classes), each pair reweighted "
+                                   "to independent draws by its exact joint law", block=kernel, code=discrete.CARMS,
+                                   setup=_carms_setup, declared=(ANTITHETIC,),
+                                   draws="per variable 1 + n uniforms (an order of the classes, then n exponentials)",
+                                   evaluations="samples"))
     specs.append(EstimatorSpec("exact", family, "exact gradient by enumerating the support (zero variance)",
                                kind=EXACT, draws="none", evaluations=0))
     return specs + variance_reduced(family, boost=False)

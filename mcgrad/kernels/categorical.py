@@ -28,8 +28,10 @@ import math
 import numpy as np
 from numba import literally, prange
 
+from . import carms
 from ._jit import jit
 from .discrete import (
+    CARMS,
     GAPPED_STRAIGHT_THROUGH,
     GUMBEL_RAO,
     GUMBEL_SOFTMAX,
@@ -639,7 +641,10 @@ def block(estimator: int, user_path: int):
     """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a Categorical estimator for a
     user objective (``user_path`` 1) or a built-in (0); arguments as :func:`mcgrad.kernels.discrete.block`
     with logits of shape (D, K).  The batches take the estimator as a value (``chosen``): one block
-    function, one compile, for every Categorical estimator."""
+    function, one compile, for every Categorical estimator but CARMS, which has its own loop
+    (:mod:`mcgrad.kernels.carms`)."""
+    if estimator == CARMS:
+        return carms.block(user_path)
     return _shared_block(user_path)
 
 

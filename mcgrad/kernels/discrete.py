@@ -62,6 +62,7 @@ SUM_AND_SAMPLE = 9  # Categorical only
 GAPPED_STRAIGHT_THROUGH = 10  # Categorical only
 UNORDERED_SET = 11  # Categorical, D = 1
 ARMS = 12  # Bernoulli: mcgrad.kernels.arms
+CARMS = 13  # Categorical: mcgrad.kernels.carms
 
 @jit(inline=True)
 def sigmoid_pair(x):
