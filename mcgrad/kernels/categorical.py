@@ -418,6 +418,36 @@ def _conditional_resample(e, best, log_theta, inv_theta, zt, r, e_b):
 
 
 @jit
+def _conditional_softmax(e, best, inv_theta, inv_lam, soft, e_b, total):
+    """``soft = softmax(z~ / lam)`` of the conditional resample z~ | b (:func:`_conditional_resample`) without
+    forming z~: with the largest z~_b = -log e_b subtracted, exp((z~_k - z~_b) / lam) = q_k^(1/lam) with
+    q_k = e_b / (e_k / theta_k + e_b) in (0, 1] (1 for k = b), a square at lam = 1/2 and q_k itself at lam = 1
+    (no logarithm or exponential); other temperatures take exp(log(q_k) / lam).  Where e_k / theta_k overflows,
+    q_k = 0, the limit."""
+    for col in range(e.shape[1]):
+        e_b[col] = e[best[col], col]
+        total[col] = 0.0
+    for k in range(e.shape[0]):
+        ek = e[k]
+        ik = inv_theta[k]
+        sk = soft[k]
+        for col in range(e.shape[1]):
+            q = 1.0 if best[col] == k else e_b[col] / (ek[col] * ik[col] + e_b[col])
+            if inv_lam == 2.0:
+                q = q * q
+            elif inv_lam != 1.0:
+                q = math.exp(math.log(q) * inv_lam) if q > 0.0 else 0.0
+            sk[col] = q
+            total[col] += q
+    for col in range(e.shape[1]):
+        total[col] = 1.0 / total[col]
+    for k in range(e.shape[0]):
+        sk = soft[k]
+        for col in range(e.shape[1]):
+            sk[col] *= total[col]
+
+
+@jit
 def _exponentials(e):
     """Uniforms to standard exponentials in place: e = -log u."""
     for k in range(e.shape[0]):
@@ -588,10 +618,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             for _ in range(draws):
                 s = _draw_uniforms(s, e, chunk, count)
                 _exponentials(e)
-                _conditional_resample(e, best, log_theta, inv_theta, zt, r, column)
-                for col in range(cols):
-                    top[col] = zt[best[col], col]
-                _softmax(zt, top, inv_lam, soft, column)
+                _conditional_softmax(e, best, inv_theta, inv_lam, soft, top, column)
                 _softmax_backward(soft, grad, inv_lam / draws, dcz, column)
                 g += dcz
         elif estimator == REINMAX:  # pi1 = (D + softmax(l / lam)) / 2
