@@ -172,8 +172,8 @@ def _softmax(z, top, inv_lam, out, total):
 
 
 @jit
-def _softmax_backward(soft, grad, scale, out, dot):
-    """``out = scale J^T grad`` per column, J = d softmax(z / lam) / dz:
+def _softmax_backward(soft, grad, scale, out, dot, add=False):
+    """``out = scale J^T grad`` per column (``add``: ``out += ...``), J = d softmax(z / lam) / dz:
     ``out_k = scale soft_k (grad_k - sum_i grad_i soft_i)`` (``scale`` includes 1 / lam)."""
     dot[:] = 0.0
     for k in range(soft.shape[0]):
@@ -185,8 +185,12 @@ def _softmax_backward(soft, grad, scale, out, dot):
         sk = soft[k]
         gk = grad[k]
         ok = out[k]
-        for col in range(soft.shape[1]):
-            ok[col] = scale * sk[col] * (gk[col] - dot[col])
+        if add:
+            for col in range(soft.shape[1]):
+                ok[col] += scale * sk[col] * (gk[col] - dot[col])
+        else:
+            for col in range(soft.shape[1]):
+                ok[col] = scale * sk[col] * (gk[col] - dot[col])
 
 
 @jit
@@ -619,8 +623,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
                 s = _draw_uniforms(s, e, chunk, count)
                 _exponentials(e)
                 _conditional_softmax(e, best, inv_theta, inv_lam, soft, top, column)
-                _softmax_backward(soft, grad, inv_lam / draws, dcz, column)
-                g += dcz
+                _softmax_backward(soft, grad, inv_lam / draws, g, column, True)
         elif estimator == REINMAX:  # pi1 = (D + softmax(l / lam)) / 2
             for k in range(classes):
                 for col in range(cols):
