@@ -73,6 +73,10 @@ def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
     return np.concatenate([np.full(dist.dim, -np.inf), np.full(dist.dim, max(floor, CONCENTRATION_RANGE[0]))])
 
 
+def _implicit_setup():
+    return kernels.implicit_tables
+
+
 _DRAWS = "per coordinate one Best-Fisher draw (two normals and a uniform per proposal)"
 
 DECLARATIONS = [
@@ -80,7 +84,7 @@ DECLARATIONS = [
                   block=kernels.block, code=kernels.SCORE, draws=_DRAWS),
     EstimatorSpec("implicit", "von_mises", "pathwise in loc, implicit reparameterisation in the concentration "
                   "(Figurnov et al. 2018)", needs_derivative=True, needs_value=False, block=kernels.block,
-                  code=kernels.IMPLICIT, draws=_DRAWS),
+                  code=kernels.IMPLICIT, setup=_implicit_setup, draws=_DRAWS),
 ]
 
 
