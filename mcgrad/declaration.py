@@ -86,6 +86,8 @@ class EstimatorSpec:
         Added to the option's value when ``evaluations`` names one (sum_and_sample: k summed + 1 sampled).
     per_coordinate : bool
         Whether ``evaluations`` counts per coordinate (D times as many per sample).
+    coordinate_evaluations : int
+        Further evaluations per coordinate when D > 1 (VonMises score: f at each coordinate's two window edges).
     """
 
     name: str
@@ -103,6 +105,7 @@ class EstimatorSpec:
     evaluations: int | str = 1
     extra_evaluations: int = 0
     per_coordinate: bool = False
+    coordinate_evaluations: int = 0
 
     @property
     def options(self) -> dict:
@@ -113,7 +116,8 @@ class EstimatorSpec:
         """f-evaluations per sample under ``options`` on a distribution of ``dim`` coordinates."""
         count = (int(options[self.evaluations]) + self.extra_evaluations if isinstance(self.evaluations, str)
                  else self.evaluations)
-        return count * dim if self.per_coordinate else count
+        count = count * dim if self.per_coordinate else count
+        return count + (self.coordinate_evaluations * dim if dim > 1 else 0)
 
     def kernel_options(self, options: dict):
         """The numeric options vector the block function reads (declaration order)."""

@@ -130,6 +130,8 @@ def markdown_table() -> str:
             evaluations = f"`{spec.evaluations}`" if isinstance(spec.evaluations, str) else spec.evaluations
             evaluations = f"{evaluations} + {spec.extra_evaluations}" if spec.extra_evaluations else evaluations
             evaluations = f"{evaluations} per coordinate" if spec.per_coordinate else evaluations
+            if spec.coordinate_evaluations:
+                evaluations = f"{evaluations} (+ {spec.coordinate_evaluations} per coordinate when D > 1)"
             lines.append(f"| {title if i == 0 else ''} | `{spec.name}` | {options(spec)} | "
                          f"{'**yes**' if spec.biased else 'no'} | {'yes' if spec.needs_derivative else 'no'} | "
                          f"{evaluations} | {spec.summary} |")

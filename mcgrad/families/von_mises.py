@@ -80,8 +80,9 @@ def _implicit_setup():
 _DRAWS = "per coordinate one Best-Fisher draw (two normals and a uniform per proposal)"
 
 DECLARATIONS = [
-    EstimatorSpec("score", "von_mises", "score function (REINFORCE): f(x) grad log p(x)",
-                  block=kernels.block, code=kernels.SCORE, draws=_DRAWS),
+    EstimatorSpec("score", "von_mises", "score function (REINFORCE): f(x) grad log p(x), plus the moving window's "
+                  "edge term in loc (0 for f periodic in 2 pi)", block=kernels.block, code=kernels.SCORE,
+                  draws=_DRAWS, coordinate_evaluations=2),
     EstimatorSpec("implicit", "von_mises", "pathwise in loc, implicit reparameterisation in the concentration "
                   "(Figurnov et al. 2018)", needs_derivative=True, needs_value=False, block=kernels.block,
                   code=kernels.IMPLICIT, setup=_implicit_setup, draws=_DRAWS),

@@ -5,7 +5,10 @@ A draw is x = loc + z with z ~ von Mises(0, kappa) on (-pi, pi) by Best & Fisher
 the same values as under any other wrapping.  Components are ``loc[0..D-1], concentration[0..D-1]``.  With
 A = I1(kappa) / I0(kappa):
 
-* score:     g_loc = f(x) kappa sin z,   g_kappa = f(x) (cos z - A), formed as f(x) ((1 - A) - 2 sin^2(z / 2))
+* score:     g_loc = f(x) kappa sin z + q(pi) (f(loc + pi) - f(loc - pi)),   g_kappa = f(x) (cos z - A), formed as
+  f(x) ((1 - A) - 2 sin^2(z / 2)).  The window (loc - pi, loc + pi) moves with loc, so the derivative of E f in loc
+  has the edge term beside the score's (0 for f periodic in 2 pi); at D = 1 it is one number per block, at D > 1
+  f is evaluated at coordinate j's two edges with the other coordinates as drawn (2 D more evaluations)
   (no cancellation when both are near 1 at large kappa), both from w = tan(z / 2), the sampler's own output;
 * implicit:  g_loc = f'(x) (pathwise: dx/dloc = 1),  g_kappa = f'(x) dz/dkappa with the implicit
   reparameterisation gradient dz/dkappa = -(dF/dkappa)(z) / q(z) (Figurnov et al. 2018), read per sample from a
@@ -30,6 +33,7 @@ from .von_mises_special import bessel_terms, draw_half_tangent, dz_dkappa, sampl
 
 SCORE = 0
 IMPLICIT = 1
+_LOG_2PI = math.log(2.0 * math.pi)
 
 PIECES = 128
 TERMS = 10  # Chebyshev terms per piece (degree 9)
@@ -44,14 +48,21 @@ def _block(estimator, user_path, loc, kappa, code, p, user, tables, s, m, row, c
     """One block; returns ``(non-finite samples, sampler proposals)``."""
     literally(user_path)
     dim = loc.shape[0]
-    consts = np.empty((5, dim))
-    ratio, scale, rho, a, one_minus_a = consts[0], consts[1], consts[2], consts[3], consts[4]
+    consts = np.empty((6, dim))
+    ratio, scale, rho, a, one_minus_a, edge = consts[0], consts[1], consts[2], consts[3], consts[4], consts[5]
     for j in range(dim):
         ratio[j], scale[j], rho[j] = sampler_constants(kappa[j])
-        _, a[j], one_minus_a[j] = bessel_terms(kappa[j])
+        log_i0e, a[j], one_minus_a[j] = bessel_terms(kappa[j])
+        edge[j] = math.exp(-2.0 * kappa[j] - _LOG_2PI - log_i0e)  # q(pi) = e^-kappa / (2 pi I0(kappa))
     work = np.empty((3, dim))
     z, x, w = work[0], work[1], work[2]
     grad = np.zeros(dim)
+    boundary = 0.0  # D = 1 score: q(pi) (f(loc + pi) - f(loc - pi)), the same for every sample
+    if estimator == SCORE and dim == 1:
+        x[0] = loc[0] + math.pi
+        boundary = evaluate_vector(user_path, code, p, user, 1, x, grad)
+        x[0] = loc[0] - math.pi
+        boundary = edge[0] * (boundary - evaluate_vector(user_path, code, p, user, 1, x, grad))
     g, acc, shift = sample_sums(2 * dim, row.shape[0])
     bad = 0
     proposals = 0
@@ -66,8 +77,14 @@ def _block(estimator, user_path, loc, kappa, code, p, user, tables, s, m, row, c
             if estimator == SCORE:  # with w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q, q = 1 / (1 + w^2)
                 ww = w[j] * w[j]
                 q = 1.0 / (1.0 + ww)
-                g[j] = fx * kappa[j] * 2.0 * w[j] * q
+                g[j] = fx * kappa[j] * 2.0 * w[j] * q + boundary
                 g[dim + j] = fx * (one_minus_a[j] - 2.0 * (ww * q if ww < 1e300 else 1.0))
+                if dim > 1:  # the window's edges given the other coordinates' draws
+                    x[j] = loc[j] + math.pi
+                    upper = evaluate_vector(user_path, code, p, user, 1, x, grad)
+                    x[j] = loc[j] - math.pi
+                    g[j] += edge[j] * (upper - evaluate_vector(user_path, code, p, user, 1, x, grad))
+                    x[j] = loc[j] + z[j]
             else:
                 g[j] = grad[j]
                 g[dim + j] = grad[j] * implicit_from_table(tables, j, kappa[j], a[j], one_minus_a[j], w[j])
