@@ -210,6 +210,7 @@ def optimise(
     family = families.module(dist.family)
     start = family.params(dist).copy()
     floors = family.floors(dist, floor, rate_floor, int(opts.get("boost", 0)))
+    bounds = np.concatenate([floors, family.ceilings(dist)])  # SGD projects onto [floor, ceiling]
     below = np.flatnonzero(start.ravel() < floors)
     if below.size:  # SGD projects onto the floors: a start below one would jump
         i = below[0]
@@ -237,7 +238,7 @@ def optimise(
         rows = width
         chosen = spec.code
     out = np.empty((steps + 1, width + 2))
-    args = (block, engine.setup_function(spec), start.copy(), extra, kernel_options, floors, chosen,
+    args = (block, engine.setup_function(spec), start.copy(), extra, kernel_options, bounds, chosen,
             *engine.objective_arguments(objective, opts.get("control")), rows, moving, float(decay), run_key(seed),
             samples, learning_rate)
     sgd = engine.compiled(("sgd",), lambda: driver.sgd, driver.SGD_SIGNATURE, "SGD loop")

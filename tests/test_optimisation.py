@@ -217,3 +217,15 @@ def test_an_estimator_option_named_like_an_optimise_argument_goes_in_a_pair(caps
                  "--steps", "4", "--samples", "5", "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert '"estimator": "gumbel_rao[temperature=0.5,samples=3]"' in out and '"samples": 5' in out
+
+
+@pytest.mark.parametrize("dist,objective,component,ceiling", [
+    (mcgrad.StudentT(5.0), mcgrad.quadratic(0.0), 0, 1e6),  # E x^2 = df / (df - 2) falls as df grows
+    (mcgrad.Gamma(2.0), mcgrad.linear(-1.0), 0, 1e6),  # E(-z) = -a falls as the concentration grows
+    (mcgrad.VonMises(np.pi, 1.0), mcgrad.cos(1.0), 1, 1e7),  # E cos x = -A(kappa) falls as kappa grows
+], ids=["student_t-df", "gamma-concentration", "von_mises-concentration"])
+def test_sgd_stops_at_the_top_of_a_family_range(dist, objective, component, ceiling):
+    """A huge learning rate drives a parameter past the family's range (where the Gamma tables took minutes and
+    ignored Ctrl-C); the steps are projected onto it, as onto the floors."""
+    tr = mcgrad.optimise(dist, objective, "implicit", steps=3, samples=10, learning_rate=1e12)
+    assert tr.parameters[1:, component].max() == ceiling

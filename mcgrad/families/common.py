@@ -11,7 +11,7 @@ from .._validate import positive_array, short_number
 from ..kernels.special import digamma as _psi
 from ..kernels.special import trigamma as _psi1
 
-__all__ = ["extra", "first_only", "gamma_shapes", "params", "scalar", "sgd_components"]
+__all__ = ["ceilings", "extra", "first_only", "gamma_shapes", "params", "scalar", "sgd_components"]
 """The defaults a family module takes with ``from .common import *`` and overrides by defining its own."""
 
 
@@ -116,6 +116,11 @@ def params(dist) -> np.ndarray:
 def extra(dist) -> np.ndarray:
     """No chain factor: ones, one per gradient component."""
     return np.ones(len(dist.components))
+
+
+def ceilings(dist) -> np.ndarray:
+    """The largest value SGD may move each iterated parameter to (the top of the family's supported range): none."""
+    return np.full(len(dist.components), np.inf)  # one per iterated parameter, as many as the components
 
 
 def gamma_shapes(dist) -> tuple[str, np.ndarray]:

@@ -10,7 +10,7 @@ from ..kernels import dirichlet as kernels
 from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
-from .common import Distribution, concentration_array, concentration_range, digamma, rows, trigamma
+from .common import CONCENTRATIONS, Distribution, concentration_array, concentration_range, digamma, rows, trigamma
 from .gamma import sampling
 
 FAMILIES = ("beta", "dirichlet")
@@ -106,6 +106,11 @@ def scalar(dist) -> bool:
 
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
     return np.full(dist.concentration.size, max(floor, 1.0 - boost))
+
+
+def ceilings(dist) -> np.ndarray:
+    """Concentrations at most the top of their tested range."""
+    return np.full(dist.concentration.size, CONCENTRATIONS[1])
 
 
 DECLARATIONS = [

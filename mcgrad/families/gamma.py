@@ -12,6 +12,7 @@ from ..kernels import objectives as kobj
 from ..kernels import score_vr
 from .common import *  # noqa: F403 -- the defaults this module does not override
 from .common import (
+    CONCENTRATIONS,
     Distribution,
     broadcast_pair,
     concentration_array,
@@ -67,6 +68,11 @@ def score_family(dist) -> int:
 def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
     """Concentrations onto [max(floor, 1 - boost), inf), rates onto [rate_floor, inf)."""
     return np.concatenate([np.full(dist.dim, max(floor, 1.0 - boost)), np.full(dist.dim, rate_floor)])
+
+
+def ceilings(dist) -> np.ndarray:
+    """Concentrations at most the top of their tested range (rates free)."""
+    return np.concatenate([np.full(dist.dim, CONCENTRATIONS[1]), np.full(dist.dim, np.inf)])
 
 
 def _implicit_setup():

@@ -78,6 +78,11 @@ def floors(dist, floor: float, rate_floor: float, boost: int) -> np.ndarray:
     return np.concatenate([np.full(dist.dim, df_floor), np.full(dist.dim, -np.inf), np.full(dist.dim, rate_floor)])
 
 
+def ceilings(dist) -> np.ndarray:
+    """df at most the top of its range (so the mixing Gamma's shape stays where its gradients are tested)."""
+    return np.concatenate([np.full(dist.dim, DF_RANGE[1]), np.full(2 * dist.dim, np.inf)])
+
+
 def gamma_shapes(dist) -> tuple[str, np.ndarray]:
     """The mixing Gamma's shapes df / 2."""
     return "df / 2", 0.5 * dist.df

@@ -77,6 +77,11 @@ def _implicit_setup():
     return kernels.implicit_tables
 
 
+def ceilings(dist) -> np.ndarray:
+    """The concentration at most the top of its range; loc free."""
+    return np.concatenate([np.full(dist.dim, np.inf), np.full(dist.dim, CONCENTRATION_RANGE[1])])
+
+
 _DRAWS = "per coordinate one Best-Fisher draw (two normals and a uniform per proposal)"
 
 DECLARATIONS = [

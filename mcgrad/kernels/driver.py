@@ -161,8 +161,8 @@ def sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user
           row, False)
     out[t, dim] = row[width - 1, 1] if moving else math.nan
     if apply:  # the gradient's components come first (the variance-reduced kernel's reduced estimator too)
-        for c in range(dim):
-            flat[c] = max(flat[c] - lr * row[c, 1], floors[c])
+        for c in range(dim):  # floors[:dim] the lower bounds, floors[dim:] the upper ones
+            flat[c] = min(max(flat[c] - lr * row[c, 1], floors[c]), floors[dim + c])
 
 
 @jit
@@ -173,11 +173,11 @@ def sgd(block, setup, params, extra, options, floors, chosen, code, p, user, use
 
     ``out[t]`` = (parameters before step t, mean f over step t's samples or NaN, baseline used); the last row
     (written when ``end`` is the last step) holds the final parameters.  Parameters move by ``-lr`` times the
-    block mean and are projected onto ``[floors[c], inf)`` (``-inf``: free).  With ``moving`` the block is the
-    variance-reduced score kernel (rows: reduced, plain score, sum, difference, then f) whose baselines
-    ``extra[:W]`` are set each step to b_t = decay b_{t-1} + (1 - decay) fbar_{t-1} (b_0 = 0): built from earlier
-    steps only, so every step stays unbiased.  Without ``apply`` the steps only evaluate (the recording pass of
-    a batch objective, run one step at a time).
+    block mean and are projected onto ``[floors[c], floors[D + c]]`` (the family's range; infinite: free).  With
+    ``moving`` the block is the variance-reduced score kernel (rows: reduced, plain score, sum, difference, then
+    f) whose baselines ``extra[:W]`` are set each step to b_t = decay b_{t-1} + (1 - decay) fbar_{t-1}
+    (b_0 = 0): built from earlier steps only, so every step stays unbiased.  Without ``apply`` the steps only
+    evaluate (the recording pass of a batch objective, run one step at a time).
     """
     for t in range(first, end):
         sgd_step(block, setup, params, extra, options, floors, chosen, code, p, user, user1, cv, cv1, width, moving,
