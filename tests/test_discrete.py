@@ -486,8 +486,8 @@ def test_carms_pair_weights_against_the_50_digit_law(logits, samples):
 
 
 def test_carms_refuses_what_does_not_fit():
-    with pytest.raises(ValueError, match=r"at most K = 64 classes"):
-        mcgrad.estimate(mcgrad.Categorical(logits=np.zeros(65)), "one_hot_quadratic", "carms", 100)
+    with pytest.raises(ValueError, match=r"at most K = 32 classes"):
+        mcgrad.estimate(mcgrad.Categorical(logits=np.zeros(33)), "one_hot_quadratic", "carms", 100)
     for bad in (1, 65, 2.5):
         with pytest.raises(ValueError, match=r"samples for estimator 'carms' must be an integer in \[2, 64\]"):
             mcgrad.estimate(mcgrad.Categorical(logits=[0.0, 1.0]), "one_hot_quadratic", "carms", 100, samples=bad)

@@ -166,7 +166,7 @@ def carms_setup(params, options):
         base = classes + pairs * classes
         for k in range(classes):
             for c in range(classes):
-                if k != c:
+                if k != c and joint[k, c] > 0.0:  # a pair of probability 0 in floating point is never drawn
                     out[d, base + k * classes + c] = theta[k] * theta[c] / joint[k, c]
     return out
 
