@@ -21,6 +21,9 @@ from . import families
 from ._validate import real_scalar
 from .kernels import objectives as kobj
 
+_MOMENT_ORDER = {kobj.SQUARE: 2, kobj.QUADRATIC: 2, kobj.LINEAR: 1}
+"""The built-ins that grow like |x|^order, which a heavy-tailed family refuses where E|x|^order is infinite."""
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -90,6 +93,11 @@ class Objective:
             raise ValueError(f"target class {int(self.param)} is out of range; allowed: 0..{dist.classes - 1}")
         if self.domain == "simplex" and support != "simplex":
             raise ValueError(f"objective {self.name!r} is defined on the simplex; use it with Beta or Dirichlet")
+        order = _MOMENT_ORDER.get(self.code)  # built-ins growing like |x|^order
+        moments = getattr(dist, "finite_moments_below", None)  # StudentT: E|x|^r is finite for r < df only
+        if order is not None and moments is not None and float(np.min(moments)) <= order:
+            raise ValueError(f"objective {self.name!r} has no finite expectation under {type(dist).__name__} with "
+                             f"df = {float(np.min(moments)):g}: E|x|^{order} needs df > {order}")
         if self.domain == "simplex" and int(self.param) >= (1 if dist.family == "beta" else dist.dim):
             allowed = "0 (Beta's x)" if dist.family == "beta" else f"0..{dist.dim - 1}"
             raise ValueError(f"component index {int(self.param)} is out of range; allowed: {allowed}")

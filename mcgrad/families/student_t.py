@@ -62,6 +62,12 @@ class StudentT(Distribution):
         """Parameter arrays by name."""
         return {"df": self.df, "loc": self.loc, "scale": self.scale}
 
+    @property
+    def finite_moments_below(self) -> np.ndarray:
+        """E|x|^r is finite for r < df (per coordinate): the built-ins x^2, (x - k)^2 and a x are refused where
+        their expectation is infinite or undefined."""
+        return self.df
+
 
 CLASSES = (StudentT,)
 
