@@ -127,15 +127,16 @@ def _add_estimator_options(p: argparse.ArgumentParser, specs, own: tuple[str, ..
     """One ``--NAME`` flag per option the registry declares for ``specs`` (``control`` needs Python: API only),
     except the names in ``own``, the subcommand's flags of another meaning (optimise's ``--samples``): those
     options go after the estimator's name (``--estimator gumbel_rao:samples=20``)."""
-    takers: dict[str, tuple] = {}
+    takers: dict[str, dict[str, list[str]]] = {}  # option name -> what it allows -> the estimators taking it so
     for spec in specs:
         for option in spec.declared:
             if option.name != "control" and option.name not in own:
-                first, names = takers.get(option.name, (option, []))
-                takers[option.name] = (first, names + [spec.name])
-    for name, (option, names) in takers.items():
+                names = takers.setdefault(option.name, {}).setdefault(option.allowed, [])
+                if spec.name not in names:
+                    names.append(spec.name)
+    for name, allowed in takers.items():
         p.add_argument(f"--{name}", dest=f"option_{name}", type=_option_value, default=None, metavar="VALUE",
-                       help=f"{option.allowed}; taken by {', '.join(dict.fromkeys(names))}")
+                       help="; ".join(f"{text} for {', '.join(names)}" for text, names in allowed.items()))
 
 
 def _estimator_options(args) -> dict:
