@@ -25,7 +25,7 @@ from numba import literally
 
 from ._jit import jit
 from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import SQUARE, coordinate_term
+from .objectives import evaluate_vector
 from .rng import next_double_open
 
 SAMPLES = 0  # the options vector: [samples]
@@ -89,7 +89,7 @@ def _block(user_path, logits, factor, samples, code, p, user, s, m, row, count_n
     if dim == 1:
         for i in range(2):
             b[0, 0] = float(i)
-            values[i] = _objective(user_path, code, p, user, b[0], grad)
+            values[i] = evaluate_vector(user_path, code, p, user, 1, b[0], grad)
         gap = (values[1] - values[0]) * scale[0] / samples
     bad = 0
     for t in range(m):
@@ -107,7 +107,7 @@ def _block(user_path, logits, factor, samples, code, p, user, s, m, row, count_n
                 b[i, d] = 1.0 if u[i] < cut else 0.0
         mean = 0.0
         for i in range(samples):
-            values[i] = _objective(user_path, code, p, user, b[i], grad)
+            values[i] = evaluate_vector(user_path, code, p, user, 1, b[i], grad)
             mean += values[i]
         mean /= samples
         for d in range(dim):
@@ -119,17 +119,6 @@ def _block(user_path, logits, factor, samples, code, p, user, s, m, row, count_n
         bad += accumulate_sample(acc, shift, g, t == 0, count_nonfinite)
     block_row(acc.T, shift, m, row)
     return bad
-
-
-@jit(inline=True)
-def _objective(user_path, code, p, user, x, grad):
-    """f(x): the user's vector function, or a built-in summed over the coordinates."""
-    if user_path:
-        return user(code, p, x, grad)
-    fx = p if code == SQUARE else 0.0
-    for d in range(x.shape[0]):
-        fx += coordinate_term(code, p, 1, d, x[d])[0]
-    return fx
 
 
 @functools.cache

@@ -30,7 +30,7 @@ from numba import literally
 from ._jit import jit
 from .elementary import log_positive
 from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import SQUARE, coordinate_term
+from .objectives import evaluate_vector
 from .rng import next_double_open
 
 SAMPLES = 0  # the options vector: [samples]
@@ -171,17 +171,6 @@ def carms_setup(params, options):
     return out
 
 
-@jit(inline=True)
-def _objective(user_path, code, p, user, classes, x, grad):
-    """f(x) of a flat D K outcome: the user's vector function, or a built-in summed over the coordinates."""
-    if user_path:
-        return user(code, p, x, grad)
-    fx = p if code == SQUARE else 0.0
-    for i in range(x.shape[0]):
-        fx += coordinate_term(code, p, classes, i, x[i])[0]
-    return fx
-
-
 @jit
 def _block(user_path, logits, factor, samples, code, p, user, tables, s, m, row, count_nonfinite):
     """One block of CARMS with ``samples`` = n draws per variable; returns the non-finite count."""
@@ -222,7 +211,7 @@ def _block(user_path, logits, factor, samples, code, p, user, tables, s, m, row,
                 drawn[i, d] = k
                 x[i, d * classes + k] = 1.0
         for i in range(samples):
-            values[i] = _objective(user_path, code, p, user, classes, x[i], grad)
+            values[i] = evaluate_vector(user_path, code, p, user, classes, x[i], grad)
         for c in range(width):
             g[c] = 0.0
         for d in range(dim):

@@ -102,7 +102,7 @@ _DIGAMMA_ROOT = np.array([
 
 
 @jit
-def _horner(c, w):
+def horner(c, w):
     """sum_k c[k] w^k."""
     s = 0.0
     for k in range(c.shape[0] - 1, -1, -1):
@@ -114,13 +114,13 @@ def _horner(c, w):
 def _stirling(x):
     """lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2) for x >= 10 (the Stirling series)."""
     w = 1.0 / x
-    return w * _horner(_STIRLING, w * w)
+    return w * horner(_STIRLING, w * w)
 
 
 @jit
 def _lgamma_2p(z):
     """lgamma(2 + z) for |z| <= 1/2: (1 - gamma) z + sum_k>=2 (-1)^k (zeta(k) - 1) z^k / k."""
-    return z * ((1.0 - _EULER) + z * _horner(_LGAMMA_2P, z))
+    return z * ((1.0 - _EULER) + z * horner(_LGAMMA_2P, z))
 
 
 @jit
@@ -172,7 +172,7 @@ def lgamma(x):
 @jit
 def _digamma_2p(z):
     """digamma(2 + z) for |z| <= 1/2: 1 - gamma + sum_{k>=2} (-1)^k (zeta(k) - 1) z^(k-1)."""
-    return (1.0 - _EULER) + z * _horner(_DIGAMMA_2P, z)
+    return (1.0 - _EULER) + z * horner(_DIGAMMA_2P, z)
 
 
 @jit
@@ -181,7 +181,7 @@ def _digamma_mid(y):
     d = y - _ROOT_HI
     if d < _ROOT_RADIUS:
         d -= _ROOT_LO
-        return d * _horner(_DIGAMMA_ROOT, d)
+        return d * horner(_DIGAMMA_ROOT, d)
     return _digamma_2p(y - 2.0)
 
 
@@ -217,11 +217,11 @@ def digamma(x):
     if x >= _ASYMPTOTIC:
         w = 1.0 / x
         w2 = w * w
-        return math.log(x) - 0.5 * w - w2 * _horner(_DIGAMMA_ASY, w2)
+        return math.log(x) - 0.5 * w - w2 * horner(_DIGAMMA_ASY, w2)
     d = x - _ROOT_HI
     if abs(d) < _ROOT_RADIUS:
         d -= _ROOT_LO
-        return d * _horner(_DIGAMMA_ROOT, d)
+        return d * horner(_DIGAMMA_ROOT, d)
     if x < 0.5:
         return _digamma_2p(x) - 1.0 / (1.0 + x) - 1.0 / x
     if x < 1.5:
@@ -262,7 +262,7 @@ def trigamma(x):
         x += 1.0
     w = 1.0 / x
     w2 = w * w
-    return acc + w * (1.0 + w * (0.5 + w * _horner(_TRIGAMMA_ASY, w2)))
+    return acc + w * (1.0 + w * (0.5 + w * horner(_TRIGAMMA_ASY, w2)))
 
 
 @jit
@@ -293,7 +293,7 @@ def tetragamma(x):
         x += 1.0
     w = 1.0 / x
     w2 = w * w
-    return acc - w2 * (1.0 + w * (1.0 + w * _horner(_TETRAGAMMA_ASY, w2)))
+    return acc - w2 * (1.0 + w * (1.0 + w * horner(_TETRAGAMMA_ASY, w2)))
 
 
 @jit
@@ -335,7 +335,7 @@ def _log_minus_digamma1p(a, x):
     # digamma(a + 1) - log(a) = 1/(2a) - sum_k B_2k / (2k a^2k)
     w = 1.0 / a
     w2 = w * w
-    shift = 0.5 * w - w2 * _horner(_DIGAMMA_ASY, w2)
+    shift = 0.5 * w - w2 * horner(_DIGAMMA_ASY, w2)
     u = (x - a) / a
     if abs(u) < 0.5:
         return math.log1p(u) - shift

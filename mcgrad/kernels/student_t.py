@@ -26,7 +26,7 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .gamma import gamma_draw, implicit_dlog_table, implicit_tables, log_h, mt_constants, rsvi_terms
+from .gamma import gamma_constants, gamma_draw, implicit_dlog_table, implicit_tables, log_h, rsvi_terms
 from .moments import accumulate_sample, block_row, sample_sums
 from .objectives import evaluate_vector
 from .rng import next_normal
@@ -45,17 +45,14 @@ def _block(estimator, boost, user_path, df, loc, scale, code, p, user, tables, s
     """One block; returns ``(non-finite samples, sampler proposals)``."""
     literally(user_path)
     dim = df.shape[0]
-    consts = np.empty((9, dim))
-    shape, d, c, psi_boosted, score_df, half_log_nu, inv_nu, half_df, inv_scale = (
-        consts[0], consts[1], consts[2], consts[3], consts[4], consts[5], consts[6], consts[7], consts[8])
+    shape = 0.5 * df  # the mixing Gamma's
+    d, c, psi_boosted, psi, _, _ = gamma_constants(shape, boost)
+    consts = np.empty((4, dim))
+    score_df, half_log_nu, inv_nu, inv_scale = consts[0], consts[1], consts[2], consts[3]
     for j in range(dim):
-        shape[j] = 0.5 * df[j]
-        d[j], c[j] = mt_constants(shape[j], boost)
-        psi_boosted[j] = digamma(shape[j] + boost)
-        score_df[j] = digamma(0.5 * (df[j] + 1.0)) - digamma(shape[j]) - 1.0 / df[j]
+        score_df[j] = digamma(0.5 * (df[j] + 1.0)) - psi[j] - 1.0 / df[j]
         half_log_nu[j] = 0.5 * math.log(df[j]) + _HALF_LOG_HALF
         inv_nu[j] = 1.0 / df[j]
-        half_df[j] = 0.5 * df[j]
         inv_scale[j] = 1.0 / scale[j]
     work = np.empty((4, dim))
     x, y, dlog_gamma, cor = work[0], work[1], work[2], work[3]
@@ -76,7 +73,7 @@ def _block(estimator, boost, user_path, df, loc, scale, code, p, user, tables, s
                                                        psi_boosted[j], log_sum_sq)
             s, eps = next_normal(s)
             if unit >= _SMALLEST_NORMAL:
-                y[j] = eps * math.sqrt(half_df[j] / unit)
+                y[j] = eps * math.sqrt(shape[j] / unit)
             else:  # gamma underflowed (df near 0.1): its logarithm is still finite
                 y[j] = eps * math.exp(half_log_nu[j] - 0.5 * (log_h(d[j], v) + log_sum))
             x[j] = loc[j] + scale[j] * y[j]

@@ -65,6 +65,7 @@ import numpy as np
 
 from ._jit import jit
 from .rng import next_double_open, next_normal
+from .special import horner
 
 _EPS = 2.220446049250313e-16
 _PI_LO = 1.2246467991473532e-16  # pi - fl(pi)
@@ -124,15 +125,6 @@ _PLATEAU_NODES, _PLATEAU_WEIGHTS = _gauss_legendre(20)
 
 
 @jit
-def _horner(c, w):
-    """sum_k c[k] w^k."""
-    s = 0.0
-    for k in range(c.shape[0] - 1, -1, -1):
-        s = s * w + c[k]
-    return s
-
-
-@jit
 def bessel_terms(kappa):
     """Exponentially scaled log I0, the Bessel ratio A and 1 - A: ``(log(I0(kappa) e^-kappa), A, 1 - A)``.
 
@@ -177,8 +169,8 @@ def bessel_terms(kappa):
         i0 = 1.0 + i0m1
         return math.log1p(i0m1) - kappa, half * s1 / i0, d / i0
     w = 1.0 / kappa
-    sm1 = w * _horner(_I0_HANKEL, w)
-    one_minus_a = w * _horner(_I0_MINUS_I1_HANKEL, w) / (1.0 + sm1)
+    sm1 = w * horner(_I0_HANKEL, w)
+    one_minus_a = w * horner(_I0_MINUS_I1_HANKEL, w) / (1.0 + sm1)
     return math.log1p(sm1) - 0.5 * (_LOG_2PI + math.log(kappa)), 1.0 - one_minus_a, one_minus_a
 
 
