@@ -1,3 +1,4 @@
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,6 +7,7 @@ from reference import two_pass_variance
 
 from mcgrad.accumulator import Accumulator
 from mcgrad.kernels import moments
+from mcgrad.kernels.lanes import add_lane_groups
 
 
 def _rows(x, block_size):
@@ -124,3 +126,37 @@ def test_any_split_merges_bitwise(sizes, seed):
         merged = part if merged is None else merged.merge(part)
         start += size
     assert np.array_equal(merged.total(), whole.total())
+
+
+@numba.njit
+def _scalar_lane_sums(sums, values, row, first, groups, shift):
+    """The loop :func:`mcgrad.kernels.lanes.add_lane_groups` replaces, written out with add_powers."""
+    for g in range(groups):
+        for lane in range(moments.LANES):
+            v = values[row, first + g * moments.LANES + lane] - shift
+            sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane] = moments.add_powers(
+                sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane], v)
+
+
+@numba.njit
+def _vector_lane_sums(sums, values, row, first, groups, shift):
+    add_lane_groups(sums, values, row, first, groups, shift)
+
+
+@pytest.mark.parametrize("groups,first,row", [(0, 0, 0), (1, 0, 1), (3, 5, 2), (16, 16, 0), (7, 1, 1)])
+def test_vector_lane_sums_are_the_scalar_loops_bit_for_bit(groups, first, row):
+    """The LLVM-IR loop keeps each lane's sums in registers; its sums must be the scalar loop's exactly,
+    non-finite and huge values included, and it must not touch anything outside its groups."""
+    rng = np.random.default_rng(groups * 31 + first)
+    values = rng.standard_normal((3, 16 * 17 + 7)) * np.exp(rng.uniform(-30, 30, (3, 16 * 17 + 7)))
+    values[0, 20] = np.nan
+    values[1, 40] = np.inf
+    values[2, 33] = -1e300
+    start = rng.standard_normal((4, moments.LANES))
+    expected, got = start.copy(), start.copy()
+    shift = values[row, first]
+    _scalar_lane_sums(expected, values, row, first, groups, shift)
+    _vector_lane_sums(got, values, row, first, groups, shift)
+    assert expected.tobytes() == got.tobytes()
+    if groups == 0:
+        assert got.tobytes() == start.tobytes()

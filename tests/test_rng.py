@@ -90,3 +90,33 @@ def test_uniforms_and_exponentials():
     assert u.min() >= 0.0 and u.max() < 1.0 and uo.min() > 0.0 and uo.max() < 1.0
     assert stats.kstest(u, "uniform").pvalue > 1e-3
     assert stats.kstest(e, "expon").pvalue > 1e-3
+
+
+def test_open_uniform_ranks_split_the_draws_exactly():
+    """open_uniform_rank(a) is the least rank whose uniform exceeds a (or reaches it): the integer
+    comparisons of the Bernoulli counting loops count exactly what comparing the doubles counts."""
+    top = 1 << 53
+    thresholds = [0.0, 1e-300, rng.open_uniform(0), rng.open_uniform(1), 0.5, 1.0 / 3.0, 0.7310585786300049,
+                  rng.open_uniform(top - 1), np.nextafter(1.0, 0.0), 1.0, 2.0, -1.0]
+    for a in thresholds:
+        for strict in (True, False):
+            k = rng.open_uniform_rank(a, strict)
+            assert 0 <= k <= top
+
+            def passes(j, a=a, strict=strict):
+                u = rng.open_uniform(j)
+                return u > a if strict else u >= a
+
+            if k < top:
+                assert passes(k)
+            if k > 0:
+                assert not passes(k - 1)
+    # a threshold equal to a draw: >= takes that draw, > starts after it
+    j = 123456789
+    assert rng.open_uniform_rank(rng.open_uniform(j), False) == j
+    assert rng.open_uniform_rank(rng.open_uniform(j), True) == j + 1
+    # the rank stream is the uniform stream
+    s = rng.block_state(rng.run_key(3), 0)
+    _, k = rng.next_open_rank(s)
+    _, u = rng.next_double_open(s)
+    assert rng.open_uniform(k) == u

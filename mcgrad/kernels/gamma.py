@@ -210,12 +210,12 @@ def rsvi_terms(log_h_value, e, v, d, c, alpha, boost, psi_boosted, log_sum_sq):
 
     ``log_h_value`` is log h = log(d v^3) (:func:`log_h`, or a vectorised logarithm in batched loops).
     """
-    inv_v = 1.0 / v
+    inv_dv = 1.0 / (d * v)  # the one division per sample (a second one cost 0.45 ns of the 1 ns of these terms)
     shape = 1.0 - 0.5 * c * e
     h_a = v * v * shape
-    h_a_over_h = shape * inv_v / d  # h_a / h with h = d v^3: one division per sample
+    h_a_over_h = shape * inv_dv  # h_a / h with h = d v^3
     cor = (log_h_value + (alpha + boost - 1.0) * h_a_over_h - h_a - psi_boosted + 0.5 / d
-           - 9.0 * e * c * c * c * inv_v)
+           - 9.0 * d * c * c * c * e * inv_dv)  # 9 c^3 e / v
     return h_a_over_h - log_sum_sq, cor
 
 
@@ -543,12 +543,14 @@ def _gradient_round(estimator, alpha, beta, boost, d, c, constants, tables, coun
         return
     for t in range(count):  # vector
         g1[t] = -dlog_f[t] * inv_beta
-    if estimator == RSVI or estimator == RSVI_REP_ONLY:
+    if estimator == RSVI:
         for t in range(count):  # vector
             dlog_unit, cor = rsvi_terms(log_h_row[t], eps[t], vs[t], d, c, alpha, boost, psi_boosted, log_sum_sq[t])
-            g0[t] = dlog_f[t] * dlog_unit
-            if estimator == RSVI:  # loop-invariant: the compiler keeps a loop per case
-                g0[t] += fx[t] * cor
+            g0[t] = dlog_f[t] * dlog_unit + fx[t] * cor
+    elif estimator == RSVI_REP_ONLY:
+        for t in range(count):  # vector
+            g0[t] = dlog_f[t] * rsvi_terms(log_h_row[t], eps[t], vs[t], d, c, alpha, boost, psi_boosted,
+                                           log_sum_sq[t])[0]
     elif estimator == IMPLICIT:
         for t in range(count):
             g0[t] = dlog_f[t] * implicit_dlog_table(tables, 0, alpha, unit[t], log_unit[t])

@@ -19,9 +19,9 @@ import math
 import numpy as np
 
 from ._jit import jit
+from .lanes import LANES, add_lane_groups
 
 ROW = 5  # n, mean, M2, M3, M4
-LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
 ROUND = 256  # samples per round of a D = 1 loop: drawn one by one, then processed by vector loops
 NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
@@ -157,22 +157,16 @@ def add_component_lanes(acc, shift, values, segment, count, start):
     for q in range(values.shape[1] // segment):
         for r in range(rows):
             c = q * rows + r
-            component = values[r, q * segment:q * segment + count]
+            first = q * segment
             if start == 0:
-                shift[c] = component[0]
+                shift[c] = values[r, first]
             sh = shift[c]
-            s1 = acc[c, 0]
-            s2 = acc[c, 1]
-            s3 = acc[c, 2]
-            s4 = acc[c, 3]
-            for group in range(grouped // LANES):
-                for lane in range(LANES):
-                    v = component[group * LANES + lane] - sh
-                    s1[lane], s2[lane], s3[lane], s4[lane] = add_powers(s1[lane], s2[lane], s3[lane], s4[lane], v)
+            sums = acc[c]
+            add_lane_groups(sums, values, r, first, grouped // LANES, sh)
             for i in range(grouped, count):
                 lane = (start + i) % LANES
-                s1[lane], s2[lane], s3[lane], s4[lane] = add_powers(s1[lane], s2[lane], s3[lane], s4[lane],
-                                                                    component[i] - sh)
+                sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane] = add_powers(
+                    sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane], values[r, first + i] - sh)
 
 
 @jit

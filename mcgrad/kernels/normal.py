@@ -119,11 +119,16 @@ _EPS, _F, _DF, _G0, _G1 = range(5)  # rows of the D = 1 rounds' work array
 def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_nonfinite):
     """D = 1 loop of score, pathwise and grep on a built-in objective, in rounds (as the Gamma loop).
 
-    ROUND normals are drawn one by one (the stream order of every Normal loop), then x, f and f', the
-    estimator's terms and the power sums (``LANES`` interleaved lanes) each run as one vector loop over the
-    round, with no carried dependency, which leaves the draws' latency chain alone on the critical path
-    (measured against the scalar loop, interleaved: score 10-25% faster, pathwise and grep on par or
-    faster).  Returns the non-finite count.
+    ROUND normals are drawn one by one (the stream order of every Normal loop), then the estimator's terms
+    and the power sums (``LANES`` interleaved lanes) each run as one vector loop over the round, with no
+    carried dependency, which leaves the draws' latency chain alone on the critical path.  A quadratic
+    objective (``w (x - c)^2 + v x``, branch-free) goes from eps to the two terms in one pass, with no
+    f and f' stored between; other built-ins are evaluated one by one first.  Returns the non-finite count.
+
+    Notes
+    -----
+    Measured on one thread against the raw normal draws (interleaved, 2-core Xeon), pathwise on x^2:
+    0.62 of the draws' rate with separate loops for x, (f, f') and the terms, 0.71 with the one pass.
     """
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
@@ -139,17 +144,18 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
         count = min(ROUND, m - done)
         for t in range(count):
             s, eps[t] = next_normal(s)
-        if quadratic:  # branch-free: w (x - c)^2 + v x (+ c for square)
+        if quadratic:
             for t in range(count):  # vector
-                x = loc + scale * eps[t]
+                e = eps[t]
+                x = loc + scale * e
                 r = x - centre
-                fx[t] = w * (r * r) + slope * x + constant
-                dfx[t] = 2.0 * w * r + slope
+                g0[t], g1[t] = _reparam_pair(estimator, option, w * (r * r) + slope * x + constant,
+                                             2.0 * w * r + slope, e, inv_scale, one_minus_scale)
         else:
             for t in range(count):
                 fx[t], dfx[t] = builtin_1d(code, p, loc + scale * eps[t])
-        for t in range(count):  # vector
-            g0[t], g1[t] = _reparam_pair(estimator, option, fx[t], dfx[t], eps[t], inv_scale, one_minus_scale)
+            for t in range(count):  # vector
+                g0[t], g1[t] = _reparam_pair(estimator, option, fx[t], dfx[t], eps[t], inv_scale, one_minus_scale)
         bad += add_round(lanes, shift, work[_G0:_G1 + 1], count, done, count_nonfinite)
         done += count
     lanes_row(lanes, shift, m, row)

@@ -114,10 +114,46 @@ def next_double(s):
 
 
 @jit
+def open_uniform(k):
+    """The open uniform of rank ``k`` (the top 53 bits of a draw, 0 <= k < 2^53): ``(k + 1/2) 2^-53``."""
+    return (k + 0.5) * _TWO_M53
+
+
+@jit
 def next_double_open(s):
     """Uniform double on the open interval (0, 1), safe to take the log of: ``(state, u)``."""
     s, bits = next_u64(s)
-    return s, (np.int64(bits >> _U11) + 0.5) * _TWO_M53
+    return s, open_uniform(np.int64(bits >> _U11))
+
+
+@jit
+def next_open_rank(s):
+    """The rank ``k`` of the next open uniform (:func:`open_uniform` of it is what :func:`next_double_open`
+    would return): ``(state, k)``, for loops that only compare u with thresholds (:func:`open_uniform_rank`)."""
+    s, bits = next_u64(s)
+    return s, np.int64(bits >> _U11)
+
+
+@jit
+def open_uniform_rank(a, strict):
+    """The least rank k with ``open_uniform(k) > a`` (``strict``) or ``>= a`` (2^53 when there is none).
+
+    Notes
+    -----
+    :func:`open_uniform` does not decrease with k, so ``u > a`` holds exactly for the ranks from this one
+    on: a loop comparing integer ranks counts exactly what comparing the doubles counts, without the
+    conversion to double.  Found by bisection over [0, 2^53] with the same arithmetic as the draws.
+    """
+    lo = np.int64(0)
+    hi = np.int64(1) << np.int64(53)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        u = open_uniform(mid)
+        if u > a or (not strict and u == a):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @jit

@@ -1,0 +1,108 @@
+"""Interleaved-lane power sums held in vector registers: the inner loop of every batch-wise accumulation.
+
+:func:`add_lane_groups` is the loop that :func:`mcgrad.kernels.moments.add_component_lanes` runs over the
+full groups of ``LANES`` samples of a batch.  Written in Numba it kept its ``4 x LANES`` partial sums in
+memory: Numba cannot tell the compiler that the sums and the values never overlap, so every group
+reloaded and stored all of them, and a D = 1 kernel spent more time on its power sums than on its
+gradient.  Here the loop is emitted in LLVM IR with the sums of ``CHUNK`` lanes as vector values carried
+from one group to the next (eight ``<4 x double>`` registers), loaded before the loop and stored once
+after it.
+
+The arithmetic is that of :func:`~mcgrad.kernels.moments.add_powers`, lane by lane and group by group in
+the same order (d = v - shift, d2 = d d, then s1 + d, s2 + d2, s3 + d2 d, s4 + d2 d2, no fused
+multiply-add), so the sums are bitwise those of the scalar loop it replaces.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core.extending import intrinsic
+
+LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
+WIDTH = 4  # doubles per vector value (one AVX register; narrower machines split it)
+CHUNK = 8  # lanes per pass over the groups: 4 powers x CHUNK / WIDTH = 8 vector accumulators
+
+_I64 = ir.IntType(64)
+_VECTOR = ir.VectorType(ir.DoubleType(), WIDTH)
+
+
+def _index(value: int) -> ir.Constant:
+    return ir.Constant(_I64, value)
+
+
+def _splat(builder: ir.IRBuilder, value) -> ir.Value:
+    first = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH)
+    return builder.shuffle_vector(first, ir.Constant(_VECTOR, ir.Undefined), mask)
+
+
+def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int) -> None:
+    """Emit the loop over ``groups`` for lanes ``lane0 .. lane0 + CHUNK - 1``."""
+    vector_pointer = _VECTOR.as_pointer()
+    pointers = [builder.bitcast(builder.gep(sums, [_index(power * LANES + lane0 + WIDTH * k)]), vector_pointer)
+                for power in range(4) for k in range(CHUNK // WIDTH)]
+    start = [builder.load(p, align=8) for p in pointers]
+    entry = builder.block
+    loop = builder.append_basic_block("lanes.loop")
+    done = builder.append_basic_block("lanes.done")
+    builder.cbranch(builder.icmp_signed(">", groups, _index(0)), loop, done)
+
+    builder.position_at_end(loop)
+    group = builder.phi(_I64)
+    carried = [builder.phi(_VECTOR) for _ in pointers]
+    offset = builder.add(first, builder.add(builder.mul(group, _index(LANES)), _index(lane0)))
+    updated = [None] * len(pointers)
+    per_power = CHUNK // WIDTH
+    for k in range(per_power):
+        address = builder.gep(values, [builder.add(offset, _index(WIDTH * k))])
+        d = builder.fsub(builder.load(builder.bitcast(address, vector_pointer), align=8), shift)
+        d2 = builder.fmul(d, d)
+        powers = (d, d2, builder.fmul(d2, d), builder.fmul(d2, d2))
+        for power in range(4):
+            slot = power * per_power + k
+            updated[slot] = builder.fadd(carried[slot], powers[power])
+    following = builder.add(group, _index(1))
+    end = builder.block
+    group.add_incoming(_index(0), entry)
+    group.add_incoming(following, end)
+    for phi, before, after in zip(carried, start, updated, strict=True):
+        phi.add_incoming(before, entry)
+        phi.add_incoming(after, end)
+    builder.cbranch(builder.icmp_signed("<", following, groups), loop, done)
+
+    builder.position_at_end(done)
+    final = [builder.phi(_VECTOR) for _ in pointers]
+    for phi, before, after in zip(final, start, updated, strict=True):
+        phi.add_incoming(before, entry)
+        phi.add_incoming(after, end)
+    for phi, pointer in zip(final, pointers, strict=True):
+        builder.store(phi, pointer, align=8)
+
+
+@intrinsic
+def add_lane_groups(typingctx, sums, values, row, first, groups, shift):
+    """``sums[k, l] += (values[row, first + g LANES + l] - shift)^(k + 1)`` for ``g < groups``, ``l < LANES``.
+
+    ``sums`` is one component's ``(4, LANES)`` power sums and ``values`` a 2-D array, both C-contiguous;
+    the caller keeps ``first + groups * LANES`` within the row.  Groups are added in order, each lane on
+    its own, exactly as the scalar loop ``s1[l], s2[l], s3[l], s4[l] = add_powers(..., v - shift)``.
+    """
+    for array in (sums, values):
+        if not (isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"
+                and array.dtype == types.float64):
+            return None
+    signature = types.void(sums, values, types.int64, types.int64, types.int64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        sums_value, values_value, row_index, first_column, count, shift_value = args
+        sums_data = context.make_array(sig.args[0])(context, builder, sums_value).data
+        values_array = context.make_array(sig.args[1])(context, builder, values_value)
+        columns = builder.extract_value(values_array.shape, 1)
+        first_index = builder.add(builder.mul(row_index, columns), first_column)
+        shift_vector = _splat(builder, shift_value)
+        for lane0 in range(0, LANES, CHUNK):
+            _pass(builder, sums_data, values_array.data, first_index, count, shift_vector, lane0)
+        return context.get_dummy_value()
+
+    return signature, codegen
