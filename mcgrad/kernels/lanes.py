@@ -81,28 +81,32 @@ def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int)
 
 
 @intrinsic
-def add_lane_groups(typingctx, sums, values, row, first, groups, shift):
-    """``sums[k, l] += (values[row, first + g LANES + l] - shift)^(k + 1)`` for ``g < groups``, ``l < LANES``.
+def add_lane_groups(typingctx, sums, component, values, row, first, groups, shift):
+    """``sums[component, k, l] += (values[row, first + g LANES + l] - shift)^(k + 1)`` for ``g < groups``,
+    ``l < LANES``.
 
-    ``sums`` is one component's ``(4, LANES)`` power sums and ``values`` a 2-D array, both C-contiguous;
-    the caller keeps ``first + groups * LANES`` within the row.  Groups are added in order, each lane on
-    its own, exactly as the scalar loop ``s1[l], s2[l], s3[l], s4[l] = add_powers(..., v - shift)``.
+    ``sums`` holds the ``(4, LANES)`` power sums of each component, ``(components, 4, LANES)``; ``values`` is
+    2-D; both C-contiguous, and the caller keeps ``first + groups * LANES`` within the row.  Groups are added in
+    order, each lane on its own, exactly as the scalar loop ``s1[l], s2[l], s3[l], s4[l] = add_powers(...,
+    v - shift)``.  Indices, not views, come in: a view costs an atomic reference-count update.
     """
-    for array in (sums, values):
-        if not (isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"
-                and array.dtype == types.float64):
-            return None
-    signature = types.void(sums, values, types.int64, types.int64, types.int64, types.float64)
+    if not (isinstance(sums, types.Array) and sums.ndim == 3 and sums.layout == "C" and sums.dtype == types.float64):
+        return None
+    if not (isinstance(values, types.Array) and values.ndim == 2 and values.layout == "C"
+            and values.dtype == types.float64):
+        return None
+    signature = types.void(sums, types.int64, values, types.int64, types.int64, types.int64, types.float64)
 
     def codegen(context, builder, sig, args):
-        sums_value, values_value, row_index, first_column, count, shift_value = args
+        sums_value, component_index, values_value, row_index, first_column, count, shift_value = args
         sums_data = context.make_array(sig.args[0])(context, builder, sums_value).data
-        values_array = context.make_array(sig.args[1])(context, builder, values_value)
+        component_sums = builder.gep(sums_data, [builder.mul(component_index, _index(4 * LANES))])
+        values_array = context.make_array(sig.args[2])(context, builder, values_value)
         columns = builder.extract_value(values_array.shape, 1)
         first_index = builder.add(builder.mul(row_index, columns), first_column)
         shift_vector = _splat(builder, shift_value)
         for lane0 in range(0, LANES, CHUNK):
-            _pass(builder, sums_data, values_array.data, first_index, count, shift_vector, lane0)
+            _pass(builder, component_sums, values_array.data, first_index, count, shift_vector, lane0)
         return context.get_dummy_value()
 
     return signature, codegen

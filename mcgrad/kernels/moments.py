@@ -22,7 +22,7 @@ from ._jit import jit
 from .lanes import LANES, add_lane_groups
 
 ROW = 5  # n, mean, M2, M3, M4
-ROUND = 256  # samples per round of a D = 1 loop: drawn one by one, then processed by vector loops
+ROUND = 1024  # samples per round of a D = 1 loop: drawn one by one, then processed by vector loops
 NODE_CAPACITY = 130  # two aligned nodes per level at most, 64 levels
 
 
@@ -161,20 +161,19 @@ def add_component_lanes(acc, shift, values, segment, count, start):
             if start == 0:
                 shift[c] = values[r, first]
             sh = shift[c]
-            sums = acc[c]
-            add_lane_groups(sums, values, r, first, grouped // LANES, sh)
+            add_lane_groups(acc, c, values, r, first, grouped // LANES, sh)
             for i in range(grouped, count):
                 lane = (start + i) % LANES
-                sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane] = add_powers(
-                    sums[0, lane], sums[1, lane], sums[2, lane], sums[3, lane], values[r, first + i] - sh)
+                acc[c, 0, lane], acc[c, 1, lane], acc[c, 2, lane], acc[c, 3, lane] = add_powers(
+                    acc[c, 0, lane], acc[c, 1, lane], acc[c, 2, lane], acc[c, 3, lane], values[r, first + i] - sh)
 
 
 @jit
 def add_round(acc, shift, values, count, start, count_nonfinite):
     """:func:`add_lanes` for one round of a D = 1 loop: ``values[r, i]`` is component r of the round's sample i
-    (i < ``count``, ``ROUND`` columns), samples ``start ..`` of the block.  Returns, when ``count_nonfinite`` is
-    set, how many of the round's samples have a NaN or infinite component (else 0)."""
-    add_lanes(acc, shift, values, ROUND, count, start)
+    (i < ``count``; a row is one round, whatever its length), samples ``start ..`` of the block.  Returns, when
+    ``count_nonfinite`` is set, how many of the round's samples have a NaN or infinite component (else 0)."""
+    add_lanes(acc, shift, values, values.shape[1], count, start)
     bad = 0
     if count_nonfinite:
         for i in range(count):
