@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from mcgrad.kernels.elementary import exp_nonpositive, log_positive
+from mcgrad.kernels.elementary import exp_nonpositive, log1p_nonnegative, log_positive
 
 mpmath.mp.dps = 40
 
@@ -25,6 +25,14 @@ def _exp_all(x):
     out = np.empty_like(x)
     for i in range(x.shape[0]):
         out[i] = exp_nonpositive(x[i])
+    return out
+
+
+@numba.njit
+def _log1p_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = log1p_nonnegative(x[i])
     return out
 
 
@@ -76,3 +84,17 @@ def test_exp_edges(x, expected):
 
 def test_exp_propagates_nan():
     assert math.isnan(_exp_all(np.array([math.nan]))[0])
+
+
+def test_log1p_within_a_few_ulps_from_zero_to_huge():
+    """Goldberg's log1p keeps small arguments' precision, which log(1 + t) loses below 1e-16."""
+    rng = np.random.default_rng(11)
+    t = np.concatenate([
+        np.exp(rng.uniform(-740.0, 0.0, 2000)),  # tiny, down to subnormal: log1p(t) = t
+        rng.uniform(0.0, 1.0, 2000),
+        np.exp(rng.uniform(0.0, 700.0, 2000)),
+        [0.0, 2.0**-53, 2.0**-52, 1e-16, 1.0, 1e300],
+    ])
+    got = _log1p_all(t)
+    assert got[t == 0.0][0] == 0.0
+    assert _max_ulp_error(got, t, mpmath.log1p) < 4.0

@@ -116,6 +116,22 @@ def log_positive(x):
 
 
 @jit(inline=True)
+def log1p_nonnegative(t):
+    """``log(1 + t)`` for ``0 <= t < 1.7e308`` within a few ulps, branch-free (a loop of these vectorises).
+
+    Notes
+    -----
+    Goldberg's form: with u = fl(1 + t), ``log1p(t) = log(u) t / (u - 1)`` (``t`` itself where u = 1).
+    The factor t / (u - 1) undoes the rounding of 1 + t, so small t keep their full precision, which
+    ``log(1 + t)`` loses below 1e-16.  Infinite or NaN ``t`` give wrong finite values: use ``math.log1p``.
+    """
+    u = 1.0 + t
+    exact = u == 1.0
+    ratio = t / (1.0 if exact else u - 1.0)  # no division by zero, whatever the caller's error model
+    return t if exact else log_positive(u) * ratio
+
+
+@jit(inline=True)
 def exp_nonpositive(x):
     """``exp(x)`` for ``x <= 0`` (including -inf), within 1 ulp; NaN propagates.
 

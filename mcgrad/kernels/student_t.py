@@ -14,7 +14,8 @@ With f' = df/dx_j and f = f(x):
   g_df = f (psi((nu + 1)/2) - psi(nu/2) - 1/nu - log1p(r^2/nu) + (nu + 1) r^2 / (nu (nu + r^2))) / 2.
 
 Every estimator draws, per coordinate, one Marsaglia-Tsang Gamma (normal and uniform proposals, B uniforms)
-and then one normal, so on one seed they see the same x.
+and then one normal, so on one seed they see the same x.  D = 1 with a built-in objective runs in rounds
+(:func:`_block_1d`); the rest runs the per-sample array loop (:func:`_block`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
+from .elementary import log1p_nonnegative, log_positive
 from .gamma import gamma_constants, gamma_draw, implicit_dlog_table, implicit_tables, log_h, rsvi_terms
-from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import evaluate_vector
+from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
+from .objectives import SQUARE, builtin_1d, evaluate_vector, quadratic_form
 from .rng import next_normal
 from .special import digamma
 
@@ -98,12 +100,124 @@ def _block(estimator, boost, user_path, df, loc, scale, code, p, user, tables, s
     return bad, proposals
 
 
+# rows of the D = 1 rounds' work array; the gradient rows (df, loc, scale) last, in component order
+_UNIT, _E, _V, _LOG_SUM, _LOG_SUM_SQ, _EPS, _LOG_H, _Y, _F, _DF, _G_DF, _G_LOC, _G_SCALE = range(13)
+
+
+@jit
+def _draw_round(s, shape, boost, d, c, count, work):
+    """``count`` draws one by one in the stream order of :func:`_block` (a Gamma, then a normal); returns
+    ``(state, proposals)``."""
+    proposals = 0
+    for t in range(count):
+        s, work[_UNIT, t], _, work[_E, t], work[_V, t], work[_LOG_SUM, t], work[_LOG_SUM_SQ, t], tries = gamma_draw(
+            s, shape, boost, d, c)
+        proposals += tries
+        s, work[_EPS, t] = next_normal(s)
+    return s, proposals
+
+
+@jit
+def _terms_round(estimator, boost, nu, loc, scale, code, p, tables, constants, count, work):
+    """y, x, f and f' and the three gradient rows of one round, as vector loops (table look-ups, underflowed
+    Gamma draws and non-finite scores aside).  ``constants`` = (d, c, psi(a + B), psi((nu + 1)/2) - psi(a) - 1/nu)
+    with a = nu / 2."""
+    d, c, psi_boosted, score_df = constants
+    shape = 0.5 * nu
+    inv_nu = 1.0 / nu
+    inv_scale = 1.0 / scale
+    log_d = math.log(d)
+    for t in range(count):  # vector
+        work[_LOG_H, t] = log_d + 3.0 * log_positive(work[_V, t])
+        work[_Y, t] = work[_EPS, t] * math.sqrt(shape / work[_UNIT, t])
+    for t in range(count):
+        if not work[_UNIT, t] >= _SMALLEST_NORMAL:  # the Gamma draw underflowed (df near 0.1): use its logarithm
+            work[_Y, t] = work[_EPS, t] * math.exp(0.5 * math.log(nu) + _HALF_LOG_HALF
+                                                   - 0.5 * (work[_LOG_H, t] + work[_LOG_SUM, t]))
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    if quadratic:
+        constant = p if code == SQUARE else 0.0
+        for t in range(count):  # vector
+            x = loc + scale * work[_Y, t]
+            r = x - centre
+            work[_F, t] = w * (r * r) + slope * x + constant
+            work[_DF, t] = 2.0 * w * r + slope
+    else:
+        for t in range(count):
+            work[_F, t], work[_DF, t] = builtin_1d(code, p, loc + scale * work[_Y, t])
+    if estimator == SCORE:
+        for t in range(count):  # vector
+            y = work[_Y, t]
+            fx = work[_F, t]
+            r2 = y * y
+            q = r2 * inv_nu
+            ratio = (nu + 1.0) / (nu + r2)
+            f_over_scale = fx * inv_scale
+            work[_G_DF, t] = 0.5 * fx * (score_df - log1p_nonnegative(q) + ratio * q)
+            work[_G_LOC, t] = f_over_scale * ratio * y
+            work[_G_SCALE, t] = f_over_scale * (ratio * r2 - 1.0)
+        for t in range(count):
+            q = work[_Y, t] * work[_Y, t] * inv_nu
+            if not q < 1e300:  # log1p_nonnegative's range
+                work[_G_DF, t] = 0.5 * work[_F, t] * (score_df - math.log1p(q) + (nu + 1.0) / (nu + q * nu) * q)
+        return
+    for t in range(count):  # vector
+        work[_G_LOC, t] = work[_DF, t]
+        work[_G_SCALE, t] = work[_DF, t] * work[_Y, t]
+    if estimator == IMPLICIT:
+        for t in range(count):
+            dlog_gamma = implicit_dlog_table(tables, 0, shape, work[_UNIT, t], work[_LOG_H, t] + work[_LOG_SUM, t])
+            work[_G_DF, t] = work[_DF, t] * scale * work[_Y, t] * (0.5 * inv_nu - 0.25 * dlog_gamma)
+        return
+    for t in range(count):  # vector
+        dlog_gamma, cor = rsvi_terms(work[_LOG_H, t], work[_E, t], work[_V, t], d, c, shape, boost, psi_boosted,
+                                     work[_LOG_SUM_SQ, t])
+        reparameterised = work[_DF, t] * scale * work[_Y, t] * (0.5 * inv_nu - 0.25 * dlog_gamma)
+        work[_G_DF, t] = reparameterised + 0.5 * work[_F, t] * cor
+
+
+@jit
+def _block_1d(estimator, boost, nu, loc, scale, code, p, tables, s, m, row, count_nonfinite):
+    """One D = 1 block of any estimator on a built-in objective, in rounds: ROUND draws one by one (the stream
+    order of :func:`_block`), then :func:`_terms_round`'s vector loops and 16-lane power sums.  Returns
+    ``(non-finite samples, sampler proposals)``."""
+    shape = np.array([0.5 * nu])
+    d, c, psi_boosted, psi, _, _ = gamma_constants(shape, boost)
+    constants = (d[0], c[0], psi_boosted[0], digamma(0.5 * (nu + 1.0)) - psi[0] - 1.0 / nu)
+    work = np.zeros((13, ROUND))
+    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the three components: see moments.add_lanes
+    shift = np.zeros(row.shape[0])
+    bad = 0
+    proposals = 0
+    done = 0
+    while done < m:
+        count = min(ROUND, m - done)
+        s, tries = _draw_round(s, shape[0], boost, d[0], c[0], count, work)
+        proposals += tries
+        _terms_round(estimator, boost, nu, loc, scale, code, p, tables, constants, count, work)
+        bad += add_round(lanes, shift, work[_G_DF:], count, done, count_nonfinite)
+        done += count
+    lanes_row(lanes, shift, m, row)
+    return bad, proposals
+
+
 def block(estimator: int, user_path: int, scalar: bool = False):
     """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a StudentT estimator for a user
     objective (``user_path`` 1) or a built-in (0).  ``params`` = [df; loc; scale]; ``options`` = [boost];
     ``tables`` from :func:`implicit_setup` for implicit.  The estimator comes as a value (``chosen``): one block
     function, one compile, for all of the family's estimators."""
-    return _shared_block(user_path)
+    return _rounds_block() if scalar and not user_path else _shared_block(user_path)
+
+
+@functools.cache
+def _rounds_block():
+    @jit
+    def student_t_rounds_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                               counting):
+        return _block_1d(chosen, int(options[0]), params[0, 0], params[1, 0], params[2, 0], code, p, tables, s, m,
+                         row, counting)
+
+    return student_t_rounds_block
 
 
 @functools.cache
