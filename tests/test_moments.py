@@ -7,7 +7,7 @@ from reference import two_pass_variance
 
 from mcgrad.accumulator import Accumulator
 from mcgrad.kernels import moments
-from mcgrad.kernels.lanes import add_lane_groups
+from mcgrad.kernels.lanes import lane_groups_intrinsic
 
 
 def _rows(x, block_size):
@@ -138,13 +138,23 @@ def _scalar_lane_sums(sums, values, row, first, groups, shift):
                 sums[1, 0, lane], sums[1, 1, lane], sums[1, 2, lane], sums[1, 3, lane], v)
 
 
-@numba.njit
-def _vector_lane_sums(sums, values, row, first, groups, shift):
-    add_lane_groups(sums, 1, values, row, first, groups, shift)
+def _vector_lane_sums(width):
+    """The lane intrinsic at ``width`` doubles per vector, on component 1."""
+    add = lane_groups_intrinsic(width)
+
+    @numba.njit
+    def run(sums, values, row, first, groups, shift):
+        add(sums, 1, values, row, first, groups, shift)
+
+    return run
 
 
+_VECTOR_LANE_SUMS = {width: _vector_lane_sums(width) for width in (4, 8)}
+
+
+@pytest.mark.parametrize("width", [4, 8])
 @pytest.mark.parametrize("groups,first,row", [(0, 0, 0), (1, 0, 1), (3, 5, 2), (16, 16, 0), (7, 1, 1)])
-def test_vector_lane_sums_are_the_scalar_loops_bit_for_bit(groups, first, row):
+def test_vector_lane_sums_are_the_scalar_loops_bit_for_bit(groups, first, row, width):
     """The LLVM-IR loop keeps each lane's sums in registers; its sums must be the scalar loop's exactly,
     non-finite and huge values included, and it must not touch anything outside its groups."""
     rng = np.random.default_rng(groups * 31 + first)
@@ -156,7 +166,7 @@ def test_vector_lane_sums_are_the_scalar_loops_bit_for_bit(groups, first, row):
     expected, got = start.copy(), start.copy()
     shift = values[row, first]
     _scalar_lane_sums(expected, values, row, first, groups, shift)
-    _vector_lane_sums(got, values, row, first, groups, shift)
+    _VECTOR_LANE_SUMS[width](got, values, row, first, groups, shift)
     assert expected.tobytes() == got.tobytes()
     if groups == 0:
         assert got.tobytes() == start.tobytes()

@@ -4,8 +4,8 @@
 full groups of ``LANES`` samples of a batch.  Written in Numba it kept its ``4 x LANES`` partial sums in
 memory: Numba cannot tell the compiler that the sums and the values never overlap, so every group
 reloaded and stored all of them, and a D = 1 kernel spent more time on its power sums than on its
-gradient.  Here the loop is emitted in LLVM IR with the sums of ``CHUNK`` lanes as vector values carried
-from one group to the next (eight ``<4 x double>`` registers), loaded before the loop and stored once
+gradient.  Here the loop is emitted in LLVM IR with the sums of ``2 WIDTH`` lanes as vector values carried
+from one group to the next (eight ``<WIDTH x double>`` registers), loaded before the loop and stored once
 after it.
 
 The arithmetic is that of :func:`~mcgrad.kernels.moments.add_powers`, lane by lane and group by group in
@@ -20,28 +20,29 @@ from numba import types
 from numba.core.extending import intrinsic
 
 LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
-WIDTH = 4  # doubles per vector value (one AVX register; narrower machines split it)
-CHUNK = 8  # lanes per pass over the groups: 4 powers x CHUNK / WIDTH = 8 vector accumulators
+WIDTH = 4  # doubles per vector value: one AVX register (narrower machines split it)
+# Not 8 on AVX-512 machines: the 512-bit sums alone ran 1.3x faster, but with them in the loop the draws slowed
+# (fewer vector ports while 512-bit operations run), and Normal pathwise fell from 0.73 to 0.68 of the raw normals.
 
 _I64 = ir.IntType(64)
-_VECTOR = ir.VectorType(ir.DoubleType(), WIDTH)
 
 
 def _index(value: int) -> ir.Constant:
     return ir.Constant(_I64, value)
 
 
-def _splat(builder: ir.IRBuilder, value) -> ir.Value:
-    first = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-    mask = ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH)
-    return builder.shuffle_vector(first, ir.Constant(_VECTOR, ir.Undefined), mask)
+def _splat(builder: ir.IRBuilder, value, vector: ir.VectorType) -> ir.Value:
+    first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.count), [0] * vector.count)
+    return builder.shuffle_vector(first, ir.Constant(vector, ir.Undefined), mask)
 
 
-def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int) -> None:
-    """Emit the loop over ``groups`` for lanes ``lane0 .. lane0 + CHUNK - 1``."""
-    vector_pointer = _VECTOR.as_pointer()
-    pointers = [builder.bitcast(builder.gep(sums, [_index(power * LANES + lane0 + WIDTH * k)]), vector_pointer)
-                for power in range(4) for k in range(CHUNK // WIDTH)]
+def _pass(builder: ir.IRBuilder, vector: ir.VectorType, sums, values, first, groups, shift, lane0: int) -> None:
+    """Emit the loop over ``groups`` for lanes ``lane0 .. lane0 + 2 width - 1``: two vectors per power."""
+    width = vector.count
+    vector_pointer = vector.as_pointer()
+    pointers = [builder.bitcast(builder.gep(sums, [_index(power * LANES + lane0 + width * k)]), vector_pointer)
+                for power in range(4) for k in range(2)]
     start = [builder.load(p, align=8) for p in pointers]
     entry = builder.block
     loop = builder.append_basic_block("lanes.loop")
@@ -50,18 +51,16 @@ def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int)
 
     builder.position_at_end(loop)
     group = builder.phi(_I64)
-    carried = [builder.phi(_VECTOR) for _ in pointers]
+    carried = [builder.phi(vector) for _ in pointers]
     offset = builder.add(first, builder.add(builder.mul(group, _index(LANES)), _index(lane0)))
     updated = [None] * len(pointers)
-    per_power = CHUNK // WIDTH
-    for k in range(per_power):
-        address = builder.gep(values, [builder.add(offset, _index(WIDTH * k))])
+    for k in range(2):
+        address = builder.gep(values, [builder.add(offset, _index(width * k))])
         d = builder.fsub(builder.load(builder.bitcast(address, vector_pointer), align=8), shift)
         d2 = builder.fmul(d, d)
         powers = (d, d2, builder.fmul(d2, d), builder.fmul(d2, d2))
         for power in range(4):
-            slot = power * per_power + k
-            updated[slot] = builder.fadd(carried[slot], powers[power])
+            updated[2 * power + k] = builder.fadd(carried[2 * power + k], powers[power])
     following = builder.add(group, _index(1))
     end = builder.block
     group.add_incoming(_index(0), entry)
@@ -72,7 +71,7 @@ def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int)
     builder.cbranch(builder.icmp_signed("<", following, groups), loop, done)
 
     builder.position_at_end(done)
-    final = [builder.phi(_VECTOR) for _ in pointers]
+    final = [builder.phi(vector) for _ in pointers]
     for phi, before, after in zip(final, start, updated, strict=True):
         phi.add_incoming(before, entry)
         phi.add_incoming(after, end)
@@ -80,33 +79,46 @@ def _pass(builder: ir.IRBuilder, sums, values, first, groups, shift, lane0: int)
         builder.store(phi, pointer, align=8)
 
 
-@intrinsic
-def add_lane_groups(typingctx, sums, component, values, row, first, groups, shift):
-    """``sums[component, k, l] += (values[row, first + g LANES + l] - shift)^(k + 1)`` for ``g < groups``,
-    ``l < LANES``.
+def lane_groups_intrinsic(width: int):
+    """The intrinsic :func:`add_lane_groups` emitted with ``width`` doubles per vector value (4 or 8; any width
+    gives the same bits, so tests can run both on any machine)."""
+    if width not in (4, 8):
+        raise ValueError(f"width must be 4 or 8, got {width!r}")
+    vector = ir.VectorType(ir.DoubleType(), width)
 
-    ``sums`` holds the ``(4, LANES)`` power sums of each component, ``(components, 4, LANES)``; ``values`` is
-    2-D; both C-contiguous, and the caller keeps ``first + groups * LANES`` within the row.  Groups are added in
-    order, each lane on its own, exactly as the scalar loop ``s1[l], s2[l], s3[l], s4[l] = add_powers(...,
-    v - shift)``.  Indices, not views, come in: a view costs an atomic reference-count update.
-    """
-    if not (isinstance(sums, types.Array) and sums.ndim == 3 and sums.layout == "C" and sums.dtype == types.float64):
-        return None
-    if not (isinstance(values, types.Array) and values.ndim == 2 and values.layout == "C"
-            and values.dtype == types.float64):
-        return None
-    signature = types.void(sums, types.int64, values, types.int64, types.int64, types.int64, types.float64)
+    def add_lane_groups(typingctx, sums, component, values, row, first, groups, shift):
+        """``sums[component, k, l] += (values[row, first + g LANES + l] - shift)^(k + 1)`` for ``g < groups``,
+        ``l < LANES``.
 
-    def codegen(context, builder, sig, args):
-        sums_value, component_index, values_value, row_index, first_column, count, shift_value = args
-        sums_data = context.make_array(sig.args[0])(context, builder, sums_value).data
-        component_sums = builder.gep(sums_data, [builder.mul(component_index, _index(4 * LANES))])
-        values_array = context.make_array(sig.args[2])(context, builder, values_value)
-        columns = builder.extract_value(values_array.shape, 1)
-        first_index = builder.add(builder.mul(row_index, columns), first_column)
-        shift_vector = _splat(builder, shift_value)
-        for lane0 in range(0, LANES, CHUNK):
-            _pass(builder, component_sums, values_array.data, first_index, count, shift_vector, lane0)
-        return context.get_dummy_value()
+        ``sums`` holds the ``(4, LANES)`` power sums of each component, ``(components, 4, LANES)``; ``values`` is
+        2-D; both C-contiguous, and the caller keeps ``first + groups * LANES`` within the row.  Groups are added
+        in order, each lane on its own, exactly as the scalar loop ``s1[l], s2[l], s3[l], s4[l] = add_powers(...,
+        v - shift)``.  Indices, not views, come in: a view costs an atomic reference-count update.
+        """
+        if not (isinstance(sums, types.Array) and sums.ndim == 3 and sums.layout == "C"
+                and sums.dtype == types.float64):
+            return None
+        if not (isinstance(values, types.Array) and values.ndim == 2 and values.layout == "C"
+                and values.dtype == types.float64):
+            return None
+        signature = types.void(sums, types.int64, values, types.int64, types.int64, types.int64, types.float64)
 
-    return signature, codegen
+        def codegen(context, builder, sig, args):
+            sums_value, component_index, values_value, row_index, first_column, count, shift_value = args
+            sums_data = context.make_array(sig.args[0])(context, builder, sums_value).data
+            component_sums = builder.gep(sums_data, [builder.mul(component_index, _index(4 * LANES))])
+            values_array = context.make_array(sig.args[2])(context, builder, values_value)
+            columns = builder.extract_value(values_array.shape, 1)
+            first_index = builder.add(builder.mul(row_index, columns), first_column)
+            shift_vector = _splat(builder, shift_value, vector)
+            for lane0 in range(0, LANES, 2 * width):
+                _pass(builder, vector, component_sums, values_array.data, first_index, count, shift_vector, lane0)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    add_lane_groups.__name__ = f"add_lane_groups_{width}"
+    return intrinsic(add_lane_groups)
+
+
+add_lane_groups = lane_groups_intrinsic(WIDTH)
