@@ -41,6 +41,12 @@ CASES = {
     "Gamma implicit (log z)": ("gamma", lambda m: (m.Gamma(2.5), m.log(), "implicit", {}), 0.2),
     "Gamma grep (z²)": ("gamma", lambda m: (m.Gamma(2.5), m.square(), "grep", {"boost": 0}), 0.5),
     "Dirichlet rsvi (x_0)": ("gamma", lambda m: (m.Dirichlet([2.5, 1.0, 4.0]), m.component(0), "rsvi", {}), 0.1),
+    "StudentT(12) score (x²)": ("student_t", lambda m: (m.StudentT(12.0, 0.3, 1.2), m.square(), "score",
+                                                       {"boost": 0}), 0.3),
+    "StudentT(12) implicit (x²)": ("student_t", lambda m: (m.StudentT(12.0, 0.3, 1.2), m.square(), "implicit",
+                                                          {"boost": 0}), 0.3),
+    "StudentT(12) rsvi (x²)": ("student_t", lambda m: (m.StudentT(12.0, 0.3, 1.2), m.square(), "rsvi",
+                                                      {"boost": 0}), 0.3),
     "Bernoulli score (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "score", {}), 1.0),
     "Bernoulli arm (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "arm", {}), 1.0),
     "Bernoulli disarm (toy)": ("discrete", lambda m: (m.Bernoulli(logits=0.3), m.toy(0.45), "disarm", {}), 1.0),
@@ -78,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", help="git revision of the reference")
     parser.add_argument("new", nargs="?", default=None, help="git revision to compare (default: working tree)")
-    parser.add_argument("--cases", default="", help="comma-separated groups (normal, gamma, discrete) or names")
+    groups = ", ".join(dict.fromkeys(group for group, _, _ in CASES.values()))
+    parser.add_argument("--cases", default="", help=f"comma-separated groups ({groups}) or names")
     parser.add_argument("--n", type=float, default=1e7, help="samples per run of the fastest cases")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threshold", type=float, default=0.05, help="flag a new/old time above 1 + this")
@@ -86,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [w.strip() for w in args.cases.split(",") if w.strip()]
     cases = [c for c, (group, _, _) in CASES.items() if not wanted or group in wanted or c in wanted]
     if not cases:
-        parser.error(f"--cases matches nothing; groups: normal, gamma, discrete; names: {', '.join(CASES)}")
+        parser.error(f"--cases matches nothing; groups: {groups}; names: {', '.join(CASES)}")
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as folder:
         export(args.old, "mcgrad_old", Path(folder))
