@@ -51,6 +51,9 @@ def markdown(records: list[tuple[str, dict]]) -> str:
     lines = []
     for name, record in records:
         info = record["machine_info"].get("mcgrad")
+        cpu = record["machine_info"].get("cpu", {})  # pytest-benchmark's: tells apart VMs named alike
+        if info and "family" in cpu and "model" in cpu:
+            info = dict(info, cpu_model=f"{info['cpu_model']} (family {cpu['family']}, model {cpu['model']})")
         source = summary(info) if info else "machine not recorded"
         lines.append(f"Recorded run `{name}` ({record.get('datetime', '')[:10]}): {source}.")
     lines += ["", "| kernel | samples/s | × NumPy (same run) | fraction of raw sampling | 2 threads / 1 thread "
