@@ -28,11 +28,18 @@ def real_array(name: str, value) -> np.ndarray:
     return arr
 
 
+SMALLEST_POSITIVE = float(np.finfo(np.float64).tiny)  # 2.2e-308: below it (subnormal) 1 / x overflows
+
+
 def positive_array(name: str, value) -> np.ndarray:
-    """``value`` as a finite, strictly positive float64 1-D array."""
+    """``value`` as a finite float64 1-D array of positive normal numbers (``>= SMALLEST_POSITIVE``): a subnormal
+    scale or rate would make the kernels' 1 / x infinite and every sample non-finite."""
     arr = real_array(name, value)
     if np.any(arr <= 0.0):
         raise ValueError(f"{name} must be > 0, got {value!r}")
+    if np.any(arr < SMALLEST_POSITIVE):
+        raise ValueError(f"{name} must be >= {SMALLEST_POSITIVE!r} (the smallest normal double; 1 / {name} would "
+                         f"overflow), got {value!r}")
     return arr
 
 
@@ -58,6 +65,8 @@ def short_number(value: float) -> str:
         return f"{mantissa}e{int(exponent)}"
     return text
 
+
+POSITIVE_REALS = f"finite reals >= {short_number(SMALLEST_POSITIVE)} (no subnormals)"  # positive_array's range
 
 MAX_COUNT = 2**62  # sample counts and sizes beyond this would overflow the kernels' 64-bit integers
 

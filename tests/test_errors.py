@@ -10,6 +10,8 @@ import mcgrad
 @pytest.mark.parametrize("loc,scale,exc,match", [
     (0.0, 0.0, ValueError, "scale must be > 0"),
     (0.0, -1.0, ValueError, "scale must be > 0"),
+    (0.0, 1e-310, ValueError, r"scale must be >= 2.2250738585072014e-308 \(the smallest normal double"),
+    (0.0, [1.0, 5e-324], ValueError, "scale must be >= 2.22"),
     (math.nan, 1.0, ValueError, "loc must be finite"),
     (0.0, math.inf, ValueError, "scale must be finite"),
     ([0.0, 1.0], [1.0, 2.0, 3.0], ValueError, "same length"),
@@ -21,6 +23,22 @@ import mcgrad
 def test_bad_normal_parameters(loc, scale, exc, match):
     with pytest.raises(exc, match=match):
         mcgrad.Normal(loc, scale)
+
+
+@pytest.mark.parametrize("make", [lambda x: mcgrad.Normal(0.0, x), lambda x: mcgrad.StudentT(5.0, 0.0, x),
+                                  lambda x: mcgrad.Gamma(2.0, x)], ids=["Normal scale", "StudentT scale", "Gamma rate"])
+def test_subnormal_scales_are_refused(make):
+    """A subnormal scale or rate made 1 / scale infinite and every sample non-finite, with only a warning."""
+    with pytest.raises(ValueError, match="must be >= 2.2250738585072014e-308"):
+        make(1e-310)
+
+
+@pytest.mark.parametrize("make", [lambda x: mcgrad.Normal(0.0, x), lambda x: mcgrad.StudentT(5.0, 0.0, x)],
+                         ids=["Normal", "StudentT"])
+def test_the_smallest_normal_scale_gives_finite_estimates(make):
+    """score divides by the scale: at the smallest normal one the estimates must stay finite."""
+    result = mcgrad.estimate(make(2.2250738585072014e-308), mcgrad.linear(1.0), "score", 1000, seed=1)
+    assert np.all(np.isfinite(result.mean))
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [

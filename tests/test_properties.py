@@ -127,7 +127,7 @@ def ordinary_or_extreme(ordinary, extremes):
 
 
 REALS = ordinary_or_extreme(st.floats(-10, 10), [0.0, -0.0, 1e-300, -1e300, 1e300, 1.7e308])
-SCALES = ordinary_or_extreme(st.floats(1e-3, 1e3), [5e-324, 1e-300, 1e300, 1.7e308])
+SCALES = ordinary_or_extreme(st.floats(1e-3, 1e3), [2.2250738585072014e-308, 1e-300, 1e300, 1.7e308])
 CONCENTRATIONS = ordinary_or_extreme(st.floats(1e-3, 10), [1e-3, 0.999, 1e6])
 DEGREES = ordinary_or_extreme(st.floats(0.1, 50), [0.1, 1.0, 2.0, 1e6])
 CIRCULAR_CONCENTRATIONS = ordinary_or_extreme(st.floats(1e-6, 100), [1e-6, 1e7])
@@ -320,13 +320,13 @@ def valid_calls(draw):
 # ------------------------------------------------------------------------------------------------------- faults
 
 BAD_REALS = [NAN, INF, -INF, HUGE_INT, "abc", None, True, [], [[1.0]], 1 + 2j, [1.0, NAN]]
-BAD_POSITIVES = BAD_REALS + [0.0, -0.0, -1.0, [1.0, -2.0]]
+BAD_POSITIVES = BAD_REALS + [0.0, -0.0, -1.0, [1.0, -2.0], 5e-324]
 BAD_CONCENTRATIONS = BAD_POSITIVES + [1e-4, 2e6]
 BAD_PARAMETERS = {
     "normal": {"loc": BAD_REALS, "scale": BAD_POSITIVES},
     "multivariate_normal": {"loc": BAD_REALS + [[0.0, 1.0, 2.0, 3.0]],
                             "scale_tril": [NAN, "abc", None, [[1.0, 2.0], [0.0, 1.0]], [[0.0]], [[-1.0]], [[INF]],
-                                           [[1.0, 0.0], [0.5]], np.eye(5), HUGE_INT, True]},
+                                           [[5e-324]], [[1.0, 0.0], [0.5]], np.eye(5), HUGE_INT, True]},
     "student_t": {"df": BAD_POSITIVES + [0.05, 2e6], "loc": BAD_REALS, "scale": BAD_POSITIVES},
     "von_mises": {"loc": BAD_REALS, "concentration": BAD_POSITIVES + [1e-7, 2e7]},
     "gamma": {"concentration": BAD_CONCENTRATIONS, "rate": BAD_POSITIVES},

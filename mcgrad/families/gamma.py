@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import positive_array
+from .._validate import POSITIVE_REALS, positive_array
 from ..declaration import BOOST, EstimatorSpec, variance_reduced
 from ..kernels import gamma as kernels
 from ..kernels import objectives as kobj
@@ -24,7 +24,7 @@ from .common import (
 
 FAMILIES = ("gamma",)
 DEFAULT_ESTIMATORS = {"gamma": "rsvi"}
-RANGES = {"gamma": [("concentration", concentration_range()), ("rate", "finite reals > 0")]}
+RANGES = {"gamma": [("concentration", concentration_range()), ("rate", POSITIVE_REALS)]}
 
 
 class Gamma(Distribution):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import real_array
+from .._validate import SMALLEST_POSITIVE, real_array, short_number
 from ..declaration import EstimatorSpec, variance_reduced
 from ..kernels import multivariate_normal as kernels
 from ..kernels import score_vr
@@ -15,9 +15,10 @@ from .common import Distribution
 
 FAMILIES = ("multivariate_normal",)
 DEFAULT_ESTIMATORS = {"multivariate_normal": "pathwise"}
-RANGES = {"multivariate_normal": [("loc", "finite reals"),
-                                  ("scale_tril", "D x D lower triangular, finite, with a diagonal > 0; D <= 64")]}
 MAX_DIM = 64  # D + D (D + 1) / 2 gradient components: 2144 at D = 64
+RANGES = {"multivariate_normal": [("loc", "finite reals"),
+                                  ("scale_tril", "D x D lower triangular, finite, with a diagonal >= "
+                                                 f"{short_number(SMALLEST_POSITIVE)}; D <= {MAX_DIM}")]}
 
 
 class MultivariateNormal(Distribution):
@@ -56,6 +57,9 @@ class MultivariateNormal(Distribution):
             raise ValueError("scale_tril must be lower triangular (entries above the diagonal 0)")
         if np.any(np.diag(tril) <= 0.0):
             raise ValueError(f"scale_tril's diagonal must be > 0 (a Cholesky factor), got {np.diag(tril)}")
+        if np.any(np.diag(tril) < SMALLEST_POSITIVE):
+            raise ValueError(f"scale_tril's diagonal must be >= {SMALLEST_POSITIVE!r} (the smallest normal double; "
+                             f"its reciprocal would overflow), got {np.diag(tril)}")
         if loc.size > MAX_DIM:
             raise ValueError(f"MultivariateNormal takes D <= {MAX_DIM}, got D = {loc.size}")
         self.loc, self.scale_tril = loc, tril

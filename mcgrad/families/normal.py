@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import positive_array, real_array
+from .._validate import POSITIVE_REALS, positive_array, real_array
 from ..declaration import TRANSFORM, EstimatorSpec, variance_reduced
 from ..kernels import normal as kernels
 from ..kernels import objectives as kobj
@@ -15,7 +15,7 @@ from .common import Distribution, broadcast_pair, per_coordinate
 
 FAMILIES = ("normal",)
 DEFAULT_ESTIMATORS = {"normal": "pathwise"}
-RANGES = {"normal": [("loc", "finite reals"), ("scale", "finite reals > 0")]}
+RANGES = {"normal": [("loc", "finite reals"), ("scale", POSITIVE_REALS)]}
 
 
 class Normal(Distribution):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import positive_array, real_array, short_number
+from .._validate import POSITIVE_REALS, positive_array, real_array, short_number
 from ..declaration import BOOST, EstimatorSpec
 from ..kernels import objectives as kobj
 from ..kernels import student_t as kernels
@@ -18,7 +18,7 @@ DF_RANGE = (0.1, 1e6)
 """The degrees of freedom mcgrad takes: below 0.1 the mixing Gamma(df/2) draws underflow so far that draws of x
 overflow (at df = 0.002 a quarter of them would); above, the Gamma gradients lose accuracy."""
 RANGES = {"student_t": [("df", f"[{short_number(DF_RANGE[0])}, {short_number(DF_RANGE[1])}]"),
-                        ("loc", "finite reals"), ("scale", "finite reals > 0")]}
+                        ("loc", "finite reals"), ("scale", POSITIVE_REALS)]}
 
 
 class StudentT(Distribution):
