@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mcgrad.kernels.elementary import exp_nonpositive, log1p_nonnegative, log_positive
+from mcgrad.kernels.trigonometric import TRIG_LIMIT, atan_any, sin_cos_small
 
 mpmath.mp.dps = 40
 
@@ -98,3 +99,44 @@ def test_log1p_within_a_few_ulps_from_zero_to_huge():
     got = _log1p_all(t)
     assert got[t == 0.0][0] == 0.0
     assert _max_ulp_error(got, t, mpmath.log1p) < 4.0
+
+
+@numba.njit
+def _atan_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = atan_any(x[i])
+    return out
+
+
+@numba.njit
+def _sin_cos_all(x):
+    sines, cosines = np.empty_like(x), np.empty_like(x)
+    for i in range(x.shape[0]):
+        sines[i], cosines[i] = sin_cos_small(x[i])
+    return sines, cosines
+
+
+def test_atan_within_one_ulp_everywhere():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([
+        rng.standard_cauchy(2000),
+        np.exp(rng.uniform(-700.0, 700.0, 2000)) * rng.choice([-1.0, 1.0], 2000),
+        [0.0, 0.66, np.nextafter(0.66, 1.0), 2.41421356237309504880, np.nextafter(2.41421356237309504880, 3.0), 1e-300,
+         -1.0, 1.0, 1.7976931348623157e308],
+    ])
+    assert _max_ulp_error(_atan_all(x), x, mpmath.atan) < 1.0
+    edges = _atan_all(np.array([np.inf, -np.inf, -0.0, np.nan]))
+    assert edges[0] == math.pi / 2 and edges[1] == -math.pi / 2
+    assert edges[2] == 0.0  # its sign is not kept: the kernels compile with no-signed-zeros
+    assert np.isnan(edges[3])
+
+
+def test_sin_and_cos_within_two_ulps_up_to_their_limit():
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-10.0, 10.0, 1500), rng.uniform(-TRIG_LIMIT, TRIG_LIMIT, 1500),
+                        np.exp(rng.uniform(-30.0, 0.0, 500)), [0.0, math.pi / 2, math.pi, 3 * math.pi / 4, TRIG_LIMIT,
+                                                              -TRIG_LIMIT]])
+    sines, cosines = _sin_cos_all(x)
+    assert _max_ulp_error(sines, x, mpmath.sin) < 2.0
+    assert _max_ulp_error(cosines, x, mpmath.cos) < 2.0

@@ -16,6 +16,9 @@ A = I1(kappa) / I0(kappa):
   relative of the exact function, which costs about 0.3 microseconds a call).
 
 Both draw the same z per coordinate (two normals and a uniform per proposal), so on one seed they see the same x.
+D = 1 with a built-in objective runs in rounds (:func:`_block_1d`): the draws one by one, then z = 2 atan w, f
+and the terms as vector loops, with the branch-free atan, sin and cos of :mod:`.trigonometric`; the rest runs the
+per-sample array loop (:func:`_block`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import accumulate_sample, block_row, sample_sums
-from .objectives import evaluate_vector
+from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
+from .objectives import COS, SQUARE, builtin_1d, evaluate_vector, quadratic_form
+from .trigonometric import TRIG_LIMIT, atan_any, sin_cos_small
 from .von_mises_special import bessel_terms, draw_half_tangent, dz_dkappa, sampler_constants
 
 SCORE = 0
@@ -149,12 +153,92 @@ def implicit_from_table(tables, j, kappa, a, one_minus_a, w):
     return u * 2.0 * w * q
 
 
+_W, _X, _F, _DF, _G_LOC, _G_KAPPA = range(6)  # rows of the D = 1 rounds' work array, the gradient rows last
+
+
+@jit
+def _objective_round(code, p, count, work):
+    """f and f' of a built-in objective at the round's x: cos k x through :func:`sin_cos_small` (``math`` past
+    its range), quadratic terms branch-free, the others one by one."""
+    if code == COS:
+        for t in range(count):  # vector
+            sine, cosine = sin_cos_small(p * work[_X, t])
+            work[_F, t] = cosine
+            work[_DF, t] = -p * sine
+        for t in range(count):
+            if not abs(p * work[_X, t]) <= TRIG_LIMIT:
+                work[_F, t], work[_DF, t] = builtin_1d(code, p, work[_X, t])
+        return
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    if quadratic:
+        constant = p if code == SQUARE else 0.0
+        for t in range(count):  # vector
+            r = work[_X, t] - centre
+            work[_F, t] = w * (r * r) + slope * work[_X, t] + constant
+            work[_DF, t] = 2.0 * w * r + slope
+        return
+    for t in range(count):
+        work[_F, t], work[_DF, t] = builtin_1d(code, p, work[_X, t])
+
+
+@jit
+def _block_1d(estimator, loc, kappa, code, p, tables, s, m, row, count_nonfinite):
+    """One D = 1 block on a built-in objective, in rounds: ROUND draws one by one (the array loop's stream
+    order), then x, f and the two gradient rows as vector loops and 16-lane power sums.  Returns
+    ``(non-finite samples, sampler proposals)``; the same estimates as :func:`_block` up to rounding."""
+    ratio, scale, rho = sampler_constants(kappa)
+    log_i0e, a, one_minus_a = bessel_terms(kappa)
+    boundary = 0.0  # score: q(pi) (f(loc + pi) - f(loc - pi)), the same for every sample
+    if estimator == SCORE:
+        edge = math.exp(-2.0 * kappa - _LOG_2PI - log_i0e)
+        boundary = edge * (builtin_1d(code, p, loc + math.pi)[0] - builtin_1d(code, p, loc - math.pi)[0])
+    work = np.zeros((6, ROUND))
+    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
+    shift = np.zeros(row.shape[0])
+    bad = 0
+    proposals = 0
+    done = 0
+    while done < m:
+        count = min(ROUND, m - done)
+        for t in range(count):
+            s, work[_W, t], tries = draw_half_tangent(s, ratio, scale, rho)
+            proposals += tries
+        for t in range(count):  # vector
+            work[_X, t] = loc + 2.0 * atan_any(work[_W, t])
+        _objective_round(code, p, count, work)
+        if estimator == SCORE:  # with w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q, q = 1 / (1 + w^2)
+            for t in range(count):  # vector
+                w = work[_W, t]
+                ww = w * w
+                q = 1.0 / (1.0 + ww)
+                work[_G_LOC, t] = work[_F, t] * kappa * 2.0 * w * q + boundary
+                work[_G_KAPPA, t] = work[_F, t] * (one_minus_a - 2.0 * (ww * q if ww < 1e300 else 1.0))
+        else:
+            for t in range(count):
+                work[_G_LOC, t] = work[_DF, t]
+                work[_G_KAPPA, t] = work[_DF, t] * implicit_from_table(tables, 0, kappa, a, one_minus_a, work[_W, t])
+        bad += add_round(lanes, shift, work[_G_LOC:], count, done, count_nonfinite)
+        done += count
+    lanes_row(lanes, shift, m, row)
+    return bad, proposals
+
+
 def block(estimator: int, user_path: int, scalar: bool = False):
     """The block function (:data:`~mcgrad.kernels.driver.BLOCK_SIGNATURE`) of a VonMises estimator for a user
     objective (``user_path`` 1) or a built-in (0).  ``params`` = [loc; concentration]; ``tables`` from
     :func:`implicit_tables` for implicit.  The estimator comes as a value (``chosen``): one block function, one
     compile, for both estimators."""
-    return _shared_block(user_path)
+    return _rounds_block() if scalar and not user_path else _shared_block(user_path)
+
+
+@functools.cache
+def _rounds_block():
+    @jit
+    def von_mises_rounds_block(params, extra, options, tables, chosen, code, p, user, user1, cv, cv1, s, m, row,
+                               counting):
+        return _block_1d(chosen, params[0, 0], params[1, 0], code, p, tables, s, m, row, counting)
+
+    return von_mises_rounds_block
 
 
 @functools.cache
