@@ -33,7 +33,7 @@ from ._jit import jit
 from .moments import LANES, ROUND, accumulate_sample, add_powers, add_round, block_row, lanes_row, pair_row, sample_sums
 from .objectives import (
     SQUARE,
-    builtin_1d,
+    builtin_round,
     coordinate_term,
     evaluate_1d,
     quadratic_form,
@@ -122,7 +122,8 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
     ROUND normals are drawn one by one (the stream order of every Normal loop), then the estimator's terms
     and the power sums (``LANES`` interleaved lanes) each run as one vector loop over the round.  A quadratic
     objective (``w (x - c)^2 + v x``, branch-free) goes from eps to the two terms in one pass, with no f and f'
-    stored between; other built-ins are evaluated one by one first.  Returns the non-finite count.
+    stored between; other built-ins go through :func:`~mcgrad.kernels.objectives.builtin_round` first (cos k x
+    vectorised too).  Returns the non-finite count.
 
     Notes
     -----
@@ -155,8 +156,9 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
                 g0[t], g1[t] = _reparam_pair(estimator, option, w * (r * r) + slope * x + constant,
                                              2.0 * w * r + slope, e, inv_scale, one_minus_scale)
         else:
-            for t in range(count):
-                fx[t], dfx[t] = builtin_1d(code, p, loc + scale * eps[t])
+            for t in range(count):  # vector
+                g0[t] = loc + scale * eps[t]  # x, until the terms overwrite it
+            builtin_round(code, p, work, _G0, _F, _DF, count)
             for t in range(count):  # vector
                 g0[t], g1[t] = _reparam_pair(estimator, option, fx[t], dfx[t], eps[t], inv_scale, one_minus_scale)
         bad += add_round(lanes, shift, work[_G0:_G1 + 1], count, done, count_nonfinite)

@@ -22,6 +22,7 @@ import math
 from numba import literally, types
 
 from ._jit import jit
+from .trigonometric import TRIG_LIMIT, sin_cos_small
 
 USER = -1
 SQUARE = 0  # x^2 + c
@@ -143,6 +144,33 @@ def builtin_1d(code, p, x):
     if code == SQUARE:
         t += p
     return t, dt
+
+
+@jit
+def builtin_round(code, p, work, x_row, f_row, df_row, count):
+    """f and f' of a built-in objective (D = 1) at ``work[x_row, :count]`` into rows ``f_row`` and ``df_row``: the
+    vector form of :func:`builtin_1d` for the rounds loops.  Quadratic terms (:func:`quadratic_form`) go
+    branch-free; cos k x through the branch-free :func:`~mcgrad.kernels.trigonometric.sin_cos_small` (the math
+    library where |k x| exceeds its range, within 2 ulp of it elsewhere); the others one by one."""
+    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
+    if quadratic:
+        constant = p if code == SQUARE else 0.0
+        for t in range(count):  # vector
+            x = work[x_row, t]
+            r = x - centre
+            work[f_row, t] = w * (r * r) + slope * x + constant
+            work[df_row, t] = 2.0 * w * r + slope
+    elif code == COS:
+        for t in range(count):  # vector
+            sine, cosine = sin_cos_small(p * work[x_row, t])
+            work[f_row, t] = cosine
+            work[df_row, t] = -p * sine
+        for t in range(count):
+            if not abs(p * work[x_row, t]) <= TRIG_LIMIT:
+                work[f_row, t], work[df_row, t] = builtin_1d(code, p, work[x_row, t])
+    else:
+        for t in range(count):
+            work[f_row, t], work[df_row, t] = builtin_1d(code, p, work[x_row, t])
 
 
 @jit(inline=True)

@@ -30,7 +30,7 @@ from ._jit import jit
 from .elementary import log1p_nonnegative, log_positive
 from .gamma import gamma_constants, gamma_draw, implicit_dlog_table, implicit_tables, log_h, rsvi_terms
 from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
-from .objectives import SQUARE, builtin_1d, evaluate_vector, quadratic_form
+from .objectives import builtin_round, evaluate_vector
 from .rng import next_normal
 from .special import digamma
 
@@ -101,7 +101,7 @@ def _block(estimator, boost, user_path, df, loc, scale, code, p, user, tables, s
 
 
 # rows of the D = 1 rounds' work array; the gradient rows (df, loc, scale) last, in component order
-_UNIT, _E, _V, _LOG_SUM, _LOG_SUM_SQ, _EPS, _LOG_H, _Y, _F, _DF, _G_DF, _G_LOC, _G_SCALE = range(13)
+_UNIT, _E, _V, _LOG_SUM, _LOG_SUM_SQ, _EPS, _LOG_H, _Y, _X, _F, _DF, _G_DF, _G_LOC, _G_SCALE = range(14)
 
 
 @jit
@@ -134,17 +134,9 @@ def _terms_round(estimator, boost, nu, loc, scale, code, p, tables, constants, c
         if not work[_UNIT, t] >= _SMALLEST_NORMAL:  # the Gamma draw underflowed (df near 0.1): use its logarithm
             work[_Y, t] = work[_EPS, t] * math.exp(0.5 * math.log(nu) + _HALF_LOG_HALF
                                                    - 0.5 * (work[_LOG_H, t] + work[_LOG_SUM, t]))
-    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
-    if quadratic:
-        constant = p if code == SQUARE else 0.0
-        for t in range(count):  # vector
-            x = loc + scale * work[_Y, t]
-            r = x - centre
-            work[_F, t] = w * (r * r) + slope * x + constant
-            work[_DF, t] = 2.0 * w * r + slope
-    else:
-        for t in range(count):
-            work[_F, t], work[_DF, t] = builtin_1d(code, p, loc + scale * work[_Y, t])
+    for t in range(count):  # vector
+        work[_X, t] = loc + scale * work[_Y, t]
+    builtin_round(code, p, work, _X, _F, _DF, count)
     if estimator == SCORE:
         for t in range(count):  # vector
             y = work[_Y, t]
@@ -184,7 +176,7 @@ def _block_1d(estimator, boost, nu, loc, scale, code, p, tables, s, m, row, coun
     shape = np.array([0.5 * nu])
     d, c, psi_boosted, psi, _, _ = gamma_constants(shape, boost)
     constants = (d[0], c[0], psi_boosted[0], digamma(0.5 * (nu + 1.0)) - psi[0] - 1.0 / nu)
-    work = np.zeros((13, ROUND))
+    work = np.zeros((14, ROUND))
     lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the three components: see moments.add_lanes
     shift = np.zeros(row.shape[0])
     bad = 0

@@ -31,8 +31,8 @@ from numba import literally
 
 from ._jit import jit
 from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
-from .objectives import COS, SQUARE, builtin_1d, evaluate_vector, quadratic_form
-from .trigonometric import TRIG_LIMIT, atan_any, sin_cos_small
+from .objectives import builtin_1d, builtin_round, evaluate_vector
+from .trigonometric import atan_any
 from .von_mises_special import bessel_terms, draw_half_tangent, dz_dkappa, sampler_constants
 
 SCORE = 0
@@ -157,31 +157,6 @@ _W, _X, _F, _DF, _G_LOC, _G_KAPPA = range(6)  # rows of the D = 1 rounds' work a
 
 
 @jit
-def _objective_round(code, p, count, work):
-    """f and f' of a built-in objective at the round's x: cos k x through :func:`sin_cos_small` (``math`` past
-    its range), quadratic terms branch-free, the others one by one."""
-    if code == COS:
-        for t in range(count):  # vector
-            sine, cosine = sin_cos_small(p * work[_X, t])
-            work[_F, t] = cosine
-            work[_DF, t] = -p * sine
-        for t in range(count):
-            if not abs(p * work[_X, t]) <= TRIG_LIMIT:
-                work[_F, t], work[_DF, t] = builtin_1d(code, p, work[_X, t])
-        return
-    quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
-    if quadratic:
-        constant = p if code == SQUARE else 0.0
-        for t in range(count):  # vector
-            r = work[_X, t] - centre
-            work[_F, t] = w * (r * r) + slope * work[_X, t] + constant
-            work[_DF, t] = 2.0 * w * r + slope
-        return
-    for t in range(count):
-        work[_F, t], work[_DF, t] = builtin_1d(code, p, work[_X, t])
-
-
-@jit
 def _block_1d(estimator, loc, kappa, code, p, tables, s, m, row, count_nonfinite):
     """One D = 1 block on a built-in objective, in rounds: ROUND draws one by one (the array loop's stream
     order), then x, f and the two gradient rows as vector loops and 16-lane power sums.  Returns
@@ -205,7 +180,7 @@ def _block_1d(estimator, loc, kappa, code, p, tables, s, m, row, count_nonfinite
             proposals += tries
         for t in range(count):  # vector
             work[_X, t] = loc + 2.0 * atan_any(work[_W, t])
-        _objective_round(code, p, count, work)
+        builtin_round(code, p, work, _X, _F, _DF, count)
         if estimator == SCORE:  # with w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q, q = 1 / (1 + w^2)
             for t in range(count):  # vector
                 w = work[_W, t]
