@@ -33,6 +33,7 @@ CASES = {
     "Normal score (x²)": ("normal", lambda m: (m.Normal(1.0, 1.0), m.square(), "score", {}), 1.0),
     "Normal pathwise (x²)": ("normal", lambda m: (m.Normal(1.0, 1.0), m.square(), "pathwise", {}), 1.0),
     "Normal grep 2 (x²)": ("normal", lambda m: (m.Normal(1.0, 1.0), m.square(), "grep", {"transform": 2}), 1.0),
+    "Normal pathwise (cos 2x)": ("normal", lambda m: (m.Normal(1.0, 1.0), m.cos(2.0), "pathwise", {}), 0.2),
     "Normal measure_valued (x²)": ("normal", lambda m: (m.Normal(1.0, 1.0), m.square(), "measure_valued", {}), 0.2),
     "Normal pathwise D = 3 (cos)": ("normal", lambda m: (m.Normal([0.5, 1.0, 2.0], 1.0), m.cos(1.0), "pathwise",
                                                         {}), 0.3),
