@@ -47,7 +47,7 @@ from .discrete import (
     relaxation,
 )
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, add_lanes, lanes_row
+from .moments import LANES, add_lanes, lane_sums, lanes_row
 from .objectives import USER, batch_objective, batch_user
 from .rng import block_state, next_double_open
 
@@ -579,8 +579,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     ct = np.zeros(chunk)
     xv = np.empty(width)
     gv = np.empty(width)
-    acc = np.zeros((row.shape[0], 4, LANES))  # pair rows after the components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    acc, shift = lane_sums(row.shape[0])
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)

@@ -37,7 +37,16 @@ from numba import literally, types
 from . import arms
 from ._jit import jit
 from .elementary import exp_nonpositive, log_positive
-from .moments import LANES, ROUND, accumulate_sample, add_powers, add_round, block_row, lanes_row, sample_sums
+from .moments import (
+    ROUND,
+    accumulate_sample,
+    add_powers,
+    add_round,
+    block_row,
+    lane_sums,
+    lanes_row,
+    sample_sums,
+)
 from .objectives import (
     SQUARE,
     USER,
@@ -127,8 +136,7 @@ def _block_bernoulli_1d(estimator, user_path, logit, factor, code, p, user1, s, 
     gap_finite = math.isfinite(gap)
     work = np.empty((2, ROUND))
     us, g = work[0], work[1:2]
-    lanes = np.zeros((1, 4, LANES))
-    shift = np.zeros(1)
+    lanes, shift = lane_sums(1)
     bad = 0
     done = 0
     while done < m:

@@ -35,7 +35,7 @@ from numba import literally, prange
 
 from ._jit import jit
 from .elementary import exp_nonpositive, fma, log_positive
-from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
+from .moments import ROUND, accumulate_sample, add_round, block_row, lane_sums, lanes_row, sample_sums
 from .objectives import (
     SQUARE,
     evaluate_log_space,
@@ -574,8 +574,7 @@ def _block_1d(estimator, alpha, beta, boost, code, p, tables, s, m, row, count_n
     inv_beta = 1.0 / beta
     log_beta = math.log(beta)
     work = np.zeros((11, ROUND))
-    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    lanes, shift = lane_sums(row.shape[0])
     bad = 0
     proposals = 0
     done = 0

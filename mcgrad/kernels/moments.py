@@ -60,6 +60,14 @@ def sample_sums(width, total):
     return np.empty(width), np.zeros((4, total)), np.empty(total)
 
 
+@jit
+def lane_sums(total):
+    """Work arrays of a batch-wise loop whose block row has ``total`` rows (its components, then any pair rows,
+    :func:`paired_components`): ``(acc, shift)`` -- the power sums in ``LANES`` lanes, ``acc[c, power, lane]``, as
+    :func:`add_lanes` and :func:`lanes_row` take them, and their shifts."""
+    return np.zeros((total, 4, LANES)), np.zeros(total)
+
+
 @jit(inline=True)
 def accumulate_sample(acc, shift, g, first, count_nonfinite):
     """Add one sample's components ``g`` to the block's power sums ``acc[0..3, c]`` (``first``: take it as the shift).

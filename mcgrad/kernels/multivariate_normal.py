@@ -23,7 +23,7 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import LANES, add_lanes, lanes_row
+from .moments import add_lanes, lane_sums, lanes_row
 from .objectives import batch_objective
 from .rng import next_normal
 
@@ -95,8 +95,7 @@ def _block(estimator, user_path, packed, code, p, user, s, m, row, count_nonfini
     per_column = np.zeros(chunk)
     xv = np.empty(dim)
     gv = np.empty(dim)
-    acc = np.zeros((row.shape[0], 4, LANES))  # pair rows after the components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    acc, shift = lane_sums(row.shape[0])
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)

@@ -30,7 +30,17 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import LANES, ROUND, accumulate_sample, add_powers, add_round, block_row, lanes_row, pair_row, sample_sums
+from .moments import (
+    ROUND,
+    accumulate_sample,
+    add_powers,
+    add_round,
+    block_row,
+    lane_sums,
+    lanes_row,
+    pair_row,
+    sample_sums,
+)
 from .objectives import (
     SQUARE,
     builtin_round,
@@ -140,8 +150,7 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
     constant = p if code == SQUARE else 0.0
     work = np.zeros((5, ROUND))
     eps, fx, dfx, g0, g1 = work[_EPS], work[_F], work[_DF], work[_G0], work[_G1]
-    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    lanes, shift = lane_sums(row.shape[0])
     bad = 0
     done = 0
     while done < m:

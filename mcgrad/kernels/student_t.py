@@ -29,7 +29,7 @@ from numba import literally
 from ._jit import jit
 from .elementary import log1p_nonnegative, log_positive
 from .gamma import gamma_constants, gamma_draw, implicit_dlog_table, implicit_tables, log_h, rsvi_terms
-from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
+from .moments import ROUND, accumulate_sample, add_round, block_row, lane_sums, lanes_row, sample_sums
 from .objectives import builtin_round, evaluate_vector
 from .rng import next_normal
 from .special import digamma
@@ -40,6 +40,25 @@ RSVI = 2
 
 _HALF_LOG_HALF = 0.5 * math.log(0.5)
 _SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+@jit(inline=True)
+def _score_terms(fx, y, nu, inv_nu, inv_scale, score_df, vectorised):
+    """score's ``(g_df, g_loc, g_scale)`` at r = y (module docstring); ``score_df`` = psi((nu + 1)/2) - psi(nu/2) -
+    1/nu.  ``vectorised``: log1p by :func:`~mcgrad.kernels.elementary.log1p_nonnegative` (r^2/nu < 1e300), else
+    ``math.log1p``."""
+    r2 = y * y
+    q = r2 * inv_nu
+    ratio = (nu + 1.0) / (nu + r2)
+    f_over_scale = fx * inv_scale
+    log1p_q = log1p_nonnegative(q) if vectorised else math.log1p(q)
+    return 0.5 * fx * (score_df - log1p_q + ratio * q), f_over_scale * ratio * y, f_over_scale * (ratio * r2 - 1.0)
+
+
+@jit(inline=True)
+def _df_through_gamma(dfx, scale, y, inv_nu, dlog_gamma):
+    """The reparameterised part of g_df: f' dx/dnu = f' scale y (1 / (2 nu) - dlog gamma/da / 4)."""
+    return dfx * scale * y * (0.5 * inv_nu - 0.25 * dlog_gamma)
 
 
 @jit
@@ -82,17 +101,12 @@ def _block(estimator, boost, user_path, df, loc, scale, code, p, user, tables, s
         fx = evaluate_vector(user_path, code, p, user, 1, x, grad)
         for j in range(dim):
             if estimator == SCORE:
-                r2 = y[j] * y[j]
-                t = r2 * inv_nu[j]
-                ratio = (df[j] + 1.0) / (df[j] + r2)
-                f_over_scale = fx * inv_scale[j]
-                g[j] = 0.5 * fx * (score_df[j] - math.log1p(t) + ratio * t)
-                g[dim + j] = f_over_scale * ratio * y[j]
-                g[2 * dim + j] = f_over_scale * (ratio * r2 - 1.0)
+                g[j], g[dim + j], g[2 * dim + j] = _score_terms(fx, y[j], df[j], inv_nu[j], inv_scale[j], score_df[j],
+                                                                False)
                 continue
             g[dim + j] = grad[j]
             g[2 * dim + j] = grad[j] * y[j]
-            g[j] = grad[j] * scale[j] * y[j] * (0.5 * inv_nu[j] - 0.25 * dlog_gamma[j])
+            g[j] = _df_through_gamma(grad[j], scale[j], y[j], inv_nu[j], dlog_gamma[j])
             if estimator == RSVI:
                 g[j] += 0.5 * fx * cor[j]
         bad += accumulate_sample(acc, shift, g, i == 0, count_nonfinite)
@@ -139,19 +153,12 @@ def _terms_round(estimator, boost, nu, loc, scale, code, p, tables, constants, c
     builtin_round(code, p, work, _X, _F, _DF, count)
     if estimator == SCORE:
         for t in range(count):  # vector
-            y = work[_Y, t]
-            fx = work[_F, t]
-            r2 = y * y
-            q = r2 * inv_nu
-            ratio = (nu + 1.0) / (nu + r2)
-            f_over_scale = fx * inv_scale
-            work[_G_DF, t] = 0.5 * fx * (score_df - log1p_nonnegative(q) + ratio * q)
-            work[_G_LOC, t] = f_over_scale * ratio * y
-            work[_G_SCALE, t] = f_over_scale * (ratio * r2 - 1.0)
+            work[_G_DF, t], work[_G_LOC, t], work[_G_SCALE, t] = _score_terms(work[_F, t], work[_Y, t], nu, inv_nu,
+                                                                              inv_scale, score_df, True)
         for t in range(count):
-            q = work[_Y, t] * work[_Y, t] * inv_nu
-            if not q < 1e300:  # log1p_nonnegative's range
-                work[_G_DF, t] = 0.5 * work[_F, t] * (score_df - math.log1p(q) + (nu + 1.0) / (nu + q * nu) * q)
+            if not work[_Y, t] * work[_Y, t] * inv_nu < 1e300:  # log1p_nonnegative's range
+                work[_G_DF, t], work[_G_LOC, t], work[_G_SCALE, t] = _score_terms(
+                    work[_F, t], work[_Y, t], nu, inv_nu, inv_scale, score_df, False)
         return
     for t in range(count):  # vector
         work[_G_LOC, t] = work[_DF, t]
@@ -159,12 +166,12 @@ def _terms_round(estimator, boost, nu, loc, scale, code, p, tables, constants, c
     if estimator == IMPLICIT:
         for t in range(count):
             dlog_gamma = implicit_dlog_table(tables, 0, shape, work[_UNIT, t], work[_LOG_H, t] + work[_LOG_SUM, t])
-            work[_G_DF, t] = work[_DF, t] * scale * work[_Y, t] * (0.5 * inv_nu - 0.25 * dlog_gamma)
+            work[_G_DF, t] = _df_through_gamma(work[_DF, t], scale, work[_Y, t], inv_nu, dlog_gamma)
         return
     for t in range(count):  # vector
         dlog_gamma, cor = rsvi_terms(work[_LOG_H, t], work[_E, t], work[_V, t], d, c, shape, boost, psi_boosted,
                                      work[_LOG_SUM_SQ, t])
-        reparameterised = work[_DF, t] * scale * work[_Y, t] * (0.5 * inv_nu - 0.25 * dlog_gamma)
+        reparameterised = _df_through_gamma(work[_DF, t], scale, work[_Y, t], inv_nu, dlog_gamma)
         work[_G_DF, t] = reparameterised + 0.5 * work[_F, t] * cor
 
 
@@ -177,8 +184,7 @@ def _block_1d(estimator, boost, nu, loc, scale, code, p, tables, s, m, row, coun
     d, c, psi_boosted, psi, _, _ = gamma_constants(shape, boost)
     constants = (d[0], c[0], psi_boosted[0], digamma(0.5 * (nu + 1.0)) - psi[0] - 1.0 / nu)
     work = np.zeros((14, ROUND))
-    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the three components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    lanes, shift = lane_sums(row.shape[0])
     bad = 0
     proposals = 0
     done = 0

@@ -30,7 +30,7 @@ import numpy as np
 from numba import literally
 
 from ._jit import jit
-from .moments import LANES, ROUND, accumulate_sample, add_round, block_row, lanes_row, sample_sums
+from .moments import ROUND, accumulate_sample, add_round, block_row, lane_sums, lanes_row, sample_sums
 from .objectives import builtin_1d, builtin_round, evaluate_vector
 from .trigonometric import atan_any
 from .von_mises_special import bessel_terms, draw_half_tangent, dz_dkappa, sampler_constants
@@ -47,6 +47,21 @@ TABLE = 1 + PIECES * TERMS  # per coordinate: 1 / (piece width), then the pieces
 _CHEBYSHEV_ANGLES = (np.arange(TERMS) + 0.5) * np.pi / TERMS
 
 
+@jit(inline=True)
+def _edge_density(kappa, log_i0e):
+    """q(pi) = e^-kappa / (2 pi I0(kappa)), from log(I0(kappa) e^-kappa): the weight of the window's edge term."""
+    return math.exp(-2.0 * kappa - _LOG_2PI - log_i0e)
+
+
+@jit(inline=True)
+def _score_terms(fx, w, kappa, one_minus_a, boundary):
+    """score's ``(g_loc, g_kappa)`` from w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q with q = 1 / (1 + w^2);
+    ``boundary`` is the D = 1 edge term (0 at D > 1, where the caller adds each coordinate's)."""
+    ww = w * w
+    q = 1.0 / (1.0 + ww)
+    return fx * kappa * 2.0 * w * q + boundary, fx * (one_minus_a - 2.0 * (ww * q if ww < 1e300 else 1.0))
+
+
 @jit
 def _block(estimator, user_path, loc, kappa, code, p, user, tables, s, m, row, count_nonfinite):
     """One block; returns ``(non-finite samples, sampler proposals)``."""
@@ -57,7 +72,7 @@ def _block(estimator, user_path, loc, kappa, code, p, user, tables, s, m, row, c
     for j in range(dim):
         ratio[j], scale[j], rho[j] = sampler_constants(kappa[j])
         log_i0e, a[j], one_minus_a[j] = bessel_terms(kappa[j])
-        edge[j] = math.exp(-2.0 * kappa[j] - _LOG_2PI - log_i0e)  # q(pi) = e^-kappa / (2 pi I0(kappa))
+        edge[j] = _edge_density(kappa[j], log_i0e)
     work = np.empty((3, dim))
     z, x, w = work[0], work[1], work[2]
     grad = np.zeros(dim)
@@ -78,11 +93,8 @@ def _block(estimator, user_path, loc, kappa, code, p, user, tables, s, m, row, c
             x[j] = loc[j] + z[j]
         fx = evaluate_vector(user_path, code, p, user, 1, x, grad)
         for j in range(dim):
-            if estimator == SCORE:  # with w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q, q = 1 / (1 + w^2)
-                ww = w[j] * w[j]
-                q = 1.0 / (1.0 + ww)
-                g[j] = fx * kappa[j] * 2.0 * w[j] * q + boundary
-                g[dim + j] = fx * (one_minus_a[j] - 2.0 * (ww * q if ww < 1e300 else 1.0))
+            if estimator == SCORE:
+                g[j], g[dim + j] = _score_terms(fx, w[j], kappa[j], one_minus_a[j], boundary)
                 if dim > 1:  # the window's edges given the other coordinates' draws
                     x[j] = loc[j] + math.pi
                     upper = evaluate_vector(user_path, code, p, user, 1, x, grad)
@@ -165,11 +177,10 @@ def _block_1d(estimator, loc, kappa, code, p, tables, s, m, row, count_nonfinite
     log_i0e, a, one_minus_a = bessel_terms(kappa)
     boundary = 0.0  # score: q(pi) (f(loc + pi) - f(loc - pi)), the same for every sample
     if estimator == SCORE:
-        edge = math.exp(-2.0 * kappa - _LOG_2PI - log_i0e)
-        boundary = edge * (builtin_1d(code, p, loc + math.pi)[0] - builtin_1d(code, p, loc - math.pi)[0])
+        boundary = _edge_density(kappa, log_i0e) * (builtin_1d(code, p, loc + math.pi)[0]
+                                                   - builtin_1d(code, p, loc - math.pi)[0])
     work = np.zeros((6, ROUND))
-    lanes = np.zeros((row.shape[0], 4, LANES))  # pair rows after the two components: see moments.add_lanes
-    shift = np.zeros(row.shape[0])
+    lanes, shift = lane_sums(row.shape[0])
     bad = 0
     proposals = 0
     done = 0
@@ -181,13 +192,10 @@ def _block_1d(estimator, loc, kappa, code, p, tables, s, m, row, count_nonfinite
         for t in range(count):  # vector
             work[_X, t] = loc + 2.0 * atan_any(work[_W, t])
         builtin_round(code, p, work, _X, _F, _DF, count)
-        if estimator == SCORE:  # with w = tan(z/2): sin z = 2 w q, sin^2(z/2) = w^2 q, q = 1 / (1 + w^2)
+        if estimator == SCORE:
             for t in range(count):  # vector
-                w = work[_W, t]
-                ww = w * w
-                q = 1.0 / (1.0 + ww)
-                work[_G_LOC, t] = work[_F, t] * kappa * 2.0 * w * q + boundary
-                work[_G_KAPPA, t] = work[_F, t] * (one_minus_a - 2.0 * (ww * q if ww < 1e300 else 1.0))
+                work[_G_LOC, t], work[_G_KAPPA, t] = _score_terms(work[_F, t], work[_W, t], kappa, one_minus_a,
+                                                                  boundary)
         else:
             for t in range(count):
                 work[_G_LOC, t] = work[_DF, t]
