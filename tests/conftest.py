@@ -14,6 +14,13 @@ def assert_close_se(measured, expected, stderr, k=5.0, what="value"):
     assert np.all(np.abs(z) <= k), f"{what}: measured {measured}, expected {expected}, z = {z}"
 
 
+def assert_same_up_to_rounding(result, reference):
+    """Two estimates of the same draws through different loops (vector rounds against the per-sample loop):
+    means within 1e-6 of a standard error, variances within 1e-8 relative; a wrong term would miss by far more."""
+    np.testing.assert_allclose(result.mean, reference.mean, rtol=0, atol=1e-6 * reference.stderr.max())
+    np.testing.assert_allclose(result.var, reference.var, rtol=1e-8)
+
+
 @numba.njit
 def relax_control_value(z):
     return 0.3 * z * z - 0.1 * z

@@ -13,28 +13,20 @@ from mcgrad.kernels.trigonometric import TRIG_LIMIT, atan_any, sin_cos_small
 mpmath.mp.dps = 40
 
 
-@numba.njit
-def _log_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = log_positive(x[i])
-    return out
+def _elementwise(function):
+    """A compiled loop applying one of the kernels' inlined scalar functions to every element of an array."""
+    @numba.njit
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = function(x[i])
+        return out
+
+    return apply
 
 
-@numba.njit
-def _exp_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = exp_nonpositive(x[i])
-    return out
-
-
-@numba.njit
-def _log1p_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = log1p_nonnegative(x[i])
-    return out
+_log_all, _exp_all, _log1p_all, _atan_all = (_elementwise(f) for f in (log_positive, exp_nonpositive,
+                                                                       log1p_nonnegative, atan_any))
 
 
 def _max_ulp_error(got, x, reference):
@@ -99,14 +91,6 @@ def test_log1p_within_a_few_ulps_from_zero_to_huge():
     got = _log1p_all(t)
     assert got[t == 0.0][0] == 0.0
     assert _max_ulp_error(got, t, mpmath.log1p) < 4.0
-
-
-@numba.njit
-def _atan_all(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = atan_any(x[i])
-    return out
 
 
 @numba.njit
