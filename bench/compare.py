@@ -59,6 +59,10 @@ CASES = {
                                  0.1),
     "Categorical K = 10 gumbel_softmax": ("discrete", lambda m: (m.Categorical(logits=LOGITS), m.toy(0.45),
                                                                   "gumbel_softmax", {}), 0.05),
+    "Categorical K = 10 straight_through": ("discrete", lambda m: (m.Categorical(logits=LOGITS), m.toy(0.45),
+                                                                    "straight_through", {}), 0.05),
+    "Categorical K = 10 gumbel_rao": ("discrete", lambda m: (m.Categorical(logits=LOGITS), m.toy(0.45),
+                                                              "gumbel_rao", {}), 0.05),
     "Categorical K = 10 rebar": ("discrete", lambda m: (m.Categorical(logits=LOGITS), m.toy(0.45), "rebar", {}),
                                  0.03),
 }

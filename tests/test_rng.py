@@ -1,9 +1,11 @@
 import math
 
+import numba
 import numpy as np
+import pytest
 from scipy import stats
 
-from mcgrad.kernels import rng
+from mcgrad.kernels import rng, wide_stream
 
 
 def test_splitmix64_reference_outputs():
@@ -120,3 +122,59 @@ def test_open_uniform_ranks_split_the_draws_exactly():
     _, k = rng.next_open_rank(s)
     _, u = rng.next_double_open(s)
     assert rng.open_uniform(k) == u
+
+
+@numba.njit
+def _scalar_lanes(wide, steps):
+    """Each lane of a wide stream stepped on its own by next_double_open: ``out[step, lane]``."""
+    width = wide.shape[1]
+    out = np.empty((steps, width))
+    for lane in range(width):
+        s = (wide[0, lane], wide[1, lane], wide[2, lane], wide[3, lane])
+        for step in range(steps):
+            s, out[step, lane] = rng.next_double_open(s)
+    return out
+
+
+_FILLS = {}
+
+
+def _fill(width):
+    if width not in _FILLS:
+        intrinsic = wide_stream.wide_intrinsic(width)
+
+        @numba.njit
+        def fill(wide, out, steps):
+            intrinsic(wide, out, steps)
+
+        _FILLS[width] = fill
+    return _FILLS[width]
+
+
+@pytest.mark.parametrize("width", [4, wide_stream.WIDE])
+def test_wide_stream_lanes_are_xoshiro_streams_bit_for_bit(width):
+    first = np.array([rng.block_state(np.uint64(99), lane) for lane in range(width)], dtype=np.uint64).T.copy()
+    wide = first.copy()
+    out = np.full(7 * width * 3 + 5, -1.0)
+    fill = _fill(width)
+    fill(wide, out[:7 * width], 7)  # two calls continue one sequence; the rest of the buffer is untouched
+    fill(wide, out[7 * width:], 14)
+    expected = _scalar_lanes(first, 21)
+    assert np.array_equal(out[:21 * width].reshape(21, width), expected)
+    assert np.all(out[21 * width:] == -1.0)
+    again = first.copy()
+    fill(again, np.empty(21 * width), 21)
+    assert np.array_equal(again, wide)  # the state advanced by exactly the steps drawn
+
+
+def test_wide_state_is_keyed_by_one_draw_of_the_block_stream():
+    s = tuple(np.uint64(w) for w in rng.block_state(rng.run_key(5), 3))  # Python ints above 2^63 would not pass
+    after, wide = wide_stream.wide_state(s)
+    s2, key = rng.next_u64(s)
+    assert tuple(int(v) for v in after) == tuple(int(v) for v in s2)
+    for lane in range(wide_stream.WIDE):
+        assert [int(w) for w in wide[:, lane]] == [int(w) for w in rng.block_state(key, lane)]
+    out = np.empty(wide_stream.WIDE * 4000)
+    _fill(wide_stream.WIDE)(wide, out, 4000)
+    assert 0.0 < out.min() and out.max() < 1.0
+    assert stats.kstest(out, "uniform").pvalue > 1e-4

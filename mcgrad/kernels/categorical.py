@@ -13,8 +13,10 @@ Stream use per batch, in this order: ``score``, ``reinmax``, ``gapped_straight_t
 ``sum_and_sample`` draw one uniform per variable and sample (inverse CDF), ``sum_and_sample`` then one more
 per variable and sample for its draw from the classes it does not sum; the other estimators draw C D K
 uniforms for the Gumbels, then ``rebar`` and ``relax`` draw C D K more for the exponentials of the
-conditional resample; each group in sample-major, then variable, then class order.  ``gumbel_rao`` then
-draws ``samples`` sets of C D K exponentials, one set after the other, for its conditional Gumbels.  So
+conditional resample; each group in sample-major, then variable, then class order.  ``gumbel_rao`` keys a
+wide stream (:mod:`mcgrad.kernels.wide_stream`) with the first draw of each block, before any other, and fills
+from it, per batch and conditional draw, the C' K uniforms of its conditional exponentials (C' = D C, whole
+batches even when the last one is short) in class-major order, ``WIDE`` lanes at a time.  So
 gumbel_softmax, straight_through, rebar and relax see the same Gumbels, and score, reinmax,
 gapped_straight_through, gumbel_rao and sum_and_sample the same outcomes.  C = max(1, 512 // (D K)),
 rounded down to a multiple of ``LANES`` when at least that.
@@ -50,6 +52,7 @@ from .elementary import exp_nonpositive, log_positive
 from .moments import LANES, add_lanes, lane_sums, lanes_row
 from .objectives import USER, batch_objective, batch_user
 from .rng import block_state, next_double_open
+from .wide_stream import WIDE, fill_open_uniforms, wide_state
 
 _BATCH_ENTRIES = 512  # C D K per batch: the batch's work arrays stay in the first cache levels
 
@@ -112,8 +115,8 @@ def _draw_inverse_cdf(s, cdf, chunk, count, best):
             s, u = next_double_open(s)
             u *= cdf[d, classes - 1]
             k = 0
-            while k < classes - 1 and u >= cdf[d, k]:
-                k += 1
+            for i in range(classes - 1):  # the first k with u < cdf[k], counted without a branch
+                k += u >= cdf[d, i]
             best[d * chunk + j] = k
     return s
 
@@ -422,33 +425,62 @@ def _conditional_resample(e, best, log_theta, inv_theta, zt, r, e_b):
 
 
 @jit
-def _conditional_softmax(e, best, inv_theta, inv_lam, soft, e_b, total):
-    """``soft = softmax(z~ / lam)`` of the conditional resample z~ | b (:func:`_conditional_resample`) without
-    forming z~: with the largest z~_b = -log e_b subtracted, exp((z~_k - z~_b) / lam) = q_k^(1/lam) with
-    q_k = e_b / (e_k / theta_k + e_b) in (0, 1] (1 for k = b), a square at lam = 1/2 and q_k itself at lam = 1
-    (no logarithm or exponential); other temperatures take exp(log(q_k) / lam).  Where e_k / theta_k overflows,
-    q_k = 0, the limit."""
-    for col in range(e.shape[1]):
-        e_b[col] = e[best[col], col]
-        total[col] = 0.0
-    for k in range(e.shape[0]):
-        ek = e[k]
-        ik = inv_theta[k]
-        sk = soft[k]
-        for col in range(e.shape[1]):
-            q = 1.0 if best[col] == k else e_b[col] / (ek[col] * ik[col] + e_b[col])
-            if inv_lam == 2.0:
-                q = q * q
-            elif inv_lam != 1.0:
-                q = math.exp(math.log(q) * inv_lam) if q > 0.0 else 0.0
-            sk[col] = q
-            total[col] += q
-    for col in range(e.shape[1]):
-        total[col] = 1.0 / total[col]
-    for k in range(e.shape[0]):
-        sk = soft[k]
-        for col in range(e.shape[1]):
-            sk[col] *= total[col]
+def _gumbel_rao(wide, uniforms, draws, best, inv_theta, inv_lam, grad, soft, g, e_b, total, dot):
+    """Gumbel-Rao's gradient of a batch: ``g = (1 / draws) sum_s J_s^T grad`` per column, J_s the Jacobian of
+    soft~ = softmax(z~ / lam) at the s-th conditional resample z~ | b (:func:`_conditional_resample`).
+
+    Each draw fills ``uniforms`` from the wide stream ``wide`` (:mod:`mcgrad.kernels.wide_stream`), in the
+    class-major order of ``g``; they become the exponentials e = -log u in place.  soft~ is formed without z~:
+    with the largest z~_b = -log e_b subtracted, exp((z~_k - z~_b) / lam) = q_k^(1/lam) with
+    q_k = e_b / (e_k / theta_k + e_b) in (0, 1] (1 for k = b), a square at lam = 1/2 and q_k itself at lam = 1 (no
+    logarithm or exponential); other temperatures take exp(log(q_k) / lam).  Where e_k / theta_k overflows,
+    q_k = 0, the limit.  One pass forms q_k, their sum and <grad, q>, a second adds
+    ``soft~_k (grad_k - <grad, soft~>) / (lam draws)`` (:func:`_softmax_backward`) with soft~_k = q_k / sum q.
+    One call per batch: a call that takes arrays costs atomic reference counts, more than a draw's arithmetic.
+    """
+    classes, cols = g.shape
+    e = uniforms[:classes * cols].reshape((classes, cols))
+    scale = inv_lam / draws
+    g[:] = 0.0
+    for _ in range(draws):
+        fill_open_uniforms(wide, uniforms, uniforms.shape[0] // WIDE)
+        for k in range(classes):
+            ek = e[k]
+            for col in range(cols):
+                ek[col] = -log_positive(ek[col])
+        for col in range(cols):
+            e_b[col] = e[best[col], col]
+            total[col] = 0.0
+            dot[col] = 0.0
+        for k in range(classes):
+            ek = e[k]
+            ik = inv_theta[k]
+            sk = soft[k]
+            gk = grad[k]
+            if inv_lam == 2.0 or inv_lam == 1.0:
+                for col in range(cols):
+                    q = 1.0 if best[col] == k else e_b[col] / (ek[col] * ik[col] + e_b[col])
+                    q = q * q if inv_lam == 2.0 else q
+                    sk[col] = q
+                    total[col] += q
+                    dot[col] += gk[col] * q
+            else:
+                for col in range(cols):
+                    q = 1.0 if best[col] == k else e_b[col] / (ek[col] * ik[col] + e_b[col])
+                    sk[col] = math.exp(math.log(q) * inv_lam) if q > 0.0 else 0.0
+                for col in range(cols):
+                    total[col] += sk[col]
+                    dot[col] += gk[col] * sk[col]
+        for col in range(cols):
+            inverse = 1.0 / total[col]
+            total[col] = scale * inverse
+            dot[col] *= inverse
+        for k in range(classes):
+            sk = soft[k]
+            gk = grad[k]
+            ok = g[k]
+            for col in range(cols):
+                ok[col] += total[col] * sk[col] * (gk[col] - dot[col])
 
 
 @jit
@@ -569,7 +601,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     dense = np.empty((3, classes, cols))
     soft, onehot, grad = dense[0], dense[1], dense[2]
     g = np.zeros((classes, cols))
-    spare = cols if resample or draws > 0 else 0
+    spare = cols if resample else 0
     resampled = np.full((5, classes, spare), 0.5)  # zt: exponentials, then z~
     zt, e, r, dcz, dct = resampled[0], resampled[1], resampled[2], resampled[3], resampled[4]
     best = np.zeros(cols, np.int64)
@@ -580,6 +612,10 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
     xv = np.empty(width)
     gv = np.empty(width)
     acc, shift = lane_sums(row.shape[0])
+    wide = np.zeros((4, WIDE), np.uint64)
+    if draws > 0:  # gumbel_rao's conditional exponentials come from a wide stream keyed by the block's first draw
+        s, wide = wide_state(s)
+    uniforms = np.empty(-(-classes * cols // WIDE) * WIDE if draws > 0 else 0)  # whole steps of the wide stream
     bad = 0
     for start in range(0, m, chunk):
         count = min(chunk, m - start)
@@ -617,12 +653,7 @@ def _block(estimator, user_path, logits, factor, lam, eta, code, p, user, cv, s,
             _softmax(z, peak, inv_lam, soft, column)
             _softmax_backward(soft, grad, inv_lam, g, column)
         elif estimator == GUMBEL_RAO:  # straight-through averaged over z~ | b
-            g[:] = 0.0
-            for _ in range(draws):
-                s = _draw_uniforms(s, e, chunk, count)
-                _exponentials(e)
-                _conditional_softmax(e, best, inv_theta, inv_lam, soft, top, column)
-                _softmax_backward(soft, grad, inv_lam / draws, g, column, True)
+            _gumbel_rao(wide, uniforms, draws, best, inv_theta, inv_lam, grad, soft, g, top, column, column2)
         elif estimator == REINMAX:  # pi1 = (D + softmax(l / lam)) / 2
             for k in range(classes):
                 for col in range(cols):
