@@ -18,7 +18,7 @@ wide stream (:mod:`mcgrad.kernels.wide_stream`) with the first draw of each bloc
 from it, per batch and conditional draw, the C' K uniforms of its conditional exponentials (C' = D C, whole
 batches even when the last one is short) in class-major order, ``WIDE`` lanes at a time.  So
 gumbel_softmax, straight_through, rebar and relax see the same Gumbels, and score, reinmax,
-gapped_straight_through, gumbel_rao and sum_and_sample the same outcomes.  C = max(1, 512 // (D K)),
+gapped_straight_through, gumbel_rao and sum_and_sample the same outcomes.  C = max(1, 2048 // (D K)),
 rounded down to a multiple of ``LANES`` when at least that.
 """
 
@@ -54,7 +54,7 @@ from .objectives import USER, batch_objective, batch_user
 from .rng import block_state, next_double_open
 from .wide_stream import WIDE, fill_open_uniforms, wide_state
 
-_BATCH_ENTRIES = 512  # C D K per batch: the batch's work arrays stay in the first cache levels
+_BATCH_ENTRIES = 2048  # C D K per batch: long vector loops whose work arrays stay in the first cache levels
 
 
 @jit
