@@ -19,17 +19,12 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
+from .ir_loops import carried_loop, index
+
 LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
 WIDTH = 4  # doubles per vector value: one AVX register (narrower machines split it)
 # Not 8 on AVX-512 machines: the 512-bit sums alone ran 1.3x faster, but with them in the loop the draws slowed
 # (fewer vector ports while 512-bit operations run), and Normal pathwise fell from 0.73 to 0.68 of the raw normals.
-
-_I64 = ir.IntType(64)
-
-
-def _index(value: int) -> ir.Constant:
-    return ir.Constant(_I64, value)
-
 
 def _splat(builder: ir.IRBuilder, value, vector: ir.VectorType) -> ir.Value:
     first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
@@ -41,42 +36,22 @@ def _pass(builder: ir.IRBuilder, vector: ir.VectorType, sums, values, first, gro
     """Emit the loop over ``groups`` for lanes ``lane0 .. lane0 + 2 width - 1``: two vectors per power."""
     width = vector.count
     vector_pointer = vector.as_pointer()
-    pointers = [builder.bitcast(builder.gep(sums, [_index(power * LANES + lane0 + width * k)]), vector_pointer)
+    pointers = [builder.bitcast(builder.gep(sums, [index(power * LANES + lane0 + width * k)]), vector_pointer)
                 for power in range(4) for k in range(2)]
-    start = [builder.load(p, align=8) for p in pointers]
-    entry = builder.block
-    loop = builder.append_basic_block("lanes.loop")
-    done = builder.append_basic_block("lanes.done")
-    builder.cbranch(builder.icmp_signed(">", groups, _index(0)), loop, done)
 
-    builder.position_at_end(loop)
-    group = builder.phi(_I64)
-    carried = [builder.phi(vector) for _ in pointers]
-    offset = builder.add(first, builder.add(builder.mul(group, _index(LANES)), _index(lane0)))
-    updated = [None] * len(pointers)
-    for k in range(2):
-        address = builder.gep(values, [builder.add(offset, _index(width * k))])
-        d = builder.fsub(builder.load(builder.bitcast(address, vector_pointer), align=8), shift)
-        d2 = builder.fmul(d, d)
-        powers = (d, d2, builder.fmul(d2, d), builder.fmul(d2, d2))
-        for power in range(4):
-            updated[2 * power + k] = builder.fadd(carried[2 * power + k], powers[power])
-    following = builder.add(group, _index(1))
-    end = builder.block
-    group.add_incoming(_index(0), entry)
-    group.add_incoming(following, end)
-    for phi, before, after in zip(carried, start, updated, strict=True):
-        phi.add_incoming(before, entry)
-        phi.add_incoming(after, end)
-    builder.cbranch(builder.icmp_signed("<", following, groups), loop, done)
+    def group_step(group, carried):
+        offset = builder.add(first, builder.add(builder.mul(group, index(LANES)), index(lane0)))
+        updated = [None] * len(carried)
+        for k in range(2):
+            address = builder.gep(values, [builder.add(offset, index(width * k))])
+            d = builder.fsub(builder.load(builder.bitcast(address, vector_pointer), align=8), shift)
+            d2 = builder.fmul(d, d)
+            powers = (d, d2, builder.fmul(d2, d), builder.fmul(d2, d2))
+            for power in range(4):
+                updated[2 * power + k] = builder.fadd(carried[2 * power + k], powers[power])
+        return updated
 
-    builder.position_at_end(done)
-    final = [builder.phi(vector) for _ in pointers]
-    for phi, before, after in zip(final, start, updated, strict=True):
-        phi.add_incoming(before, entry)
-        phi.add_incoming(after, end)
-    for phi, pointer in zip(final, pointers, strict=True):
-        builder.store(phi, pointer, align=8)
+    carried_loop(builder, pointers, groups, group_step, "lanes")
 
 
 def lane_groups_intrinsic(width: int):
@@ -106,7 +81,7 @@ def lane_groups_intrinsic(width: int):
         def codegen(context, builder, sig, args):
             sums_value, component_index, values_value, row_index, first_column, count, shift_value = args
             sums_data = context.make_array(sig.args[0])(context, builder, sums_value).data
-            component_sums = builder.gep(sums_data, [builder.mul(component_index, _index(4 * LANES))])
+            component_sums = builder.gep(sums_data, [builder.mul(component_index, index(4 * LANES))])
             values_array = context.make_array(sig.args[2])(context, builder, values_value)
             columns = builder.extract_value(values_array.shape, 1)
             first_index = builder.add(builder.mul(row_index, columns), first_column)

@@ -21,16 +21,12 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from ._jit import jit
+from .ir_loops import I64, carried_loop, index
 from .rng import block_state, next_u64
 
 WIDE = 16  # lanes: two AVX-512 registers of uint64 (narrower machines split them, with the same bits)
 
-_I64 = ir.IntType(64)
 _TWO_M53 = 1.0 / 9007199254740992.0
-
-
-def _index(value: int) -> ir.Constant:
-    return ir.Constant(_I64, value)
 
 
 def _rotl(builder: ir.IRBuilder, x: ir.Value, k: int, vector: ir.VectorType) -> ir.Value:
@@ -41,7 +37,7 @@ def _rotl(builder: ir.IRBuilder, x: ir.Value, k: int, vector: ir.VectorType) -> 
 
 def wide_intrinsic(width: int):
     """The intrinsic :func:`fill_open_uniforms` for ``width`` lanes (any width gives each lane's own sequence)."""
-    vector = ir.VectorType(_I64, width)
+    vector = ir.VectorType(I64, width)
     doubles = ir.VectorType(ir.DoubleType(), width)
 
     def splat(value, kind=vector):
@@ -66,45 +62,26 @@ def wide_intrinsic(width: int):
             state_value, out_value, count = args
             words = context.make_array(sig.args[0])(context, builder, state_value).data
             data = context.make_array(sig.args[1])(context, builder, out_value).data
-            pointers = [builder.bitcast(builder.gep(words, [_index(width * w)]), vector.as_pointer())
+            pointers = [builder.bitcast(builder.gep(words, [index(width * w)]), vector.as_pointer())
                         for w in range(4)]
-            start = [builder.load(p, align=8) for p in pointers]
-            entry = builder.block
-            loop = builder.append_basic_block("wide.loop")
-            done = builder.append_basic_block("wide.done")
-            builder.cbranch(builder.icmp_signed(">", count, _index(0)), loop, done)
 
-            builder.position_at_end(loop)
-            step = builder.phi(_I64)
-            s0, s1, s2, s3 = (builder.phi(vector) for _ in range(4))
-            result = builder.mul(_rotl(builder, builder.mul(s1, splat(5)), 7, vector), splat(9))
-            t = builder.shl(s1, splat(17))
-            n2 = builder.xor(s2, s0)
-            n3 = builder.xor(s3, s1)
-            n1 = builder.xor(s1, n2)
-            n0 = builder.xor(s0, n3)
-            n2 = builder.xor(n2, t)
-            n3 = _rotl(builder, n3, 45, vector)
-            rank = builder.sitofp(builder.lshr(result, splat(11)), doubles)
-            uniform = builder.fmul(builder.fadd(rank, splat(0.5, doubles)), splat(_TWO_M53, doubles))
-            address = builder.gep(data, [builder.mul(step, _index(width))])
-            builder.store(uniform, builder.bitcast(address, doubles.as_pointer()), align=8)
-            following = builder.add(step, _index(1))
-            end = builder.block
-            step.add_incoming(_index(0), entry)
-            step.add_incoming(following, end)
-            for phi, before, after in zip((s0, s1, s2, s3), start, (n0, n1, n2, n3), strict=True):
-                phi.add_incoming(before, entry)
-                phi.add_incoming(after, end)
-            builder.cbranch(builder.icmp_signed("<", following, count), loop, done)
+            def step(number, state):
+                s0, s1, s2, s3 = state
+                result = builder.mul(_rotl(builder, builder.mul(s1, splat(5)), 7, vector), splat(9))
+                t = builder.shl(s1, splat(17))
+                n2 = builder.xor(s2, s0)
+                n3 = builder.xor(s3, s1)
+                n1 = builder.xor(s1, n2)
+                n0 = builder.xor(s0, n3)
+                n2 = builder.xor(n2, t)
+                n3 = _rotl(builder, n3, 45, vector)
+                rank = builder.sitofp(builder.lshr(result, splat(11)), doubles)
+                uniform = builder.fmul(builder.fadd(rank, splat(0.5, doubles)), splat(_TWO_M53, doubles))
+                address = builder.gep(data, [builder.mul(number, index(width))])
+                builder.store(uniform, builder.bitcast(address, doubles.as_pointer()), align=8)
+                return [n0, n1, n2, n3]
 
-            builder.position_at_end(done)
-            final = [builder.phi(vector) for _ in pointers]
-            for phi, before, after in zip(final, start, (n0, n1, n2, n3), strict=True):
-                phi.add_incoming(before, entry)
-                phi.add_incoming(after, end)
-            for phi, pointer in zip(final, pointers, strict=True):
-                builder.store(phi, pointer, align=8)
+            carried_loop(builder, pointers, count, step, "wide")
             return context.get_dummy_value()
 
         return signature, codegen
