@@ -15,16 +15,31 @@ multiply-add), so the sums are bitwise those of the scalar loop it replaces.
 
 from __future__ import annotations
 
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import types
+from numba.core import config
 from numba.core.extending import intrinsic
 
 from .ir_loops import carried_loop, index
 
 LANES = 16  # interleaved partial sums of batch-wise loops (sample i of a block goes to lane i mod LANES)
-WIDTH = 4  # doubles per vector value: one AVX register (narrower machines split it)
-# Not 8 on AVX-512 machines: the 512-bit sums alone ran 1.3x faster, but with them in the loop the draws slowed
-# (fewer vector ports while 512-bit operations run), and Normal pathwise fell from 0.73 to 0.68 of the raw normals.
+FULL_WIDTH_512 = frozenset({"znver5"})
+"""CPUs (LLVM's names) whose 512-bit vector operations run at full width beside the integer work of the draws:
+AMD Zen 5.  On an AVX-512 Intel Xeon the 512-bit sums alone ran 1.3x faster, but the draws around them slowed
+(fewer vector ports while 512-bit operations run): Normal pathwise fell from 0.73 to 0.68 of the raw normals.
+On Zen 5 the same change took it from 0.72 to 0.75 on one thread (docs/performance.md)."""
+
+
+def vector_width(cpu: str) -> int:
+    """Doubles per vector value of the lane sums on ``cpu``: 8 (one 512-bit register) where 512-bit operations
+    run at full width (:data:`FULL_WIDTH_512`), else 4 (one AVX register; narrower machines split it)."""
+    return 8 if cpu in FULL_WIDTH_512 else 4
+
+
+WIDTH = vector_width(config.CPU_NAME or llvm.get_host_cpu_name())
+"""The width of this process's compiled code (Numba's ``NUMBA_CPU_NAME`` when set, else the host), so a cache
+entry, which Numba keys on the CPU name, always holds this width."""
 
 def _splat(builder: ir.IRBuilder, value, vector: ir.VectorType) -> ir.Value:
     first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))

@@ -121,7 +121,7 @@ def pair_row(sums0, sums1, shift0, shift1, n, out):
     block_row(acc, np.array([shift0, shift1]), n, out)
 
 
-@jit
+@jit(inline=True)
 def add_lanes(acc, shift, values, segment, count, start):
     """:func:`add_component_lanes` for the batch's components, then, when ``acc`` has more rows than there are
     components, for their pair rows (:func:`paired_components`) formed from the batch's values."""
@@ -147,7 +147,7 @@ def add_lanes(acc, shift, values, segment, count, start):
     add_component_lanes(acc[width:], shift[width:], pairs, pairs.shape[1], count, start)
 
 
-@jit
+@jit(inline=True)
 def add_component_lanes(acc, shift, values, segment, count, start):
     """Add a batch -- samples ``start .. start + count - 1`` of a block -- to per-lane power sums.
 
@@ -176,7 +176,7 @@ def add_component_lanes(acc, shift, values, segment, count, start):
                     acc[c, 0, lane], acc[c, 1, lane], acc[c, 2, lane], acc[c, 3, lane], values[r, first + i] - sh)
 
 
-@jit
+@jit(inline=True)
 def add_round(acc, shift, values, count, start, count_nonfinite):
     """:func:`add_lanes` for one round of a D = 1 loop: ``values[r, i]`` is component r of the round's sample i
     (i < ``count``; a row is one round, whatever its length), samples ``start ..`` of the block.  Returns, when
