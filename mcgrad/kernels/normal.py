@@ -142,12 +142,22 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
     for pathwise on x^2: the draws alone 1.8; the two terms +0.05; the power sums of the two components
     +0.6 (timed alone 0.35 with the sums in vector registers, :mod:`~mcgrad.kernels.lanes`, 0.65 with them in
     memory); each round's calls, which pass arrays and so update reference counts atomically, about 75 ns per
-    round, hence rounds of 1024.
+    round, hence rounds of 1024 (and the moments helpers inlined).
+
+    Score on a quadratic objective takes f(x) / scale as a quadratic in eps,
+    ``q0 + q1 eps + q2 eps^2`` with ``q0 = (w (loc - c)^2 + v loc + const) / scale``, ``q1 = 2 w (loc - c) + v``,
+    ``q2 = w scale``: five multiplies per sample instead of nine, which bound that loop (0.14 -> 0.09 ns per
+    sample, Zen 5).  It rounds differently from the per-sample loop (within its tests' tolerance) and keeps
+    more of eps's bits where scale << |loc|, as loc + scale eps is never formed.
     """
     inv_scale = 1.0 / scale
     one_minus_scale = 1.0 - scale
     quadratic, w, centre, slope = quadratic_form(code, p, 1, 0)
     constant = p if code == SQUARE else 0.0
+    offset = loc - centre
+    q0 = (w * (offset * offset) + slope * loc + constant) * inv_scale
+    q1 = 2.0 * w * offset + slope
+    q2 = w * scale
     work = np.zeros((5, ROUND))
     eps, fx, dfx, g0, g1 = work[_EPS], work[_F], work[_DF], work[_G0], work[_G1]
     lanes, shift = lane_sums(row.shape[0])
@@ -157,7 +167,13 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
         count = min(ROUND, m - done)
         for t in range(count):
             s, eps[t] = next_normal(s)
-        if quadratic:
+        if quadratic and estimator == SCORE:
+            for t in range(count):  # vector
+                e = eps[t]
+                q = (q2 * e + q1) * e + q0  # f(x) / scale
+                g0[t] = q * e
+                g1[t] = q * (e * e - 1.0)
+        elif quadratic:
             for t in range(count):  # vector
                 e = eps[t]
                 x = loc + scale * e
