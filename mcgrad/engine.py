@@ -9,6 +9,7 @@ block for at most ``CHUNK_BLOCKS`` blocks; memory is O(CHUNK_BLOCKS x components
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import threading
 import time
@@ -20,6 +21,7 @@ import numpy as np
 from . import families
 from ._validate import count
 from .accumulator import Accumulator
+from .function_address import FunctionAddress
 from .kernels import discrete as discrete_kernels
 from .kernels import driver, moments, score_vr
 from .kernels import tape as ktape
@@ -325,9 +327,12 @@ def block_function(spec, dist, objective):
                     lambda: spec.block(spec.code, user_path, scalar), driver.BLOCK_SIGNATURE, label)
 
 
-def no_setup():
-    """The compiled setup of estimators that derive nothing from the parameters."""
-    return compiled(("setup",), lambda: driver.no_tables, driver.SETUP_SIGNATURE)
+@functools.cache
+def no_setup() -> FunctionAddress:
+    """The compiled setup of estimators that derive nothing from the parameters, by address (it allocates an empty
+    table and cannot raise)."""
+    return FunctionAddress(compiled(("setup",), lambda: driver.no_tables, driver.SETUP_SIGNATURE),
+                           driver.SETUP_FUNCTION)
 
 
 def setup_function(spec):

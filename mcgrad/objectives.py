@@ -17,36 +17,14 @@ from dataclasses import dataclass, field, replace
 import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
-from numba.core.types.function_type import WrapperAddressProtocol
-from numba.experimental.function_type import _get_wrapper_address
 
 from . import families
 from ._validate import real_scalar
+from .function_address import FunctionAddress
 from .kernels import objectives as kobj
 
 _MOMENT_ORDER = {kobj.SQUARE: 2, kobj.QUADRATIC: 2, kobj.LINEAR: 1}
 """The built-ins that grow like |x|^order, which a heavy-tailed family refuses where E|x|^order is infinite."""
-
-
-class FunctionAddress(WrapperAddressProtocol):
-    """A compiled function handed to the kernels by its address, looked up once.
-
-    Numba turns every dispatcher passed as a first-class function into a pointer on each kernel call, a
-    signature look-up of about 25 microseconds (2-core EPYC); a built-in objective's run passed four, a third of
-    the fixed cost of an ``estimate``.  Calls through the address go to the function's C wrapper, which swallows
-    exceptions: only for functions that never raise, such as the placeholders the kernels never call.
-    """
-
-    def __init__(self, dispatcher, kind) -> None:
-        self.dispatcher = dispatcher  # keeps the compiled code alive
-        self._signature = kind.signature
-        self._address = _get_wrapper_address(dispatcher, self._signature)
-
-    def __wrapper_address__(self) -> int:
-        return self._address
-
-    def signature(self):
-        return self._signature
 
 
 @functools.cache
