@@ -158,7 +158,7 @@ def _block_1d_rounds(estimator, option, loc, scale, code, p, s, m, row, count_no
     q0 = (w * (offset * offset) + slope * loc + constant) * inv_scale
     q1 = 2.0 * w * offset + slope
     q2 = w * scale
-    work = np.zeros((5, ROUND))
+    work = np.empty((5, ROUND))
     eps, fx, dfx, g0, g1 = work[_EPS], work[_F], work[_DF], work[_G0], work[_G1]
     lanes, shift = lane_sums(row.shape[0])
     bad = 0
