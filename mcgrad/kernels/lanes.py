@@ -28,7 +28,7 @@ FULL_WIDTH_512 = frozenset({"znver5"})
 """CPUs (LLVM's names) whose 512-bit vector operations run at full width beside the integer work of the draws:
 AMD Zen 5.  On an AVX-512 Intel Xeon the 512-bit sums alone ran 1.3x faster, but the draws around them slowed
 (fewer vector ports while 512-bit operations run): Normal pathwise fell from 0.73 to 0.68 of the raw normals.
-On Zen 5 the same change took it from 0.72 to 0.75 on one thread (docs/performance.md)."""
+On Zen 5 the same change took it from 0.72-0.73 to 0.74-0.76 on one thread (docs/performance.md)."""
 
 
 def vector_width(cpu: str) -> int:
