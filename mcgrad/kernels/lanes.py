@@ -41,6 +41,7 @@ WIDTH = vector_width(config.CPU_NAME or llvm.get_host_cpu_name())
 """The width of this process's compiled code (Numba's ``NUMBA_CPU_NAME`` when set, else the host), so a cache
 entry, which Numba keys on the CPU name, always holds this width."""
 
+
 def _splat(builder: ir.IRBuilder, value, vector: ir.VectorType) -> ir.Value:
     first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
     mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.count), [0] * vector.count)
